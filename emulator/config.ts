@@ -66,10 +66,11 @@ const DEFAULTS = {
   maxMessageBytes: LIMITS.maxMessageBytes,
 } satisfies EmulatorConfig;
 
-const ENTITY_NAME_RULE = "1-50 characters of letters, digits, '.', '-' or '_'";
+// Azure's rule for event hub and consumer group names; it also keeps them safe as directory names.
+const ENTITY_NAME_RULE = "1-50 characters of letters, digits, '.', '-' or '_', starting and ending with a letter or digit";
 const entityName = z
   .string({ error: `must be a string of ${ENTITY_NAME_RULE}` })
-  .regex(/^[A-Za-z0-9._-]{1,50}$/, { error: `must be ${ENTITY_NAME_RULE}` });
+  .regex(/^(?=.{1,50}$)[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$/, { error: `must be ${ENTITY_NAME_RULE}` });
 // "$Default" is the one consumer-group name outside the entity rule; it is accepted and dropped (always implied).
 const consumerGroupName = z.union([z.string().regex(/^\$default$/i), entityName], {
   error: `must be ${ENTITY_NAME_RULE}`,

@@ -114,7 +114,9 @@ describe("parseEmulatorConfig: defaults and our shape", () => {
     expect(problemsOf({ hubs: [{ name: "a".repeat(51) }] })[0]).toMatch(/^hubs\[0\]\.name:/);
     expect(problemsOf({ hubs: [{ name: "" }] })[0]).toMatch(/^hubs\[0\]\.name:/);
     expect(problemsOf({ hubs: [{ name: "é" }] })[0]).toMatch(/^hubs\[0\]\.name:/);
-    expect(problemsOf({ hubs: [{ partitionCount: 1 }] })[0]).toBe("hubs[0].name: must be a string of 1-50 characters of letters, digits, '.', '-' or '_' (missing)");
+    for (const name of [".", "..", "-x", "x_"]) expect(problemsOf({ hubs: [{ name }] })[0]).toMatch(/^hubs\[0\]\.name: must be .* starting and ending with a letter or digit/);
+    expect(parseEmulatorConfig({ hubs: [{ name: "a.b-c_d", consumerGroups: ["x", "y.z"] }] }, "t").hubs[0]?.name).toBe("a.b-c_d");
+    expect(problemsOf({ hubs: [{ partitionCount: 1 }] })[0]).toBe("hubs[0].name: must be a string of 1-50 characters of letters, digits, '.', '-' or '_', starting and ending with a letter or digit (missing)");
   });
 
   it("rejects non-objects clearly", () => {
@@ -156,12 +158,12 @@ describe("parseEmulatorConfig: Microsoft's Config.json shape", () => {
     );
     const expected = [
       'UserConfig.NamespaceConfig[0].Entities[0].PartitionCount: must be a whole number from 1 to 32 (number or numeric string) (got "two")',
-      'UserConfig.NamespaceConfig[0].Entities[0].ConsumerGroups[0].Name: must be 1-50 characters of letters, digits, \'.\', \'-\' or \'_\' (got "cg 1")',
-      "UserConfig.NamespaceConfig[0].Entities[0].ConsumerGroups[1].Name: must be 1-50 characters of letters, digits, '.', '-' or '_' (missing)",
+      'UserConfig.NamespaceConfig[0].Entities[0].ConsumerGroups[0].Name: must be 1-50 characters of letters, digits, \'.\', \'-\' or \'_\', starting and ending with a letter or digit (got "cg 1")',
+      "UserConfig.NamespaceConfig[0].Entities[0].ConsumerGroups[1].Name: must be 1-50 characters of letters, digits, '.', '-' or '_', starting and ending with a letter or digit (missing)",
       'UserConfig.NamespaceConfig[0].Entities[0].ConsumerGroups[3].Name: duplicate consumer group name, first defined at index 2 (names are case-insensitive and must be unique) (got "CG2")',
       "UserConfig.NamespaceConfig[0].Entities[1].PartitionCount: must be a whole number from 1 to 32 (got 64)",
       'UserConfig.NamespaceConfig[0].Entities[1].Name: duplicate event hub name, first defined at index 0 (names are case-insensitive and must be unique) (got "EH1")',
-      "UserConfig.NamespaceConfig[0].Entities[2].Name: must be a string of 1-50 characters of letters, digits, '.', '-' or '_' (missing)",
+      "UserConfig.NamespaceConfig[0].Entities[2].Name: must be a string of 1-50 characters of letters, digits, '.', '-' or '_', starting and ending with a letter or digit (missing)",
       'UserConfig.LoggingConfig.Type: must be one of "File", "Console", "File,Console", "Console,File" (got "Syslog")',
     ];
     for (const line of expected) expect(problems, problems.join("\n")).toContain(line);
