@@ -1,0 +1,79 @@
+import type { ContainerClient } from "@azure/storage-blob";
+import { isJsonMediaType, utf8OrUndefined } from "./decode-event";
+
+/** One event that could not be processed, with everything needed to inspect or replay it. */
+export interface DeadLetterRecord {
+  eventHubName: string;
+  consumerGroup: string;
+  partitionId: string;
+  sequenceNumber: number;
+  offset: string;
+  enqueuedTimeUtc: string;
+  messageId?: string;
+  contentType?: string;
+  properties: Record<string, unknown>;
+  body: DeadLetterBody;
+  error: { name: string; message: string; attempts: number };
+  deadLetteredAt: string;
+}
+
+export interface DeadLetterBody {
+  encoding: "base64" | "json" | "utf8";
+  data: unknown;
+}
+
+/**
+ * Writes each dead letter as one JSON blob named `<hub>/<consumer group>/<partition>/<sequenceNumber>.json`.
+ * The name is fixed per event, so writing it again after a replay overwrites the same blob (idempotent).
+ */
+export class BlobDeadLetterStore {
+  constructor(
+    private readonly container: ContainerClient,
+    private readonly source: { eventHubName: string; consumerGroup: string },
+  ) {}
+
+  async put(record: DeadLetterRecord): Promise<void> {
+    const name = deadLetterBlobName(this.source, record.partitionId, record.sequenceNumber);
+    const json = JSON.stringify(record, jsonSafeReplacer);
+    await this.container.getBlockBlobClient(name).upload(json, Buffer.byteLength(json), {
+      blobHTTPHeaders: { blobContentType: "application/json" },
+    });
+  }
+}
+
+export function deadLetterBlobName(
+  source: { eventHubName: string; consumerGroup: string },
+  partitionId: string,
+  sequenceNumber: number,
+): string {
+  return `${source.eventHubName}/${source.consumerGroup}/${partitionId}/${sequenceNumber}.json`;
+}
+
+/**
+ * The body as it was sent. Bytes become JSON when they are JSON (declared or undeclared), else UTF-8 text,
+ * else base64; a body that was never bytes (an AMQP value, or already parsed) is kept as JSON.
+ */
+export function deadLetterBody(body: unknown, contentType: string | undefined): DeadLetterBody {
+  if (!(body instanceof Uint8Array)) return { encoding: "json", data: body ?? null };
+  const text = utf8OrUndefined(body);
+  if (text === undefined) return { encoding: "base64", data: Buffer.from(body).toString("base64") };
+  const mediaType = contentType?.split(";")[0]?.trim().toLowerCase();
+  if (mediaType === undefined || mediaType === "" || isJsonMediaType(mediaType)) {
+    try {
+      return { encoding: "json", data: JSON.parse(text) as unknown };
+    } catch {
+      // not JSON: keep the exact text below
+    }
+  }
+  return { encoding: "utf8", data: text };
+}
+
+/** Application properties may hold bytes; JSON.stringify would turn a Buffer into {type,data} noise. */
+function jsonSafeReplacer(this: unknown, _key: string, value: unknown): unknown {
+  if (value instanceof Uint8Array) return { base64: Buffer.from(value).toString("base64") };
+  if (typeof value === "object" && value !== null && (value as { type?: unknown }).type === "Buffer" && Array.isArray((value as { data?: unknown }).data)) {
+    return { base64: Buffer.from((value as { data: number[] }).data).toString("base64") };
+  }
+  if (typeof value === "bigint") return value.toString();
+  return value;
+}

@@ -1,0 +1,60 @@
+/**
+ * The processor contract shared by every processing backend (text-insights, azure-openai, user modules)
+ * and by the batch processor that drives them.
+ */
+
+/** What a processor sees: plain, structured-clone-able data (it crosses the worker-thread boundary). */
+export interface EventInput {
+  partitionId: string;
+  sequenceNumber: number;
+  offset: string;
+  /** ISO 8601. */
+  enqueuedTimeUtc: string;
+  messageId?: string;
+  contentType?: string;
+  /** Decoded body: a JSON value, a string, or a Uint8Array (see decode-event.ts). */
+  body: unknown;
+  properties: Record<string, unknown>;
+}
+
+export interface Processor {
+  readonly name: string;
+  /** Resolves with a JSON-serialisable result. */
+  process(input: EventInput, signal?: AbortSignal): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+/**
+ * A permanent failure for one event: never retried, dead-lettered at once.
+ * Any other error is treated as transient and retried with backoff, then dead-lettered when attempts run out.
+ * Recognised by name as well as by class (see isPoisonEventError), so errors that crossed a worker-thread
+ * boundary, or that a user module built itself with `name = "PoisonEventError"`, still count.
+ */
+export class PoisonEventError extends Error {
+  override readonly name = "PoisonEventError";
+}
+
+export function isPoisonEventError(error: unknown): boolean {
+  return error instanceof PoisonEventError || (error instanceof Error && error.name === "PoisonEventError");
+}
+
+/**
+ * A transient failure that knows how long the remote side asked us to wait (e.g. HTTP 429 Retry-After).
+ * withRetry reads `retryAfterMs` through retryAfterMsOf.
+ */
+export class ThrottledError extends Error {
+  override readonly name = "ThrottledError";
+  constructor(
+    message: string,
+    readonly retryAfterMs: number | undefined,
+  ) {
+    super(message);
+  }
+}
+
+/** The wait a failure asked for, if it carries a numeric `retryAfterMs` (ThrottledError or look-alikes). */
+export function retryAfterMsOf(error: unknown): number | undefined {
+  if (typeof error !== "object" || error === null || !("retryAfterMs" in error)) return undefined;
+  const value = error.retryAfterMs;
+  return typeof value === "number" && Number.isFinite(value) && value >= 0 ? value : undefined;
+}

@@ -1,0 +1,62 @@
+/**
+ * Counts permits for work that may run at once. Callers beyond the limit wait in FIFO order; that wait is
+ * the backpressure: nothing queues inside the pool or the HTTP client beyond the limit.
+ */
+export class Semaphore {
+  private available: number;
+  private readonly waiters: Array<{ grant: () => void }> = [];
+
+  constructor(readonly permits: number) {
+    if (!Number.isInteger(permits) || permits < 1) throw new RangeError(`permits must be an integer >= 1, got ${permits}`);
+    this.available = permits;
+  }
+
+  /** Callers waiting for a permit. */
+  get waiting(): number {
+    return this.waiters.length;
+  }
+
+  /** Permits in use. */
+  get inUse(): number {
+    return this.permits - this.available;
+  }
+
+  /** Waits for a permit; an abort while waiting rejects with the signal's reason and takes no permit. */
+  acquire(signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
+    if (this.available > 0) {
+      this.available--;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      const waiter = {
+        grant: () => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+        },
+      };
+      const onAbort = () => {
+        const index = this.waiters.indexOf(waiter);
+        if (index >= 0) this.waiters.splice(index, 1);
+        reject(signal?.reason);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.waiters.push(waiter);
+    });
+  }
+
+  release(): void {
+    const next = this.waiters.shift();
+    if (next) next.grant(); // the permit passes straight to the next waiter
+    else this.available++;
+  }
+
+  async run<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    await this.acquire(signal);
+    try {
+      return await task();
+    } finally {
+      this.release();
+    }
+  }
+}

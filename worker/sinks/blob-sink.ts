@@ -1,0 +1,73 @@
+import type { ContainerClient } from "@azure/storage-blob";
+import type { ResultRecord, Sink } from "./sink";
+
+/** Append blocks are limited to 4 MiB by older service versions and Azurite. */
+const MAX_BLOCK_BYTES = 4 * 1024 * 1024;
+
+/**
+ * JSON Lines in append blobs: `<prefix>/<partition>/<yyyy-mm-dd-hh>.jsonl`, one blob per source partition
+ * per hour of the events' enqueued time. Appends keep one writer per partition (the partition's owner)
+ * cheap and ordered; hourly blobs keep each file small enough to read and well below an append blob's
+ * 50,000-block limit (one block per batch); using the enqueued hour rather than the processing time puts a
+ * replayed event (at-least-once delivery) in the same file as its first copy, where readers de-duplicate
+ * on (partitionId, sequenceNumber).
+ */
+export class BlobSink implements Sink {
+  private readonly created = new Set<string>();
+
+  constructor(
+    private readonly container: ContainerClient,
+    private readonly prefix: string,
+  ) {}
+
+  async write(records: ResultRecord[]): Promise<void> {
+    for (const [blobName, lines] of groupByBlob(this.prefix, records)) {
+      const blob = this.container.getAppendBlobClient(blobName);
+      if (!this.created.has(blobName)) {
+        await blob.createIfNotExists({ blobHTTPHeaders: { blobContentType: "application/x-ndjson" } });
+        this.created.add(blobName);
+      }
+      for (const block of blocksOf(lines)) await blob.appendBlock(block, block.byteLength);
+    }
+  }
+
+  async close(): Promise<void> {
+    // ContainerClient is owned by the caller.
+  }
+}
+
+export function resultBlobName(prefix: string, record: ResultRecord): string {
+  const hour = record.enqueuedTimeUtc.slice(0, 13).replace("T", "-"); // 2024-03-12T09:... -> 2024-03-12-09
+  const folder = prefix.replace(/\/+$/, "");
+  return `${folder ? `${folder}/` : ""}${record.partitionId}/${hour}.jsonl`;
+}
+
+function groupByBlob(prefix: string, records: ResultRecord[]): Map<string, string[]> {
+  const groups = new Map<string, string[]>();
+  for (const record of records) {
+    const name = resultBlobName(prefix, record);
+    const lines = groups.get(name) ?? [];
+    lines.push(JSON.stringify(record) + "\n");
+    groups.set(name, lines);
+  }
+  return groups;
+}
+
+/** Whole lines packed into blocks of at most MAX_BLOCK_BYTES (a single larger line gets a block of its own). */
+function blocksOf(lines: string[]): Buffer[] {
+  const blocks: Buffer[] = [];
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  for (const line of lines) {
+    const bytes = Buffer.from(line, "utf8");
+    if (pendingBytes + bytes.byteLength > MAX_BLOCK_BYTES && pending.length > 0) {
+      blocks.push(Buffer.concat(pending));
+      pending = [];
+      pendingBytes = 0;
+    }
+    pending.push(bytes);
+    pendingBytes += bytes.byteLength;
+  }
+  if (pending.length > 0) blocks.push(Buffer.concat(pending));
+  return blocks;
+}
