@@ -1,0 +1,265 @@
+// The AMQP listener: a rhea container on plain TCP that accepts SASL ANONYMOUS and clients that skip
+// SASL (spec §1), routes every link the client opens to its node ($cbs, $management, producer,
+// consumer), and frees all per-link state when a link, session or connection ends.
+import type { AddressInfo, Server, Socket } from "node:net";
+import {
+  create_container,
+  type AmqpError,
+  type Connection,
+  type Container,
+  type EventContext,
+  type Message,
+  type Receiver,
+  type Sender,
+  type Session,
+} from "rhea";
+import type { BrokerContext, LinkContext } from "./broker-context";
+import { ConnectionGrants, handleCbsRequest } from "./cbs";
+import { openConsumerLink } from "./delivery";
+import { parseEntityAddress } from "./entity-address";
+import { openProducerLink } from "./ingest";
+import { handleManagementRequest } from "./management";
+import { abortSocket } from "./rhea-internals";
+import { CONDITION, unknownAddress } from "./service-errors";
+
+const CBS_NODE = "$cbs";
+const MANAGEMENT_NODE = "$management";
+
+/** Connection settings advertised in our `open` (spec §1.4). */
+const OPEN_SETTINGS = { max_frame_size: 65536, channel_max: 4999, idle_time_out: 120_000 };
+/** Credit each client sender gets straight away, refilled as messages arrive (rhea's credit window). */
+const PRODUCER_CREDIT = 1000;
+/** How long stop() lets clients read our close frame before it drops their sockets. */
+const CLOSE_GRACE_MS = 200;
+
+type LinkEnd = () => void;
+
+/** Per-connection state: granted audiences, reply links by name, and the cleanup of every open link. */
+class ClientConnection {
+  readonly grants = new ConnectionGrants();
+  readonly replyLinks = new Map<string, Sender>();
+  readonly linkEnds = new Map<Sender | Receiver, LinkEnd>();
+
+  constructor(readonly connection: Connection) {}
+
+  track(link: Sender | Receiver, end: LinkEnd): void {
+    this.linkEnds.set(link, end);
+  }
+
+  endLink(link: Sender | Receiver): void {
+    const end = this.linkEnds.get(link);
+    this.linkEnds.delete(link);
+    end?.();
+  }
+
+  endSession(session: Session): void {
+    for (const link of [...this.linkEnds.keys()]) if (link.session === session) this.endLink(link);
+  }
+
+  endAll(): void {
+    for (const link of [...this.linkEnds.keys()]) this.endLink(link);
+  }
+}
+
+export interface BrokerOptions {
+  host: string;
+  port: number;
+  context: BrokerContext;
+}
+
+export class Broker {
+  private readonly connections = new Map<Connection, ClientConnection>();
+  private readonly sockets = new Set<Socket>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private stopping: Promise<void> | undefined;
+
+  private constructor(
+    private readonly container: Container,
+    private readonly server: Server,
+    private readonly context: BrokerContext,
+  ) {}
+
+  static async listen(options: BrokerOptions): Promise<Broker> {
+    const container = create_container({ id: `eventhubs-emulator-${options.context.namespace.name}` });
+    container.sasl_server_mechanisms.enable_anonymous();
+    const server = container.listen({
+      host: options.host,
+      port: options.port,
+      ...OPEN_SETTINGS,
+      receiver_options: { autoaccept: false, credit_window: PRODUCER_CREDIT, max_message_size: options.context.config.maxMessageBytes },
+    });
+    const broker = new Broker(container, server, options.context);
+    broker.wire();
+    await new Promise<void>((resolve, reject) => {
+      if (server.listening) return resolve();
+      server.once("listening", resolve);
+      server.once("error", reject);
+    });
+    return broker;
+  }
+
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  get host(): string {
+    return (this.server.address() as AddressInfo).address;
+  }
+
+  /** Detaches every consumer link with `error`; returns how many were detached. */
+  detachReceivers(error: AmqpError): number {
+    const readers = this.context.readers.all();
+    for (const reader of readers) reader.disconnect(error);
+    return readers.length;
+  }
+
+  /** Drops every client socket without an AMQP close; returns how many. */
+  dropConnections(): number {
+    const connections = [...this.connections.keys()];
+    for (const connection of connections) abortSocket(connection);
+    return connections.length;
+  }
+
+  /** Closes every connection, then the listener. Idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const connection of this.connections.keys()) {
+      connection.close({ condition: CONDITION.connectionForced, description: "The emulator is shutting down." });
+    }
+    if (this.sockets.size > 0) await new Promise((resolve) => setTimeout(resolve, CLOSE_GRACE_MS));
+    for (const socket of this.sockets) socket.destroy();
+    for (const client of this.connections.values()) client.endAll();
+    this.connections.clear();
+    await closed;
+  }
+
+  private wire(): void {
+    const { container, server } = this;
+    server.on("connection", (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.once("close", () => this.sockets.delete(socket));
+    });
+    container.on("connection_open", (event: EventContext) => this.client(event.connection));
+    container.on("receiver_open", (event: EventContext) => event.receiver && this.onClientSender(event.receiver, this.client(event.connection)));
+    container.on("sender_open", (event: EventContext) => event.sender && this.onClientReceiver(event.sender, this.client(event.connection)));
+    const endLink = (event: EventContext) => {
+      const link = event.sender ?? event.receiver;
+      if (link) this.connections.get(event.connection)?.endLink(link);
+    };
+    container.on("sender_close", endLink);
+    container.on("receiver_close", endLink);
+    container.on("session_close", (event: EventContext) => event.session && this.connections.get(event.connection)?.endSession(event.session));
+    const endConnection = (event: EventContext) => {
+      const client = this.connections.get(event.connection);
+      if (!client) return;
+      this.connections.delete(event.connection);
+      client.endAll();
+    };
+    container.on("connection_close", endConnection);
+    container.on("disconnected", endConnection);
+    // Errors a peer reports on close end up here when no handler above claimed them; they are the
+    // client's business, not a broker failure.
+    container.on("error", (err: Error) => this.context.log.debug({ err }, "peer reported an error"));
+  }
+
+  private client(connection: Connection): ClientConnection {
+    let client = this.connections.get(connection);
+    if (!client) {
+      client = new ClientConnection(connection);
+      this.connections.set(connection, client);
+    }
+    return client;
+  }
+
+  private linkContext(client: ClientConnection): LinkContext {
+    const { context } = this;
+    return {
+      ...context,
+      now: () => context.now(),
+      grants: client.grants,
+      authorized: (entityPath) => !context.config.checkSignatures || client.grants.covers(entityPath, context.now()),
+    };
+  }
+
+  /** The client opened a sender: we receive on `$cbs`, `$management`, a hub or a partition. */
+  private onClientSender(receiver: Receiver, client: ClientConnection): void {
+    const address = receiver.target?.address ?? "";
+    if (address === CBS_NODE || address === MANAGEMENT_NODE) {
+      receiver.set_source(receiver.source);
+      receiver.set_target(receiver.target);
+      receiver.on("message", (event: EventContext) => this.onRequest(address, event, client));
+      return;
+    }
+    const entity = parseEntityAddress(address);
+    if (entity && entity.kind !== "consumer") {
+      openProducerLink(receiver, entity, this.linkContext(client));
+      return;
+    }
+    receiver.set_source(receiver.source);
+    receiver.set_target(receiver.target);
+    receiver.close(unknownAddress(address));
+  }
+
+  /** The client opened a receiver: we send CBS/management replies or events. */
+  private onClientReceiver(sender: Sender, client: ClientConnection): void {
+    const address = sender.source?.address ?? "";
+    if (address === CBS_NODE || address === MANAGEMENT_NODE) {
+      sender.set_source(sender.source);
+      sender.set_target(sender.target);
+      const names = [sender.name, sender.target?.address].filter((n): n is string => typeof n === "string" && n !== "");
+      for (const name of names) client.replyLinks.set(name, sender);
+      client.track(sender, () => {
+        for (const name of names) if (client.replyLinks.get(name) === sender) client.replyLinks.delete(name);
+      });
+      return;
+    }
+    const entity = parseEntityAddress(address);
+    if (entity?.kind === "consumer") {
+      const end = openConsumerLink(sender, entity, this.linkContext(client));
+      if (end) client.track(sender, end);
+      return;
+    }
+    sender.set_source(sender.source);
+    sender.set_target(sender.target);
+    sender.close(unknownAddress(address));
+  }
+
+  private onRequest(node: string, event: EventContext, client: ClientConnection): void {
+    const request = event.message;
+    if (!request) return;
+    event.delivery?.accept();
+    const { context } = this;
+    let reply: Message;
+    let delayMs = 0;
+    if (node === CBS_NODE) {
+      reply = handleCbsRequest(request, client.grants, context.config, context.now());
+    } else {
+      reply = handleManagementRequest(request, {
+        namespace: context.namespace,
+        grants: client.grants,
+        checkSignatures: context.config.checkSignatures,
+        nowMs: context.now(),
+      });
+      delayMs = context.faults.managementDelayMs;
+    }
+    const send = () => {
+      const replyTo = typeof request.reply_to === "string" ? request.reply_to : "";
+      const link = client.replyLinks.get(replyTo);
+      if (link?.is_open()) link.send(reply);
+      else context.log.warn({ node, replyTo }, "no open reply link for request");
+    };
+    if (delayMs <= 0) return send();
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      send();
+    }, delayMs);
+    this.timers.add(timer);
+  }
+}

@@ -1,0 +1,44 @@
+// Link addresses and CBS audiences of Event Hubs entities (spec §2.5, §4.1, §5.1).
+//   <hub>                                        producer, the service picks the partition
+//   <hub>/Partitions/<id>                        producer to one partition
+//   <hub>/ConsumerGroups/<cg>/Partitions/<id>    consumer
+// Audiences are the same paths behind `sb://host[:port]/`.
+
+export type EntityAddress =
+  | { kind: "hub"; hub: string }
+  | { kind: "partition"; hub: string; partitionId: string }
+  | { kind: "consumer"; hub: string; consumerGroup: string; partitionId: string };
+
+/** Parses a sender target or receiver source address; undefined when it is none of the shapes above. */
+export function parseEntityAddress(address: string): EntityAddress | undefined {
+  const parts = address.split("/");
+  const [hub, second, third, fourth, fifth] = parts;
+  if (!hub) return undefined;
+  if (parts.length === 1) return { kind: "hub", hub };
+  if (parts.length === 3 && second?.toLowerCase() === "partitions" && third) {
+    return { kind: "partition", hub, partitionId: third };
+  }
+  if (parts.length === 5 && second?.toLowerCase() === "consumergroups" && third && fourth?.toLowerCase() === "partitions" && fifth) {
+    return { kind: "consumer", hub, consumerGroup: third, partitionId: fifth };
+  }
+  return undefined;
+}
+
+/**
+ * The entity path of an audience or SAS resource URI, lower-cased and without scheme, host or trailing
+ * slash: `sb://127.0.0.1:5672/events/Partitions/0` -> `events/partitions/0`. The host is ignored on
+ * purpose: a local emulator is the same namespace whether reached as localhost or 127.0.0.1.
+ */
+export function audiencePath(uri: string): string {
+  let rest = uri.trim();
+  const scheme = rest.indexOf("://");
+  if (scheme >= 0) rest = rest.slice(scheme + 3);
+  const slash = rest.indexOf("/");
+  rest = slash >= 0 ? rest.slice(slash + 1) : "";
+  return rest.replace(/\/+$/, "").toLowerCase();
+}
+
+/** True when a token for path `granted` covers entity path `wanted` (equal, or a parent on a `/` boundary). */
+export function pathCovers(granted: string, wanted: string): boolean {
+  return granted === "" || wanted === granted || wanted.startsWith(`${granted}/`);
+}
