@@ -1,0 +1,36 @@
+// `npm run worker`: parse the configuration (exit 2 on bad input), start the worker, stop on SIGTERM/SIGINT.
+import { parseConfig } from "./config";
+import { StartupError, startWorker, type RunningWorker } from "./consumer";
+import { installShutdownHandlers } from "./shutdown";
+import { createLogger, errorFields } from "./telemetry/logger";
+
+async function main(): Promise<void> {
+  const parsed = parseConfig(process.argv.slice(2), process.env);
+  if (parsed.kind === "exit") {
+    process.exitCode = parsed.exitCode;
+    return;
+  }
+  if (parsed.kind === "invalid") {
+    process.stderr.write(
+      `Invalid worker configuration (${parsed.problems.length} problem${parsed.problems.length === 1 ? "" : "s"}):\n` +
+        parsed.problems.map((problem) => `  - ${problem}\n`).join("") +
+        "Run with --help for every setting.\n",
+    );
+    process.exitCode = 2;
+    return;
+  }
+  const { config } = parsed;
+  const logger = createLogger(config.logLevel);
+  process.on("unhandledRejection", (reason) => logger.error({ err: errorFields(reason) }, "unhandled rejection"));
+
+  let worker: RunningWorker;
+  try {
+    worker = await startWorker(config, logger);
+  } catch (error) {
+    logger.fatal({ err: errorFields(error) }, error instanceof StartupError ? error.message : "worker failed to start");
+    process.exit(1); // clients created before the failure may hold the loop open
+  }
+  installShutdownHandlers({ stop: () => worker.stop(), timeoutMs: config.shutdownTimeoutMs, logger });
+}
+
+void main();

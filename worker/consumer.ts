@@ -1,0 +1,234 @@
+// Wires one worker process: storage, processor, sink, dead letters, the load-balanced subscription and telemetry.
+import type { TokenCredential } from "@azure/core-auth";
+import {
+  EventHubConsumerClient,
+  earliestEventPosition,
+  latestEventPosition,
+  type Subscription,
+} from "@azure/event-hubs";
+import { BlobCheckpointStore } from "@azure/eventhubs-checkpointstore-blob";
+import { DefaultAzureCredential } from "@azure/identity";
+import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
+import type { Logger } from "pino";
+import { BatchProcessor } from "./batch-processor";
+import type { ProcessorConfig, SinkConfig, WorkerConfig } from "./config";
+import { BlobDeadLetterStore } from "./dead-letter";
+import { OwnershipTracker } from "./ownership-tracker";
+import { PartitionHandler } from "./partition-handler";
+import { createProcessor, type ProcessorOptions } from "./processing/create-processor";
+import type { Processor } from "./processing/processor";
+import { createSink, type SinkOptions } from "./sinks/create-sink";
+import type { Sink } from "./sinks/sink";
+import { startTelemetryServer, type Readiness, type TelemetryServer } from "./telemetry/http-server";
+import { errorFields } from "./telemetry/logger";
+import { WorkerMetrics } from "./telemetry/metrics";
+
+export interface RunningWorker {
+  readonly metricsPort: number;
+  /** The subscription's processor id (the ownerid in ownership blobs), once it has claimed a partition. */
+  ownerId(): string | undefined;
+  ownedPartitions(): string[];
+  /** Drain, checkpoint, release ownership, close everything. Never throws; logs each step. */
+  stop(): Promise<void>;
+}
+
+/** A storage or configuration problem found before consuming; the CLI prints it and exits. */
+export class StartupError extends Error {
+  override readonly name = "StartupError";
+}
+
+/** DefaultAzureCredential is created only if some setting needs Entra ID, and only once. */
+function lazyCredential(): () => TokenCredential {
+  let credential: TokenCredential | undefined;
+  return () => (credential ??= new DefaultAzureCredential());
+}
+
+export function toProcessorOptions(config: ProcessorConfig, credential: () => TokenCredential): ProcessorOptions {
+  if (config.kind !== "azure-openai" || config.apiKey) return config;
+  return { ...config, credential: credential() };
+}
+
+export function toSinkOptions(
+  config: SinkConfig,
+  blobService: BlobServiceClient,
+  credential: () => TokenCredential,
+): SinkOptions {
+  switch (config.kind) {
+    case "stdout":
+      return config;
+    case "blob":
+      return { kind: "blob", containerClient: blobService.getContainerClient(config.container), prefix: config.prefix };
+    case "eventhub":
+      return config.connectionString ? config : { ...config, credential: credential() };
+  }
+}
+
+async function ensureContainer(container: ContainerClient, create: boolean, setting: string): Promise<void> {
+  try {
+    if (create) {
+      await container.createIfNotExists();
+      return;
+    }
+    if (await container.exists()) return;
+  } catch (error) {
+    throw new StartupError(
+      `cannot reach container "${container.containerName}" at ${container.url} (${setting}): ${errorFields(error).message}`,
+    );
+  }
+  throw new StartupError(
+    `container "${container.containerName}" does not exist at ${container.url} (${setting}); create it, or set CREATE_CONTAINERS=true`,
+  );
+}
+
+function queueDepthOf(processor: Processor): (() => number | undefined) | undefined {
+  const queued = (processor as { queued?: unknown }).queued;
+  return typeof queued === "number" ? () => (processor as { queued?: number }).queued : undefined;
+}
+
+/** Reachability of the checkpoint container, re-checked at most every few seconds. */
+function cachedReachability(container: ContainerClient, ttlMs: number): () => Promise<boolean> {
+  let checkedAt = 0;
+  let reachable = false;
+  let inFlight: Promise<boolean> | undefined;
+  return async () => {
+    if (Date.now() - checkedAt < ttlMs) return reachable;
+    inFlight ??= container
+      .exists({ abortSignal: AbortSignal.timeout(ttlMs) })
+      .catch(() => false)
+      .then((result) => {
+        reachable = result;
+        checkedAt = Date.now();
+        inFlight = undefined;
+        return result;
+      });
+    return inFlight;
+  };
+}
+
+export async function startWorker(config: WorkerConfig, logger: Logger): Promise<RunningWorker> {
+  const credential = lazyCredential();
+  const { eventHub, storage } = config;
+  const blobService = storage.connectionString
+    ? BlobServiceClient.fromConnectionString(storage.connectionString)
+    : new BlobServiceClient(storage.accountUrl ?? "", credential());
+  const checkpointContainer = blobService.getContainerClient(storage.checkpointContainer);
+  const deadLetterContainer = blobService.getContainerClient(storage.deadLetterContainer);
+  await ensureContainer(checkpointContainer, storage.createContainers, "CHECKPOINT_CONTAINER");
+  await ensureContainer(deadLetterContainer, storage.createContainers, "DEAD_LETTER_CONTAINER");
+
+  const processor = await createProcessor(toProcessorOptions(config.processor, credential));
+  const closers: Array<[string, () => Promise<void>]> = [["processor", () => processor.close()]];
+  let sink: Sink;
+  try {
+    sink = await createSink(toSinkOptions(config.sink, blobService, credential));
+  } catch (error) {
+    await processor.close();
+    throw error;
+  }
+  closers.push(["sink", () => sink.close()]);
+
+  const queueDepth = queueDepthOf(processor);
+  const metrics = new WorkerMetrics(queueDepth ? { queueDepth } : {});
+  const ownership = new OwnershipTracker(new BlobCheckpointStore(checkpointContainer), config.loadBalancing.ownershipExpirationMs);
+  const batches = new BatchProcessor({
+    processor,
+    sink,
+    deadLetters: new BlobDeadLetterStore(deadLetterContainer, { eventHubName: eventHub.eventHubName, consumerGroup: eventHub.consumerGroup }),
+    retry: config.retry,
+    eventHubName: eventHub.eventHubName,
+    consumerGroup: eventHub.consumerGroup,
+    logger,
+  });
+  const handler = new PartitionHandler({
+    batches,
+    ownership,
+    schedule: config.checkpoint,
+    storageRetry: config.retry,
+    batchRetry: config.retry,
+    metrics,
+    logger,
+  });
+
+  const clientOptions = {
+    loadBalancingOptions: {
+      strategy: config.loadBalancing.strategy,
+      updateIntervalInMs: config.loadBalancing.updateIntervalMs,
+      partitionOwnershipExpirationIntervalInMs: config.loadBalancing.ownershipExpirationMs,
+    },
+    retryOptions: eventHub.retry,
+  };
+  const client = eventHub.connectionString
+    ? new EventHubConsumerClient(eventHub.consumerGroup, eventHub.connectionString, eventHub.eventHubName, ownership, clientOptions)
+    : new EventHubConsumerClient(
+        eventHub.consumerGroup,
+        eventHub.fullyQualifiedNamespace ?? "",
+        eventHub.eventHubName,
+        credential(),
+        ownership,
+        clientOptions,
+      );
+
+  ownership.onChange((owned) => {
+    metrics.ownedPartitions.set(owned.length);
+    logger.info({ ownerId: ownership.id, ownedPartitions: owned }, `owned partitions: ${owned.join(", ") || "none"}`);
+  });
+
+  const subscription: Subscription = client.subscribe(handler.handlers, {
+    maxBatchSize: config.subscription.maxBatchSize,
+    maxWaitTimeInSeconds: config.subscription.maxWaitTimeMs / 1000,
+    prefetchCount: config.subscription.prefetchCount,
+    startPosition: config.subscription.startPosition === "earliest" ? earliestEventPosition : latestEventPosition,
+    trackLastEnqueuedEventProperties: true,
+  });
+
+  const checkpointStoreReachable = cachedReachability(checkpointContainer, 5000);
+  const readiness = async (): Promise<Readiness> => {
+    const reasons: string[] = [];
+    if (!subscription.isRunning) reasons.push("subscription not running");
+    if (!(await checkpointStoreReachable())) reasons.push(`checkpoint container "${storage.checkpointContainer}" unreachable`);
+    return { ready: reasons.length === 0, reasons };
+  };
+  let server: TelemetryServer;
+  try {
+    server = await startTelemetryServer({ host: config.metrics.host, port: config.metrics.port, registry: metrics.registry, readiness });
+  } catch (error) {
+    await subscription.close().catch(() => undefined);
+    await client.close().catch(() => undefined);
+    for (const [, close] of closers) await close().catch(() => undefined);
+    throw new StartupError(`cannot listen on ${config.metrics.host}:${config.metrics.port} (METRICS_PORT): ${errorFields(error).message}`);
+  }
+  logger.info(
+    {
+      metricsPort: server.port,
+      eventHubName: eventHub.eventHubName,
+      consumerGroup: eventHub.consumerGroup,
+      fullyQualifiedNamespace: client.fullyQualifiedNamespace,
+      processor: processor.name,
+      sink: config.sink.kind,
+    },
+    `worker started; metrics on http://${config.metrics.host}:${server.port}/metrics`,
+  );
+
+  const step = async (name: string, action: () => Promise<void>) => {
+    const started = Date.now();
+    try {
+      await action();
+      logger.info({ step: name, ms: Date.now() - started }, `shutdown: ${name} done`);
+    } catch (error) {
+      logger.error({ step: name, err: errorFields(error) }, `shutdown: ${name} failed`);
+    }
+  };
+
+  return {
+    metricsPort: server.port,
+    ownerId: () => ownership.id,
+    ownedPartitions: () => ownership.ownedPartitions(),
+    async stop() {
+      await step("drain in-flight batches and checkpoint", () => handler.drain());
+      await step("close subscription (release ownership)", () => subscription.close());
+      await step("close event hubs client", () => client.close());
+      for (const [name, close] of closers) await step(`close ${name}`, close);
+      await step("close metrics server", () => server.close());
+    },
+  };
+}

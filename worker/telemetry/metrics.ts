@@ -1,0 +1,85 @@
+// Prometheus metrics of one worker process, in a registry of its own (tests create several).
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+
+export class WorkerMetrics {
+  readonly registry = new Registry();
+
+  readonly eventsProcessed = new Counter({
+    name: "worker_events_processed_total",
+    help: "Events whose results reached the sink",
+    labelNames: ["partition"] as const,
+    registers: [this.registry],
+  });
+  readonly eventsFailed = new Counter({
+    name: "worker_events_failed_total",
+    help: "Event failures: reason=attempt (a processor attempt failed and was retried), reason=batch (a batch could not be made durable and will be re-run)",
+    labelNames: ["partition", "reason"] as const,
+    registers: [this.registry],
+  });
+  readonly eventsDeadLettered = new Counter({
+    name: "worker_events_dead_lettered_total",
+    help: "Events written to the dead-letter container",
+    labelNames: ["partition"] as const,
+    registers: [this.registry],
+  });
+  readonly partitionLag = new Gauge({
+    name: "worker_partition_lag_events",
+    help: "Last enqueued sequence number minus last processed sequence number, per owned partition",
+    labelNames: ["partition"] as const,
+    registers: [this.registry],
+  });
+  readonly processingSeconds = new Histogram({
+    name: "worker_processing_duration_seconds",
+    help: "Processor time per successfully processed event",
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly endToEndSeconds = new Histogram({
+    name: "worker_end_to_end_latency_seconds",
+    help: "From the event's enqueued time to its result being durable",
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly checkpointSeconds = new Histogram({
+    name: "worker_checkpoint_duration_seconds",
+    help: "Checkpoint write latency, retries included",
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly checkpoints = new Counter({
+    name: "worker_checkpoints_total",
+    help: "Checkpoint decisions: written, skipped_backwards, skipped_not_owner, failed",
+    labelNames: ["partition", "result"] as const,
+    registers: [this.registry],
+  });
+  readonly ownedPartitions = new Gauge({
+    name: "worker_owned_partitions",
+    help: "Partitions this worker currently owns",
+    registers: [this.registry],
+  });
+  readonly processingErrors = new Counter({
+    name: "worker_subscription_errors_total",
+    help: "Errors reported by the Event Hubs subscription (processError)",
+    labelNames: ["partition"] as const,
+    registers: [this.registry],
+  });
+
+  constructor(options: { queueDepth?: () => number | undefined } = {}) {
+    // Default metrics include event-loop delay (nodejs_eventloop_lag_* from monitorEventLoopDelay).
+    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 20 });
+    const { queueDepth } = options;
+    if (queueDepth) {
+      new Gauge({
+        name: "worker_processor_queue_depth",
+        help: "Tasks waiting in the processor's bounded queue",
+        registers: [this.registry],
+        collect() {
+          const depth = queueDepth();
+          if (depth !== undefined) this.set(depth);
+        },
+      });
+    }
+  }
+}
