@@ -1,10 +1,17 @@
 // The namespace: event hubs from the configuration, each with its partition logs and consumer groups
 // (names case-insensitive, $Default always present), plus retention across all of them: a time limit
-// and a memory ceiling on stored event bytes, the oldest events going first.
+// and a memory ceiling on stored event bytes, the oldest events going first. With a data directory every
+// partition is backed by a SegmentStore and reloaded on open, so numbering, offsets and times survive.
+// Backwards-compatible addition to the contract: `open(config, options?)` takes an optional clock/logger.
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import pino, { type Logger } from "pino";
 import type { EmulatorConfig, HubConfig } from "./config";
 import { DEFAULT_CONSUMER_GROUP } from "./config";
+import { DataDirLock } from "./data-dir-lock";
 import { partitionIndexForKey } from "./partition-key";
 import { PartitionLog } from "./partition-log";
+import { SegmentStore } from "./segment-store";
 
 export interface Hub {
   readonly name: string;
@@ -20,6 +27,31 @@ export interface Hub {
 export interface NamespaceOptions {
   /** Milliseconds since the epoch; injectable for retention tests. */
   clock?: () => number;
+  logger?: Logger;
+  /** How often appended events are fsync'ed to the data directory; default 200 ms. */
+  flushIntervalMs?: number;
+  /** Size at which a partition's segment file is sealed and a new one started; default 64 MiB. */
+  segmentBytes?: number;
+}
+
+/** Where a hub keeps its files: `<dataDir>/eventhubs/<hub name lower-cased>/`. */
+export function hubDirectory(dataDir: string, hubName: string): string {
+  return path.join(dataDir, "eventhubs", hubName.toLowerCase());
+}
+
+/** The hub's creation time survives restarts (management READ reports it as created_at). */
+function loadOrRecordCreatedAt(hubDir: string, now: number): Date {
+  const file = path.join(hubDir, "hub.json");
+  try {
+    const recorded = new Date((JSON.parse(readFileSync(file, "utf8")) as { createdAt?: string }).createdAt ?? "");
+    if (!Number.isNaN(recorded.getTime())) return recorded;
+  } catch {
+    // Missing or unreadable: this is the hub's first start on this data directory.
+  }
+  mkdirSync(hubDir, { recursive: true });
+  const createdAt = new Date(now);
+  writeFileSync(file, `${JSON.stringify({ createdAt: createdAt.toISOString() })}\n`);
+  return createdAt;
 }
 
 class EventHub implements Hub {
@@ -71,7 +103,11 @@ export class EventHubsNamespace {
   private readonly retentionMs: number;
   private readonly maxBytes: number;
   private storedBytes = 0;
+  private readonly logger: Logger;
+  private readonly stores: SegmentStore[] = [];
+  private lock: DataDirLock | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
+  private flushTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
   private constructor(config: EmulatorConfig, options: NamespaceOptions) {
@@ -79,24 +115,47 @@ export class EventHubsNamespace {
     this.clock = options.clock ?? Date.now;
     this.retentionMs = config.retentionHours * HOUR_MS;
     this.maxBytes = config.maxMemoryBytes;
+    this.logger = options.logger ?? pino({ name: "eventhubs-namespace", level: "warn" }, pino.destination(2));
   }
 
+  /** Builds the hubs; with `config.dataDir` loads each partition from disk (and locks the directory). */
   static async open(config: EmulatorConfig, options: NamespaceOptions = {}): Promise<EventHubsNamespace> {
     const namespace = new EventHubsNamespace(config, options);
-    const createdAt = new Date(namespace.clock());
-    for (const hubConfig of config.hubs) {
-      const hub = new EventHub(hubConfig.name, createdAt, hubConfig, (id) => namespace.createLog(id));
-      namespace.hubs.set(hubConfig.name.toLowerCase(), hub);
+    const dataDir = config.dataDir;
+    try {
+      if (dataDir) namespace.lock = DataDirLock.acquire(path.join(dataDir, "eventhubs"));
+      for (const hubConfig of config.hubs) {
+        const hubDir = dataDir ? hubDirectory(dataDir, hubConfig.name) : undefined;
+        const createdAt = hubDir ? loadOrRecordCreatedAt(hubDir, namespace.clock()) : new Date(namespace.clock());
+        const hub = new EventHub(hubConfig.name, createdAt, hubConfig, (id) =>
+          namespace.createLog(id, hubDir && path.join(hubDir, id), options.segmentBytes),
+        );
+        namespace.hubs.set(hubConfig.name.toLowerCase(), hub);
+      }
+    } catch (error) {
+      await namespace.close();
+      throw error;
     }
-    namespace.startSweeping();
+    // Reloaded events are subject to the same retention as live ones.
+    namespace.sweep();
+    if (namespace.storedBytes > namespace.maxBytes) namespace.enforceMemoryCeiling();
+    namespace.startTimers(options.flushIntervalMs ?? 200);
     return namespace;
   }
 
-  private createLog(partitionId: string): PartitionLog {
-    return new PartitionLog(partitionId, {
+  private createLog(partitionId: string, partitionDir: string | undefined, segmentBytes: number | undefined): PartitionLog {
+    const onAppended = (log: PartitionLog, appendedBytes: number) => this.afterAppend(log, appendedBytes);
+    if (!partitionDir) return new PartitionLog(partitionId, { clock: this.clock, onAppended });
+    const opened = SegmentStore.open(partitionDir, segmentBytes === undefined ? { logger: this.logger } : { logger: this.logger, segmentBytes });
+    this.stores.push(opened.store);
+    const log = new PartitionLog(partitionId, {
       clock: this.clock,
-      onAppended: (log, appendedBytes) => this.afterAppend(log, appendedBytes),
+      onAppended,
+      sink: opened.store,
+      restored: opened.last ? { retained: opened.retained, last: opened.last } : { retained: opened.retained },
     });
+    this.storedBytes += log.retainedBytes;
+    return log;
   }
 
   hub(name: string): Hub | undefined {
@@ -118,17 +177,35 @@ export class EventHubsNamespace {
     for (const log of this.allLogs()) this.storedBytes -= log.evictOlderThan(cutoff);
   }
 
+  /** Makes everything appended so far durable (no-op in memory). */
+  flush(): void {
+    for (const store of this.stores) store.flush();
+  }
+
+  /** Stops the timers, flushes and closes the data files and releases the data directory. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.sweepTimer);
+    clearInterval(this.flushTimer);
+    for (const store of this.stores) store.close();
+    this.lock?.release();
   }
 
-  private startSweeping(): void {
+  private startTimers(flushIntervalMs: number): void {
     // Often enough that nothing outlives retention by more than a tenth of it, at most once a second.
     const interval = Math.min(Math.max(this.retentionMs / 10, 1000), 60_000);
     this.sweepTimer = setInterval(() => this.sweep(), interval);
     this.sweepTimer.unref();
+    if (this.stores.length === 0) return;
+    this.flushTimer = setInterval(() => {
+      try {
+        this.flush();
+      } catch (error) {
+        this.logger.error({ err: error }, "failed to flush the event log to disk");
+      }
+    }, flushIntervalMs);
+    this.flushTimer.unref();
   }
 
   private *allLogs(): Iterable<PartitionLog> {
