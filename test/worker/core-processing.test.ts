@@ -1,0 +1,173 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createProcessor } from "../../worker/processing/create-processor";
+import { createModuleProcessor } from "../../worker/processing/module-processor";
+import { ProcessingPool } from "../../worker/processing/pool";
+import { isPoisonEventError, PoisonEventError, type EventInput, type Processor } from "../../worker/processing/processor";
+import type { TextInsights } from "../../worker/processing/text-insights";
+
+function input(sequenceNumber: number, body: unknown): EventInput {
+  return { partitionId: "1", sequenceNumber, offset: String(sequenceNumber * 100), enqueuedTimeUtc: new Date(0).toISOString(), body, properties: {} };
+}
+
+describe("text-insights on the worker-thread pool", () => {
+  let processor: Processor;
+  beforeAll(async () => {
+    processor = await createProcessor({ kind: "text-insights", threads: 2, maxQueue: 4 });
+  });
+  afterAll(async () => {
+    await processor.close();
+  });
+
+  it("orders sentiment: a glowing review scores above a furious one", async () => {
+    const [happy, angry, flat] = (await Promise.all([
+      processor.process(input(1, "I love this phone. The camera is wonderful and the battery is excellent!")),
+      processor.process(input(2, { text: "This is the worst service ever. I hate it, terrible and rude staff." })),
+      processor.process(input(3, { message: "The parcel was delivered on Tuesday." })),
+    ])) as TextInsights[];
+    expect(happy!.sentiment.score).toBeGreaterThan(flat!.sentiment.score);
+    expect(flat!.sentiment.score).toBeGreaterThan(angry!.sentiment.score);
+    expect(happy!.sentiment.label).toBe("positive");
+    expect(angry!.sentiment.label).toBe("negative");
+  });
+
+  it("redacts email, phone and URL and keeps them out of the entity list", async () => {
+    const text = "Write to jane.doe@example.com or call +1 (555) 123-4567, docs at https://example.com/help today. Paid $250 on 12 March 2024.";
+    const insights = (await processor.process(input(4, { body: text }))) as TextInsights;
+    expect(insights.pii).toMatchObject({ emails: 1, phones: 1, urls: 1 });
+    expect(insights.pii.redactedText).toBe("Write to [EMAIL] or call [PHONE], docs at [URL] today. Paid $250 on 12 March 2024.");
+    const types = insights.entities.map((e) => e.type);
+    expect(types).toEqual(expect.arrayContaining(["MONEY", "DATE"]));
+    expect(JSON.stringify(insights.entities)).not.toMatch(/jane|555|example\.com/);
+    expect(insights.stats.tokens).toBeGreaterThan(10);
+    expect(insights.stats.sentences).toBe(2);
+    expect(insights.stats.englishStopWordRatio).toBeGreaterThan(0);
+  });
+
+  it("turns a body without text into a PoisonEventError across the thread boundary", async () => {
+    const failure = await processor.process(input(5, { temperature: 21 })).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(PoisonEventError);
+    expect((failure as Error).message).toMatch(/expects a text body.*"text", "message" or "body".*\[temperature\]/);
+    const binary = await processor.process(input(6, new Uint8Array([1, 2, 3]))).catch((e: unknown) => e);
+    expect(isPoisonEventError(binary)).toBe(true);
+    expect((binary as Error).message).toMatch(/binary data \(3 bytes\)/);
+  });
+});
+
+describe("custom processor modules", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "wc-modules-"));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("runs the documented word-count example on the pool", async () => {
+    const processor = await createProcessor({ kind: "module", modulePath: "worker/processing/examples/word-count.ts", threads: 1, maxQueue: 2 });
+    try {
+      expect(processor.name).toMatch(/^module:.*word-count\.ts$/);
+      await expect(processor.process(input(1, { text: "the cat and the hat" }))).resolves.toEqual({
+        words: 5,
+        distinct: 4,
+        top: [["the", 2], ["and", 1], ["cat", 1]],
+      });
+      const poison = await processor.process(input(2, 42)).catch((e: unknown) => e);
+      expect(isPoisonEventError(poison)).toBe(true);
+    } finally {
+      await processor.close();
+    }
+  });
+
+  it("loads a default-export .mjs module and runs init() once per thread", async () => {
+    const file = path.join(dir, "tagger.mjs");
+    await writeFile(
+      file,
+      `import { threadId } from "node:worker_threads";
+       let inits = 0;
+       export default {
+         init() { inits++; },
+         async process(input) { return { seq: input.sequenceNumber, inits, threadId, upper: String(input.body).toUpperCase() }; },
+       };`,
+    );
+    const processor = await createModuleProcessor({ modulePath: file, threads: 2, maxQueue: 2 });
+    try {
+      const results = (await Promise.all([1, 2, 3, 4, 5, 6].map((n) => processor.process(input(n, `event ${n}`))))) as Array<{
+        seq: number; inits: number; threadId: number; upper: string;
+      }>;
+      expect(results.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+      expect(results.map((r) => r.upper)).toContain("EVENT 6");
+      expect(results.every((r) => r.inits === 1 && r.threadId > 0)).toBe(true);
+    } finally {
+      await processor.close();
+    }
+  });
+
+  it("rejects a module without a process function, naming the path and what is expected", async () => {
+    const file = path.join(dir, "bad.ts");
+    await writeFile(file, "export const handle = (x: unknown) => x;\nexport const version = 1;\n");
+    const failure = await createModuleProcessor({ modulePath: file, threads: 1, maxQueue: 1 }).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(Error);
+    expect((failure as Error).message).toContain(file);
+    expect((failure as Error).message).toMatch(/no process function \(exports found: \[.*handle.*version.*\]\); expected a module exporting `process\(input: EventInput\)/);
+  });
+
+  it("rejects a missing module file and a module whose init() throws", async () => {
+    await expect(createModuleProcessor({ modulePath: "no/such/model.ts", threads: 1, maxQueue: 1 })).rejects.toThrow(
+      /processor module "no\/such\/model\.ts" not found \(looked for the file .*no\/such\/model\.ts\)/,
+    );
+    const file = path.join(dir, "broken-init.mjs");
+    await writeFile(file, "export function init() { throw new Error('model weights missing'); }\nexport function process() { return 1; }\n");
+    await expect(createModuleProcessor({ modulePath: file, threads: 1, maxQueue: 1 })).rejects.toThrow(/broken-init\.mjs.*model weights missing/);
+  });
+});
+
+describe("pool backpressure", () => {
+  it("keeps at most maxQueue tasks inside the pool; further callers wait and all finish", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "wc-slow-"));
+    const file = path.join(dir, "slow.mjs");
+    await writeFile(file, `import { setTimeout } from "node:timers/promises";
+      export async function process(input) { await setTimeout(20); return input.sequenceNumber * 2; }`);
+    const pool = await ProcessingPool.start({ name: "slow", entry: "module-thread", threads: 1, maxQueue: 2, workerData: { modulePath: file } });
+    let highestQueued = 0;
+    let highestWaiting = 0;
+    const sampler = setInterval(() => {
+      highestQueued = Math.max(highestQueued, pool.queued);
+      highestWaiting = Math.max(highestWaiting, pool.waiting);
+    }, 2);
+    try {
+      const results = await Promise.all(Array.from({ length: 12 }, (_, i) => pool.process(input(i, "x"))));
+      expect(results).toEqual(Array.from({ length: 12 }, (_, i) => i * 2));
+      expect(pool.peakQueued).toBeLessThanOrEqual(2);
+      expect(highestQueued).toBeLessThanOrEqual(2);
+      expect(highestWaiting).toBeGreaterThan(0); // callers were held back, not queued in the pool
+      expect(pool.waiting).toBe(0);
+    } finally {
+      clearInterval(sampler);
+      await pool.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("an aborted caller that is still waiting for room never reaches the pool", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "wc-abort-"));
+    const file = path.join(dir, "count.mjs");
+    await writeFile(file, `import { setTimeout } from "node:timers/promises";
+      let seen = 0; export async function process() { seen++; await setTimeout(30); return seen; }`);
+    const pool = await ProcessingPool.start({ name: "count", entry: "module-thread", threads: 1, maxQueue: 0, workerData: { modulePath: file } });
+    try {
+      const controller = new AbortController();
+      const first = pool.process(input(1, "a"), controller.signal);
+      const second = pool.process(input(2, "b"), controller.signal).catch((e: unknown) => e);
+      controller.abort();
+      await expect(first).resolves.toBe(1); // already started: finishes
+      expect(await second).toMatchObject({ name: "AbortError" });
+      await expect(pool.process(input(3, "c"))).resolves.toBe(2); // the aborted one never ran
+    } finally {
+      await pool.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
