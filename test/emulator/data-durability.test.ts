@@ -96,7 +96,7 @@ describe("durability with a data directory", () => {
     await closeAll();
     const file = path.join(partitionDir("1"), segmentFiles("1")[0]!);
     const bytes = readFileSync(file);
-    bytes[bytes.length - 1] ^= 0xff; // corrupt the last record's payload
+    bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0xff; // corrupt the last record's payload
     writeFileSync(file, bytes);
     appendFileSync(file, Buffer.from("garbage"));
     const second = await open();
