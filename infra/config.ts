@@ -1,0 +1,322 @@
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { checkpointContainerName } from "./naming";
+import { BUILT_IN_TAG_NAMES } from "./tags";
+import {
+  DEFAULT_CONSUMER_GROUP,
+  EVENT_HUBS_SKUS,
+  MAX_AUTO_INFLATE_THROUGHPUT_UNITS,
+  TIER_LIMITS,
+  type EventHubsSku,
+} from "./tierLimits";
+
+/**
+ * The stack's settings, validated once against Azure's real rules before any resource is declared.
+ * `validateStackConfig` is pure (raw values in, typed config or every problem out) so tests call it
+ * directly; `loadStackConfig` feeds it what `pulumi config` holds.
+ */
+
+/** Defaults; Pulumi.yaml declares the same ones (a test keeps the two in step). */
+export const CONFIG_DEFAULTS = {
+  namePrefix: "aiwork",
+  eventHubsSku: "Standard",
+  eventHubsCapacity: 1,
+  autoInflate: false,
+  autoInflateMaxThroughputUnits: 0,
+  publicNetworkAccess: "Enabled",
+  disableLocalAuth: false,
+  eventHubName: "events",
+  partitionCount: 4,
+  retentionHours: 24,
+  consumerGroups: ["ai-workers"],
+  storageSku: "Standard_LRS",
+  principalId: "",
+  tags: [],
+} as const;
+
+export const PUBLIC_NETWORK_ACCESS = ["Enabled", "Disabled", "SecuredByPerimeter"] as const;
+/** General-purpose v2 redundancy options; Premium_LRS is for page blobs, not checkpoints. */
+export const STORAGE_SKUS = [
+  "Standard_LRS",
+  "Standard_ZRS",
+  "Standard_GRS",
+  "Standard_RAGRS",
+  "Standard_GZRS",
+  "Standard_RAGZRS",
+] as const;
+
+/** Azure's limit per resource; the program's own tags count against it. */
+const MAX_TAGS = 50;
+
+/** Where a raw key lives in `pulumi config` when it is not in the project's namespace. */
+const KEY_LABELS: Readonly<Record<string, string>> = { location: "azure-native:location" };
+
+/* Pulumi hands every config value over as text (arrays as JSON); tests may pass native values. */
+const wholeNumberFromText = (value: unknown) =>
+  typeof value === "string" && /^\s*-?\d+\s*$/.test(value) ? Number(value) : value;
+const booleanFromText = (value: unknown) =>
+  typeof value === "string" && /^(true|false)$/i.test(value.trim()) ? value.trim().toLowerCase() === "true" : value;
+const listFromText = (value: unknown) => {
+  if (typeof value !== "string") return value;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return value;
+  }
+};
+
+const wholeNumber = (allowed: string, defaultValue: number) =>
+  z.preprocess(
+    wholeNumberFromText,
+    z.number({ error: `must be a whole number: ${allowed}` }).int(`must be a whole number: ${allowed}`).default(defaultValue),
+  );
+const flag = (defaultValue: boolean) =>
+  z.preprocess(booleanFromText, z.boolean({ error: "must be true or false" }).default(defaultValue));
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T, defaultValue: T[number]) =>
+  z.enum(values, { error: `must be one of ${values.join(", ")}` }).default(defaultValue);
+
+const ENTITY_NAME_RULE = "1-50 characters: letters, digits, '.', '-', '_', starting and ending with a letter or digit";
+const ENTITY_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,48}[A-Za-z0-9])?$/;
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const TAG_NAME_FORBIDDEN = /[<>%&\\?/]/;
+
+const consumerGroupName = z
+  .string({ error: `must be a consumer group name: $Default or ${ENTITY_NAME_RULE}` })
+  .transform((name) => (name.toLowerCase() === DEFAULT_CONSUMER_GROUP.toLowerCase() ? DEFAULT_CONSUMER_GROUP : name))
+  .refine((name) => name === DEFAULT_CONSUMER_GROUP || ENTITY_NAME.test(name), {
+    error: `must be $Default or ${ENTITY_NAME_RULE}`,
+  });
+
+const tag = z
+  .string({ error: "must be a tag written as name=value" })
+  .regex(/^[^=]+=/, "must be a tag written as name=value")
+  .transform((text) => {
+    const at = text.indexOf("=");
+    return { name: text.slice(0, at).trim(), value: text.slice(at + 1) };
+  })
+  .refine(({ name }) => name.length >= 1 && name.length <= 128 && !TAG_NAME_FORBIDDEN.test(name), {
+    error: "tag names must be 1-128 characters without < > % & \\ ? /",
+  })
+  .refine(({ value }) => value.length <= 256, { error: "tag values must be at most 256 characters" })
+  .refine(({ name }) => !(BUILT_IN_TAG_NAMES as readonly string[]).includes(name.toLowerCase()), {
+    error: `${BUILT_IN_TAG_NAMES.join(", ")} are set by the program`,
+  });
+
+const FIELDS = {
+  location: z
+    .string({ error: "is not set: run `pulumi config set azure-native:location <region>`, e.g. westeurope" })
+    .transform((region) => region.replace(/\s+/g, "").toLowerCase())
+    .refine((region) => /^[a-z0-9]+$/.test(region), { error: "must be an Azure region name such as westeurope" }),
+  namePrefix: z
+    .string({ error: "must be text" })
+    .regex(
+      /^[a-z][a-z0-9]{1,9}$/,
+      "must be 2-10 lowercase letters or digits starting with a letter (it starts the storage account name, which allows nothing else)",
+    )
+    .default(CONFIG_DEFAULTS.namePrefix),
+  eventHubsSku: oneOf(EVENT_HUBS_SKUS, CONFIG_DEFAULTS.eventHubsSku),
+  eventHubsCapacity: wholeNumber("1-40 throughput units (Basic, Standard) or 1, 2, 4, 8, 16 processing units (Premium)", CONFIG_DEFAULTS.eventHubsCapacity),
+  autoInflate: flag(CONFIG_DEFAULTS.autoInflate),
+  autoInflateMaxThroughputUnits: wholeNumber(
+    `0 (auto-inflate off) or 1-${MAX_AUTO_INFLATE_THROUGHPUT_UNITS}`,
+    CONFIG_DEFAULTS.autoInflateMaxThroughputUnits,
+  ),
+  publicNetworkAccess: oneOf(PUBLIC_NETWORK_ACCESS, CONFIG_DEFAULTS.publicNetworkAccess),
+  disableLocalAuth: flag(CONFIG_DEFAULTS.disableLocalAuth),
+  eventHubName: z
+    .string({ error: "must be text" })
+    .regex(ENTITY_NAME, `must be ${ENTITY_NAME_RULE}`)
+    .default(CONFIG_DEFAULTS.eventHubName),
+  partitionCount: wholeNumber("1-32 (Basic, Standard) or 1-100 (Premium)", CONFIG_DEFAULTS.partitionCount),
+  retentionHours: wholeNumber("1-24 (Basic), 1-168 (Standard) or 1-2160 (Premium)", CONFIG_DEFAULTS.retentionHours),
+  consumerGroups: z.preprocess(
+    listFromText,
+    z
+      .array(consumerGroupName, { error: 'must be a list of consumer group names, e.g. ["ai-workers"]' })
+      .min(1, "must name at least one consumer group: the first is the one the workers use")
+      .default([...CONFIG_DEFAULTS.consumerGroups]),
+  ),
+  storageSku: oneOf(STORAGE_SKUS, CONFIG_DEFAULTS.storageSku),
+  principalId: z
+    .string({ error: "must be text" })
+    .trim()
+    .refine((id) => id === "" || GUID.test(id), { error: "must be an object (principal) id GUID, or empty" })
+    .default(CONFIG_DEFAULTS.principalId),
+  tags: z.preprocess(
+    listFromText,
+    z
+      .array(tag, { error: 'must be a list of name=value strings, e.g. ["owner=team-ai"]' })
+      .max(MAX_TAGS - BUILT_IN_TAG_NAMES.length, `allows at most ${MAX_TAGS - BUILT_IN_TAG_NAMES.length} tags (Azure allows ${MAX_TAGS}, the program sets ${BUILT_IN_TAG_NAMES.length})`)
+      .default([]),
+  ),
+} satisfies Record<string, z.ZodType>;
+
+type FieldValues = { [K in keyof typeof FIELDS]: z.output<(typeof FIELDS)[K]> };
+
+export type ConfigKey = keyof typeof FIELDS;
+export const CONFIG_KEYS = Object.keys(FIELDS) as ConfigKey[];
+
+export interface StackConfig {
+  /** Azure region (from `azure-native:location`), normalised to its short name. */
+  location: string;
+  namePrefix: string;
+  eventHubsSku: EventHubsSku;
+  eventHubsCapacity: number;
+  autoInflate: boolean;
+  /** Only meaningful when `autoInflate` is on; 0 otherwise. */
+  autoInflateMaxThroughputUnits: number;
+  publicNetworkAccess: (typeof PUBLIC_NETWORK_ACCESS)[number];
+  /** Entra ID mode: no SAS keys anywhere, role assignments instead. */
+  disableLocalAuth: boolean;
+  eventHubName: string;
+  partitionCount: number;
+  retentionHours: number;
+  /** The first one is the group the workers use. */
+  consumerGroups: string[];
+  storageSku: (typeof STORAGE_SKUS)[number];
+  /** Object id of the workers' identity; role assignments are made for it when set. */
+  principalId: string | undefined;
+  tags: Record<string, string>;
+}
+
+export interface ConfigProblem {
+  /** The key as `pulumi config set` takes it, with a path for list items: `consumerGroups[1]`. */
+  key: string;
+  value: unknown;
+  message: string;
+}
+
+/** Every problem of a stack's config, so one run shows all of them. */
+export class StackConfigError extends pulumi.RunError {
+  constructor(readonly problems: readonly ConfigProblem[]) {
+    super(
+      [
+        `Invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}); fix with \`pulumi config set <key> <value>\`:`,
+        ...problems.map((p) => `  - ${describe(p)}`),
+      ].join("\n"),
+    );
+    this.name = "StackConfigError";
+  }
+}
+
+function describe({ key, value, message }: ConfigProblem): string {
+  return value === undefined ? `${key}: ${message}` : `${key} = ${JSON.stringify(value)}: ${message}`;
+}
+
+/** Validates raw config values (text as Pulumi stores it, or native values) and returns the typed config. */
+export function validateStackConfig(raw: Readonly<Record<string, unknown>>): StackConfig {
+  const problems: ConfigProblem[] = [];
+  const values: Partial<FieldValues> = {};
+  const report = (key: string, value: unknown, message: string) => problems.push({ key, value, message });
+
+  for (const key of Object.keys(raw)) {
+    if (!(key in FIELDS)) report(key, raw[key], `is not a setting of this stack; known settings: ${CONFIG_KEYS.join(", ")}`);
+  }
+  for (const key of CONFIG_KEYS) {
+    const parsed = FIELDS[key].safeParse(raw[key], { reportInput: true });
+    if (parsed.success) {
+      (values as Record<ConfigKey, unknown>)[key] = parsed.data;
+      continue;
+    }
+    for (const issue of parsed.error.issues) {
+      const label = KEY_LABELS[key] ?? key;
+      const item = issue.path.find((segment) => typeof segment === "number");
+      if (item === undefined) {
+        report(label, issue.input ?? raw[key], issue.message);
+      } else {
+        // Show the list item as written, not as the schema transformed it.
+        const list = listFromText(raw[key]);
+        report(`${label}[${item}]`, Array.isArray(list) ? list[item] : issue.input, issue.message);
+      }
+    }
+  }
+  checkAcrossSettings(values, report);
+
+  if (problems.length > 0) throw new StackConfigError(problems);
+  const v = values as FieldValues;
+  return {
+    ...v,
+    principalId: v.principalId === "" ? undefined : v.principalId,
+    tags: Object.fromEntries(v.tags.map(({ name, value }) => [name, value])),
+  };
+}
+
+/** Rules that tie settings together: tier limits, auto-inflate, Entra ID mode, container names. */
+function checkAcrossSettings(
+  v: Partial<FieldValues>,
+  report: (key: string, value: unknown, message: string) => void,
+): void {
+  const sku = v.eventHubsSku;
+  const limits = sku === undefined ? undefined : TIER_LIMITS[sku];
+
+  if (limits && v.eventHubsCapacity !== undefined && !limits.capacities.includes(v.eventHubsCapacity)) {
+    report("eventHubsCapacity", v.eventHubsCapacity, `${sku} namespaces take ${limits.capacityDescription}`);
+  }
+  if (limits && v.partitionCount !== undefined && (v.partitionCount < 1 || v.partitionCount > limits.maxPartitions)) {
+    report("partitionCount", v.partitionCount, `${sku} event hubs take 1-${limits.maxPartitions} partitions${sku === "Premium" ? "" : " (Premium up to 100)"}`);
+  }
+  if (limits && v.retentionHours !== undefined && (v.retentionHours < 1 || v.retentionHours > limits.maxRetentionHours)) {
+    report("retentionHours", v.retentionHours, `${sku} event hubs keep events for 1-${limits.maxRetentionHours} hours (the maximum is 24 on Basic, 168 on Standard, 2160 on Premium)`);
+  }
+
+  if (v.autoInflate === true && limits && !limits.autoInflate) {
+    report("autoInflate", true, `auto-inflate is a Standard-tier feature; ${sku} namespaces cannot auto-inflate`);
+  }
+  const max = v.autoInflateMaxThroughputUnits;
+  if (max !== undefined && v.autoInflate === true && sku === "Standard") {
+    const floor = v.eventHubsCapacity ?? 1;
+    if (max < floor || max > MAX_AUTO_INFLATE_THROUGHPUT_UNITS) {
+      report("autoInflateMaxThroughputUnits", max, `with autoInflate on, must be ${floor}-${MAX_AUTO_INFLATE_THROUGHPUT_UNITS} (at least eventHubsCapacity)`);
+    }
+  } else if (max !== undefined && max !== 0 && v.autoInflate === false) {
+    report("autoInflateMaxThroughputUnits", max, "only applies with autoInflate true; set it to 0 or turn autoInflate on");
+  } else if (max !== undefined && (max < 0 || max > MAX_AUTO_INFLATE_THROUGHPUT_UNITS)) {
+    report("autoInflateMaxThroughputUnits", max, `must be 0-${MAX_AUTO_INFLATE_THROUGHPUT_UNITS}`);
+  }
+
+  const groups = v.consumerGroups;
+  if (groups && limits) {
+    const custom = groups.filter((g) => g !== DEFAULT_CONSUMER_GROUP);
+    if (sku === "Basic" && custom.length > 0) {
+      report("consumerGroups", groups, 'Basic event hubs have only the $Default consumer group: set consumerGroups to ["$Default"] or use eventHubsSku Standard');
+    } else if (new Set([DEFAULT_CONSUMER_GROUP, ...custom]).size > limits.maxConsumerGroups) {
+      report("consumerGroups", groups, `${sku} event hubs allow ${limits.maxConsumerGroups} consumer groups including $Default`);
+    }
+  }
+  if (groups) {
+    const seenNames = new Map<string, string>();
+    const seenContainers = new Map<string, string>();
+    for (const group of groups) {
+      const container = checkpointContainerName(group);
+      const sameName = seenNames.get(group.toLowerCase());
+      const sameContainer = seenContainers.get(container);
+      if (sameName !== undefined) {
+        report("consumerGroups", groups, `lists ${group} twice (names are case-insensitive)`);
+      } else if (sameContainer !== undefined) {
+        report("consumerGroups", groups, `${sameContainer} and ${group} would share the checkpoint container ${container}; rename one`);
+      }
+      seenNames.set(group.toLowerCase(), group);
+      seenContainers.set(container, group);
+    }
+  }
+
+  if (v.disableLocalAuth === true && v.principalId === "") {
+    report("principalId", "", "is required when disableLocalAuth is true: the object id of the workers' managed identity or service principal, which gets the data roles instead of SAS keys");
+  }
+  if (v.tags) {
+    const names = v.tags.map((t) => t.name.toLowerCase());
+    const duplicate = names.find((name, i) => names.indexOf(name) !== i);
+    if (duplicate !== undefined) report("tags", v.tags.map((t) => `${t.name}=${t.value}`), `sets the tag ${duplicate} twice (tag names are case-insensitive)`);
+  }
+}
+
+/** Reads this project's settings and `azure-native:location` from the stack config and validates them. */
+export function loadStackConfig(): StackConfig {
+  const projectPrefix = `${pulumi.getProject()}:`;
+  const raw: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
+    if (key.startsWith(projectPrefix)) raw[key.slice(projectPrefix.length)] = value;
+  }
+  raw.location = new pulumi.Config("azure-native").get("location");
+  return validateStackConfig(raw);
+}

@@ -1,0 +1,65 @@
+import { createHash } from "node:crypto";
+import * as pulumi from "@pulumi/pulumi";
+
+/**
+ * Azure names. Event Hubs namespaces and storage accounts share one global DNS space with every other
+ * Azure customer, so their names carry a suffix hashed from the subscription and the resource group:
+ * the same stack in the same subscription always gets the same names (repeated `up`s never churn),
+ * while two people deploying this project's `dev` stack in their own subscriptions do not collide.
+ * This is the idea behind Bicep's `uniqueString(resourceGroup().id)`, without an extra provider.
+ */
+
+/** Lowercase hex characters of the global-name suffix. */
+export const UNIQUE_SUFFIX_LENGTH = 10;
+
+/** Deterministic, DNS-safe suffix for globally unique names. */
+export function uniqueSuffix(subscriptionId: string, resourceGroupName: string): string {
+  return createHash("sha256")
+    .update(`${subscriptionId.toLowerCase()}/${resourceGroupName.toLowerCase()}`)
+    .digest("hex")
+    .slice(0, UNIQUE_SUFFIX_LENGTH);
+}
+
+/** `rg-<prefix>-<stack>`: unique per subscription, which is all a resource group needs. */
+export function resourceGroupName(namePrefix: string, stack: string): string {
+  return `rg-${namePrefix}-${stack}`;
+}
+
+/** `evhns-<prefix>-<suffix>`: 6-50 characters, starts with a letter, letters/digits/hyphens. */
+export function eventHubsNamespaceName(namePrefix: string, suffix: string): string {
+  return `evhns-${namePrefix}-${suffix}`;
+}
+
+/** `st<prefix><suffix>`: 3-24 lowercase letters and digits. */
+export function storageAccountName(namePrefix: string, suffix: string): string {
+  return `st${namePrefix}${suffix}`;
+}
+
+/**
+ * `checkpoints-<consumer group>`: lower-cased, characters outside [a-z0-9-] replaced by `-`, runs of
+ * `-` collapsed and a trailing `-` dropped (container names allow single hyphens only). The worker
+ * derives the same name when CHECKPOINT_CONTAINER is not set.
+ */
+export function checkpointContainerName(consumerGroup: string): string {
+  return `checkpoints-${consumerGroup.toLowerCase().replace(/[^a-z0-9-]/g, "-")}`
+    .replace(/-{2,}/g, "-")
+    .replace(/-+$/, "")
+    .slice(0, 63)
+    .replace(/-+$/, "");
+}
+
+/** Where the worker parks events it could not process. */
+export const DEAD_LETTER_CONTAINER_NAME = "dead-letters";
+
+/** The namespace and storage account names of a stack, once the subscription is known. */
+export function globalNames(
+  subscriptionId: pulumi.Input<string>,
+  resourceGroup: string,
+  namePrefix: string,
+): { namespaceName: pulumi.Output<string>; storageAccountName: pulumi.Output<string> } {
+  const suffix = pulumi.output(subscriptionId).apply((id) => uniqueSuffix(id, resourceGroup));
+  return {
+    namespaceName: suffix.apply((s) => eventHubsNamespaceName(namePrefix, s)),
+    storageAccountName: suffix.apply((s) => storageAccountName(namePrefix, s)),
+  };
+}

@@ -1,0 +1,12 @@
+import * as pulumi from "@pulumi/pulumi";
+
+/** Built-in Azure role definition GUIDs (the same in every tenant). */
+export const BUILT_IN_ROLES = {
+  eventHubsDataReceiver: "a638d3c7-ab3a-418d-83e6-5f17a39d4fde",
+  storageBlobDataContributor: "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
+} as const;
+
+/** Role assignments take the role's full resource id, not its bare GUID. */
+export function roleDefinitionId(subscriptionId: pulumi.Input<string>, roleGuid: string): pulumi.Output<string> {
+  return pulumi.interpolate`/subscriptions/${subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${roleGuid}`;
+}
