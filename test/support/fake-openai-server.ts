@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net";
  * Replies are scripted in order (then the default success); every request is recorded for assertions.
  */
 export type ScriptedReply =
-  | { status: 200; content?: string; finishReason?: string }
+  | { status: 200; content?: string; finishReason?: string; delayMs?: number }
   | { status: 429; retryAfterSeconds?: number; retryAfterMs?: number }
   | { status: 400; code?: string; message?: string }
   | { status: 500 | 503; message?: string };
@@ -22,6 +22,9 @@ export interface RecordedRequest {
 
 export class FakeOpenAIServer {
   readonly requests: RecordedRequest[] = [];
+  /** Most requests seen in progress at once. */
+  peakInFlight = 0;
+  private inFlight = 0;
   private readonly replies: ScriptedReply[] = [];
 
   private constructor(private readonly server: Server) {}
@@ -40,7 +43,12 @@ export class FakeOpenAIServer {
         }
         const body = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as RecordedRequest["body"];
         fake.requests.push({ method: req.method, deployment: match[1], apiVersion: url.searchParams.get("api-version"), headers: req.headers, body });
-        fake.reply(fake.replies.shift() ?? { status: 200 }, body, match[1] ?? "", res);
+        fake.inFlight++;
+        fake.peakInFlight = Math.max(fake.peakInFlight, fake.inFlight);
+        res.on("close", () => fake.inFlight--);
+        const reply = fake.replies.shift() ?? { status: 200 };
+        const delayMs = reply.status === 200 ? (reply.delayMs ?? 0) : 0;
+        setTimeout(() => fake.reply(reply, body, match[1] ?? "", res), delayMs);
       });
     }));
     await new Promise<void>((resolve) => fake.server.listen(0, "127.0.0.1", resolve));
