@@ -1,0 +1,130 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BlobDeadLetterStore, deadLetterBody, type DeadLetterRecord } from "../../worker/dead-letter";
+import { createSink } from "../../worker/sinks/create-sink";
+import type { ResultRecord } from "../../worker/sinks/sink";
+
+// Azurite's well-known development account.
+const ACCOUNT = "devstoreaccount1";
+const KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+/** Real Azurite (blob only) as a child process on a free port, in memory. */
+async function startAzurite(): Promise<{ connectionString: string; stop(): Promise<void> }> {
+  const workspace = await mkdtemp(path.join(tmpdir(), "wc-azurite-"));
+  const bin = path.resolve(__dirname, "../../node_modules/.bin/azurite-blob");
+  const child: ChildProcess = spawn(
+    bin,
+    ["--blobHost", "127.0.0.1", "--blobPort", "0", "--inMemoryPersistence", "--skipApiVersionCheck", "--silent", "--disableTelemetry"],
+    { cwd: workspace, stdio: ["ignore", "pipe", "pipe"] }, // cwd: Azurite may drop workspace files there
+  );
+  const port = await new Promise<number>((resolve, reject) => {
+    let output = "";
+    const timer = setTimeout(() => reject(new Error(`azurite did not start within 20 s: ${output}`)), 20_000);
+    child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stdout?.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /listens on http:\/\/127\.0\.0\.1:(\d+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    });
+    child.once("exit", (code) => reject(new Error(`azurite exited with ${code}: ${output}`)));
+  });
+  return {
+    connectionString: `DefaultEndpointsProtocol=http;AccountName=${ACCOUNT};AccountKey=${KEY};BlobEndpoint=http://127.0.0.1:${port}/${ACCOUNT};`,
+    async stop() {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      await exited;
+      await rm(workspace, { recursive: true, force: true });
+    },
+  };
+}
+
+function deadLetter(overrides: Partial<DeadLetterRecord> = {}): DeadLetterRecord {
+  return {
+    eventHubName: "events", consumerGroup: "ai-workers", partitionId: "3", sequenceNumber: 41, offset: "4100",
+    enqueuedTimeUtc: "2024-03-12T09:15:00.000Z", messageId: "m-41", contentType: "application/octet-stream",
+    properties: { source: "sensor-7", raw: Buffer.from([1, 2]) },
+    body: deadLetterBody(new Uint8Array([0xff, 0xfe, 0x00, 0x10]), "application/octet-stream"),
+    error: { name: "PoisonEventError", message: "text-insights expects a text body", attempts: 1 },
+    deadLetteredAt: "2024-03-12T09:15:01.000Z",
+    ...overrides,
+  };
+}
+
+function result(partitionId: string, sequenceNumber: number, enqueuedTimeUtc: string): ResultRecord {
+  return {
+    partitionId, sequenceNumber, offset: String(sequenceNumber * 10), enqueuedTimeUtc, messageId: `m-${sequenceNumber}`,
+    processor: "text-insights", processedAt: new Date().toISOString(), result: { n: sequenceNumber },
+  };
+}
+
+async function readText(container: ContainerClient, name: string): Promise<string> {
+  return (await container.getBlobClient(name).downloadToBuffer()).toString("utf8");
+}
+
+describe("storage on real Azurite", () => {
+  let azurite: Awaited<ReturnType<typeof startAzurite>>;
+  let service: BlobServiceClient;
+  beforeAll(async () => {
+    azurite = await startAzurite();
+    service = BlobServiceClient.fromConnectionString(azurite.connectionString, { retryOptions: { maxTries: 2, retryDelayInMs: 100 } });
+  });
+  afterAll(async () => {
+    await azurite?.stop();
+  });
+
+  it("stores a dead letter at <hub>/<cg>/<partition>/<sequence>.json with body, properties and error; a second put overwrites", async () => {
+    const container = service.getContainerClient("dead-letters");
+    await container.createIfNotExists();
+    const store = new BlobDeadLetterStore(container, { eventHubName: "events", consumerGroup: "ai-workers" });
+    await store.put(deadLetter());
+    await store.put(deadLetter({ error: { name: "Error", message: "timeout", attempts: 5 } }));
+
+    const names: string[] = [];
+    for await (const blob of container.listBlobsFlat({ prefix: "events/ai-workers/" })) names.push(blob.name);
+    expect(names).toEqual(["events/ai-workers/3/41.json"]);
+    const stored = JSON.parse(await readText(container, names[0]!)) as DeadLetterRecord;
+    expect(stored).toMatchObject({
+      partitionId: "3", sequenceNumber: 41, offset: "4100", messageId: "m-41", contentType: "application/octet-stream",
+      body: { encoding: "base64", data: Buffer.from([0xff, 0xfe, 0x00, 0x10]).toString("base64") },
+      properties: { source: "sensor-7", raw: { base64: "AQI=" } },
+      error: { name: "Error", message: "timeout", attempts: 5 },
+    });
+  });
+
+  it("keeps JSON and text bodies readable in dead letters", () => {
+    expect(deadLetterBody(Buffer.from('{"text":1}'), undefined)).toEqual({ encoding: "json", data: { text: 1 } });
+    expect(deadLetterBody(Buffer.from("{not json"), "application/json")).toEqual({ encoding: "utf8", data: "{not json" });
+    expect(deadLetterBody(Buffer.from("héllo"), "text/plain")).toEqual({ encoding: "utf8", data: "héllo" });
+    expect(deadLetterBody({ already: "parsed" }, undefined)).toEqual({ encoding: "json", data: { already: "parsed" } });
+  });
+
+  it("blob sink appends JSON Lines per partition and enqueued hour, in order, across writes", async () => {
+    const container = service.getContainerClient("results");
+    const sink = await createSink({ kind: "blob", containerClient: container, prefix: "runs/a/" });
+    await sink.write([
+      result("0", 1, "2024-03-12T09:59:00.000Z"),
+      result("0", 2, "2024-03-12T10:00:01.000Z"),
+      result("0", 3, "2024-03-12T10:05:00.000Z"),
+    ]);
+    await sink.write([result("1", 7, "2024-03-12T10:06:00.000Z"), result("0", 4, "2024-03-12T10:06:00.000Z")]);
+    await sink.close();
+
+    const names: string[] = [];
+    for await (const blob of container.listBlobsFlat({ prefix: "runs/a/" })) {
+      expect(blob.properties.blobType).toBe("AppendBlob");
+      names.push(blob.name);
+    }
+    expect(names.sort()).toEqual(["runs/a/0/2024-03-12-09.jsonl", "runs/a/0/2024-03-12-10.jsonl", "runs/a/1/2024-03-12-10.jsonl"]);
+    const lines = (await readText(container, "runs/a/0/2024-03-12-10.jsonl")).trimEnd().split("\n").map((l) => JSON.parse(l) as ResultRecord);
+    expect(lines.map((r) => r.sequenceNumber)).toEqual([2, 3, 4]);
+    expect(lines[0]).toMatchObject({ partitionId: "0", offset: "20", messageId: "m-2", result: { n: 2 } });
+  });
+});
