@@ -25,8 +25,8 @@ import { CONDITION, unknownAddress } from "./service-errors";
 const CBS_NODE = "$cbs";
 const MANAGEMENT_NODE = "$management";
 
-/** Connection settings advertised in our `open` (spec §1.4). */
-const OPEN_SETTINGS = { max_frame_size: 65536, channel_max: 4999, idle_time_out: 120_000 };
+/** Connection settings advertised in our `open` (spec §1.4); no Nagle delay on request/reply traffic. */
+const OPEN_SETTINGS = { max_frame_size: 65536, channel_max: 4999, idle_time_out: 120_000, tcp_no_delay: true };
 /** Credit each client sender gets straight away, refilled as messages arrive (rhea's credit window). */
 const PRODUCER_CREDIT = 1000;
 /** How long stop() lets clients read our close frame before it drops their sockets. */

@@ -1,0 +1,210 @@
+// Throughput of the local Event Hubs emulator with the official SDK on both ends, all in this process:
+//   send      EventHubProducerClient sends N 1 KB events in EventDataBatches across the partitions;
+//   receive   EventHubConsumerClient reads those N stored events from the earliest position;
+//   e2e       a consumer is already subscribed while the producer sends N more: first send to last receive.
+// Each mode runs several times on a fresh emulator; the table shows medians. Results go to
+// bench/results/emulator.json.
+//
+//   npm run bench:emulator -- [--events 100000] [--runs 3] [--event-bytes 1024]
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import {
+  EventHubConsumerClient,
+  EventHubProducerClient,
+  earliestEventPosition,
+  latestEventPosition,
+  type EventPosition,
+} from "@azure/event-hubs";
+import { parseEmulatorConfig } from "../emulator/config";
+import { EventHubsEmulator } from "../emulator/server";
+
+const HUB = "events";
+const PARTITIONS = 4;
+const RUN_TIMEOUT_MS = 180_000;
+
+interface Options {
+  events: number;
+  runs: number;
+  eventBytes: number;
+}
+
+interface Measurement {
+  events: number;
+  bytes: number;
+  seconds: number;
+}
+
+function readOptions(): Options {
+  const { values } = parseArgs({
+    options: {
+      events: { type: "string", default: "100000" },
+      runs: { type: "string", default: "3" },
+      "event-bytes": { type: "string", default: "1024" },
+    },
+  });
+  const whole = (name: string, text: string, min: number): number => {
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < min) throw new Error(`--${name} must be a whole number >= ${min}, got '${text}'`);
+    return value;
+  };
+  return {
+    events: whole("events", values.events, PARTITIONS),
+    runs: whole("runs", values.runs, 1),
+    eventBytes: whole("event-bytes", values["event-bytes"], 1),
+  };
+}
+
+async function withEmulator<T>(body: (connectionString: string) => Promise<T>): Promise<T> {
+  const emulator = await EventHubsEmulator.start({
+    config: parseEmulatorConfig({ hubs: [{ name: HUB, partitionCount: PARTITIONS }], maxMemoryBytes: 4 * 1024 ** 3 }, "bench"),
+  });
+  try {
+    return await body(emulator.connectionString());
+  } finally {
+    await emulator.stop();
+  }
+}
+
+/** Sends `count` events split evenly over the partitions, one batch stream per partition in parallel. */
+async function sendEvents(connectionString: string, count: number, eventBytes: number): Promise<Measurement> {
+  const producer = new EventHubProducerClient(connectionString, HUB);
+  const body = Buffer.alloc(eventBytes, "x");
+  try {
+    await producer.getPartitionIds(); // connect + authorize before the clock starts
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: PARTITIONS }, async (_, p) => {
+        const partitionId = String(p);
+        let remaining = Math.floor(count / PARTITIONS) + (p < count % PARTITIONS ? 1 : 0);
+        while (remaining > 0) {
+          const batch = await producer.createBatch({ partitionId });
+          while (remaining > 0 && batch.tryAdd({ body })) remaining--;
+          await producer.sendBatch(batch);
+        }
+      }),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    return { events: count, bytes: count * eventBytes, seconds };
+  } finally {
+    await producer.close();
+  }
+}
+
+/** Subscribes to every partition from `position` and resolves when `count` events have arrived. */
+function receiveEvents(consumer: EventHubConsumerClient, count: number, position: EventPosition): {
+  ready: Promise<void>;
+  done: Promise<{ bytes: number; lastAt: number }>;
+} {
+  let received = 0;
+  let bytes = 0;
+  let opened = 0;
+  let markReady: () => void = () => {};
+  const ready = new Promise<void>((resolve) => (markReady = resolve));
+  const done = new Promise<{ bytes: number; lastAt: number }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out after ${RUN_TIMEOUT_MS} ms with ${received}/${count} events`)), RUN_TIMEOUT_MS);
+    const subscription = consumer.subscribe(
+      {
+        processInitialize: async () => {
+          if (++opened === PARTITIONS) markReady();
+        },
+        processEvents: async (events) => {
+          for (const event of events) bytes += (event.body as Buffer).length;
+          received += events.length;
+          if (received >= count) {
+            clearTimeout(timer);
+            const lastAt = performance.now();
+            await subscription.close();
+            resolve({ bytes, lastAt });
+          }
+        },
+        processError: async (err) => reject(err),
+      },
+      { startPosition: position, maxBatchSize: 500, maxWaitTimeInSeconds: 1, prefetchCount: 2000, skipParsingBodyAsJson: true },
+    );
+  });
+  return { ready, done };
+}
+
+async function runSendThenReceive(options: Options): Promise<{ send: Measurement; receive: Measurement }> {
+  return withEmulator(async (connectionString) => {
+    const send = await sendEvents(connectionString, options.events, options.eventBytes);
+    const consumer = new EventHubConsumerClient("$Default", connectionString, HUB);
+    try {
+      await consumer.getPartitionIds();
+      const started = performance.now();
+      const { done } = receiveEvents(consumer, options.events, earliestEventPosition);
+      const { bytes, lastAt } = await done;
+      return { send, receive: { events: options.events, bytes, seconds: (lastAt - started) / 1000 } };
+    } finally {
+      await consumer.close();
+    }
+  });
+}
+
+async function runEndToEnd(options: Options): Promise<Measurement> {
+  return withEmulator(async (connectionString) => {
+    const consumer = new EventHubConsumerClient("$Default", connectionString, HUB);
+    try {
+      const { ready, done } = receiveEvents(consumer, options.events, latestEventPosition);
+      await ready;
+      // processInitialize runs before each link attaches; give the links a moment to be in place.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const started = performance.now();
+      await sendEvents(connectionString, options.events, options.eventBytes);
+      const { bytes, lastAt } = await done;
+      return { events: options.events, bytes, seconds: (lastAt - started) / 1000 };
+    } finally {
+      await consumer.close();
+    }
+  });
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+function summarize(mode: string, runs: Measurement[]) {
+  const eventsPerSecond = runs.map((r) => r.events / r.seconds);
+  const megabytesPerSecond = runs.map((r) => r.bytes / 1024 / 1024 / r.seconds);
+  return {
+    mode,
+    runs: runs.length,
+    eventsPerSecond: Math.round(median(eventsPerSecond)),
+    megabytesPerSecond: Number(median(megabytesPerSecond).toFixed(1)),
+    allEventsPerSecond: eventsPerSecond.map(Math.round),
+  };
+}
+
+async function main(): Promise<void> {
+  const options = readOptions();
+  const sends: Measurement[] = [];
+  const receives: Measurement[] = [];
+  const endToEnd: Measurement[] = [];
+  for (let run = 1; run <= options.runs; run++) {
+    const { send, receive } = await runSendThenReceive(options);
+    sends.push(send);
+    receives.push(receive);
+    endToEnd.push(await runEndToEnd(options));
+    process.stderr.write(`run ${run}/${options.runs} done\n`);
+  }
+  const results = [summarize("send", sends), summarize("receive", receives), summarize("e2e", endToEnd)];
+  console.log(`emulator throughput: ${options.events} events of ${options.eventBytes} B, ${PARTITIONS} partitions, median of ${options.runs} runs`);
+  console.table(results.map(({ mode, eventsPerSecond, megabytesPerSecond, allEventsPerSecond }) => ({
+    mode,
+    "events/s": eventsPerSecond,
+    "MB/s": megabytesPerSecond,
+    "each run (events/s)": allEventsPerSecond.join(", "),
+  })));
+  const outDir = join(__dirname, "results");
+  await mkdir(outDir, { recursive: true });
+  const report = { benchmark: "emulator", date: new Date().toISOString(), node: process.version, options, results };
+  await writeFile(join(outDir, "emulator.json"), `${JSON.stringify(report, null, 2)}\n`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
