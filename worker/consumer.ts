@@ -179,6 +179,8 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
     prefetchCount: config.subscription.prefetchCount,
     startPosition: config.subscription.startPosition === "earliest" ? earliestEventPosition : latestEventPosition,
     trackLastEnqueuedEventProperties: true,
+    // The batch processor decodes bodies itself, by content type; an undecodable one is dead-lettered.
+    skipParsingBodyAsJson: true,
   });
 
   const checkpointStoreReachable = cachedReachability(checkpointContainer, 5000);

@@ -2,6 +2,11 @@
 import type { Logger } from "pino";
 
 const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
+/**
+ * One Ctrl-C or `kill` of a process group reaches this process more than once within milliseconds (directly,
+ * and relayed by npm/tsx). Repeats this soon are the same request, not a second one.
+ */
+const REPEAT_WINDOW_MS = 1000;
 type HandledSignal = keyof typeof SIGNAL_EXIT_CODES;
 
 export interface ShutdownOptions {
@@ -37,14 +42,18 @@ export async function gracefulStop(stop: () => Promise<void>, timeoutMs: number,
 
 export function installShutdownHandlers(options: ShutdownOptions): void {
   const exit = options.exit ?? ((code: number) => process.exit(code));
-  let stopping = false;
+  let firstSignalAt: number | undefined;
   const onSignal = (signal: HandledSignal) => {
-    if (stopping) {
+    if (firstSignalAt !== undefined && Date.now() - firstSignalAt < REPEAT_WINDOW_MS) {
+      options.logger.debug({ signal }, "repeated delivery of the same signal ignored");
+      return;
+    }
+    if (firstSignalAt !== undefined) {
       options.logger.warn({ signal }, "second signal: exiting at once");
       exit(SIGNAL_EXIT_CODES[signal]);
       return;
     }
-    stopping = true;
+    firstSignalAt = Date.now();
     options.logger.info({ signal, timeoutMs: options.timeoutMs }, "shutting down: draining in-flight work, then checkpointing");
     void gracefulStop(options.stop, options.timeoutMs, options.logger)
       .then(async (code) => {

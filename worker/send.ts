@@ -1,0 +1,192 @@
+// `npm run send -- --count N --rate R [--partition-key-mode none|round-robin|random] [--poison-every K]`
+// Sample producer of customer messages, rate-limited and batched with EventDataBatch. Works against the
+// emulator and Azure: EVENTHUB_CONNECTION_STRING (Send rights) or EVENTHUB_NAMESPACE + DefaultAzureCredential.
+import { setTimeout as sleep } from "node:timers/promises";
+import { EventHubProducerClient, type EventData } from "@azure/event-hubs";
+import { DefaultAzureCredential } from "@azure/identity";
+import { Command, CommanderError, Option } from "commander";
+import { z } from "zod";
+import { customerMessage } from "./dev/sample-messages";
+
+export const PARTITION_KEY_MODES = ["none", "round-robin", "random"] as const;
+export type PartitionKeyMode = (typeof PARTITION_KEY_MODES)[number];
+
+export interface SendOptions {
+  count: number;
+  /** Events per second; 0 sends as fast as batches fill. */
+  rate: number;
+  /** none: the service spreads events; round-robin: the producer cycles partition ids; random: a random customer id as partition key. */
+  partitionKeyMode: PartitionKeyMode;
+  /** Every K-th event is poison (declared JSON, body is not JSON); 0 = none. */
+  poisonEvery: number;
+  signal?: AbortSignal;
+  onProgress?: (sent: number) => void;
+}
+
+export interface SendSummary {
+  sent: number;
+  poison: number;
+  batches: number;
+  seconds: number;
+}
+
+const TICK_MS = 100;
+/** Partition keys for random mode: few enough that events of one key batch together. */
+const CUSTOMER_KEYS = Array.from({ length: 32 }, (_, i) => `customer-${i}`);
+
+const runId = `${Date.now().toString(36)}`;
+
+export function sampleEvent(index: number, poisonEvery: number): EventData {
+  const poison = poisonEvery > 0 && (index + 1) % poisonEvery === 0;
+  const message = customerMessage();
+  const json = JSON.stringify({ ...message, index });
+  return {
+    messageId: `${runId}-${index}`,
+    contentType: "application/json",
+    // Poison: declared JSON but cut off mid-document, so decoding fails for good and it is dead-lettered.
+    body: Buffer.from(poison ? json.slice(0, json.length >> 1) : json, "utf8"),
+    properties: { source: "sample-producer", index, ...(poison ? { poison: true } : {}) },
+  };
+}
+
+/** Groups events by where they go: a partition id, a partition key, or anywhere. */
+function destinationOf(mode: PartitionKeyMode, index: number, partitionIds: string[]): { partitionId?: string; partitionKey?: string } {
+  if (mode === "round-robin") return { partitionId: partitionIds[index % partitionIds.length] as string };
+  if (mode === "random") return { partitionKey: CUSTOMER_KEYS[Math.floor(Math.random() * CUSTOMER_KEYS.length)] as string };
+  return {};
+}
+
+async function sendGroup(
+  producer: EventHubProducerClient,
+  destination: { partitionId?: string; partitionKey?: string },
+  events: EventData[],
+  signal: AbortSignal | undefined,
+): Promise<number> {
+  let batches = 0;
+  let batch = await producer.createBatch({ ...destination, abortSignal: signal });
+  for (const event of events) {
+    if (batch.tryAdd(event)) continue;
+    await producer.sendBatch(batch, { abortSignal: signal });
+    batches++;
+    batch = await producer.createBatch({ ...destination, abortSignal: signal });
+    if (!batch.tryAdd(event)) throw new Error(`event ${String(event.messageId)} is larger than the maximum batch size`);
+  }
+  if (batch.count > 0) {
+    await producer.sendBatch(batch, { abortSignal: signal });
+    batches++;
+  }
+  return batches;
+}
+
+/** Sends `count` sample events at `rate` per second, in batches per destination and tick. */
+export async function sendEvents(producer: EventHubProducerClient, options: SendOptions): Promise<SendSummary> {
+  const partitionIds = options.partitionKeyMode === "round-robin" ? await producer.getPartitionIds() : [];
+  const started = Date.now();
+  let sent = 0;
+  let poison = 0;
+  let batches = 0;
+  while (sent < options.count && !options.signal?.aborted) {
+    const elapsedMs = Date.now() - started;
+    const allowed = options.rate > 0 ? Math.floor((options.rate * (elapsedMs + TICK_MS)) / 1000) : sent + 1000;
+    const take = Math.min(options.count, allowed) - sent;
+    if (take <= 0) {
+      await sleep(TICK_MS / 4);
+      continue;
+    }
+    const groups = new Map<string, { destination: { partitionId?: string; partitionKey?: string }; events: EventData[] }>();
+    for (let index = sent; index < sent + take; index++) {
+      const destination = destinationOf(options.partitionKeyMode, index, partitionIds);
+      const key = `${destination.partitionId ?? ""}|${destination.partitionKey ?? ""}`;
+      const group = groups.get(key) ?? { destination, events: [] };
+      group.events.push(sampleEvent(index, options.poisonEvery));
+      groups.set(key, group);
+      if (options.poisonEvery > 0 && (index + 1) % options.poisonEvery === 0) poison++;
+    }
+    const counts = await Promise.all(
+      [...groups.values()].map((group) => sendGroup(producer, group.destination, group.events, options.signal)),
+    );
+    batches += counts.reduce((a, b) => a + b, 0);
+    sent += take;
+    options.onProgress?.(sent);
+  }
+  return { sent, poison, batches, seconds: (Date.now() - started) / 1000 };
+}
+
+// ---- CLI ----
+
+const cliSchema = z.object({
+  count: z.coerce.number().int().min(1).max(100_000_000),
+  rate: z.coerce.number().min(0).max(1_000_000),
+  partitionKeyMode: z.enum(PARTITION_KEY_MODES),
+  poisonEvery: z.coerce.number().int().min(0),
+  connectionString: z.string().min(1).optional(),
+  namespace: z.string().min(1).optional(),
+  eventhubName: z.string().min(1).optional(),
+});
+
+function buildCommand(): Command {
+  return new Command("send")
+    .description(
+      "Sends sample customer messages (JSON, contentType application/json) to an event hub, rate-limited and batched.\n" +
+        "Connection: EVENTHUB_CONNECTION_STRING (Send rights), or EVENTHUB_NAMESPACE with DefaultAzureCredential; EVENTHUB_NAME.",
+    )
+    .exitOverride()
+    .option("--count <n>", "events to send", "1000")
+    .option("--rate <r>", "events per second (0 = as fast as possible)", "200")
+    .addOption(new Option("--partition-key-mode <mode>", "none: service assigns; round-robin: cycle partition ids; random: random customer key").choices(PARTITION_KEY_MODES).default("none"))
+    .option("--poison-every <k>", "every k-th event is poison (cut-off JSON); 0 = none", "0")
+    .addOption(new Option("--connection-string <cs>", "Event Hubs connection string").env("EVENTHUB_CONNECTION_STRING"))
+    .addOption(new Option("--namespace <fqns>", "fully qualified namespace (DefaultAzureCredential)").env("EVENTHUB_NAMESPACE"))
+    .addOption(new Option("--eventhub-name <name>", "event hub name (optional with EntityPath)").env("EVENTHUB_NAME"));
+}
+
+async function main(): Promise<void> {
+  const command = buildCommand();
+  try {
+    command.parse(process.argv);
+  } catch (error) {
+    process.exit(error instanceof CommanderError && error.exitCode === 0 ? 0 : 2);
+  }
+  const parsed = cliSchema.safeParse(command.opts());
+  const problems = parsed.success ? [] : parsed.error.issues.map((issue) => `--${String(issue.path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${issue.message}`);
+  if (parsed.success && !parsed.data.connectionString && !parsed.data.namespace) problems.push("set EVENTHUB_CONNECTION_STRING (--connection-string) or EVENTHUB_NAMESPACE (--namespace)");
+  if (parsed.success && parsed.data.namespace && !parsed.data.eventhubName) problems.push("EVENTHUB_NAME (--eventhub-name) is required with EVENTHUB_NAMESPACE");
+  if (!parsed.success || problems.length > 0) {
+    process.stderr.write(`Invalid send options:\n${problems.map((p) => `  - ${p}\n`).join("")}`);
+    process.exit(2);
+  }
+  const options = parsed.data;
+  const producer = options.connectionString
+    ? options.eventhubName
+      ? new EventHubProducerClient(options.connectionString, options.eventhubName)
+      : new EventHubProducerClient(options.connectionString)
+    : new EventHubProducerClient(options.namespace ?? "", options.eventhubName ?? "", new DefaultAzureCredential());
+  const abort = new AbortController();
+  process.once("SIGINT", () => abort.abort());
+  process.once("SIGTERM", () => abort.abort());
+  let lastReport = 0;
+  try {
+    const summary = await sendEvents(producer, {
+      count: options.count,
+      rate: options.rate,
+      partitionKeyMode: options.partitionKeyMode,
+      poisonEvery: options.poisonEvery,
+      signal: abort.signal,
+      onProgress: (sent) => {
+        if (Date.now() - lastReport < 1000) return;
+        lastReport = Date.now();
+        process.stderr.write(`sent ${sent}/${options.count}\n`);
+      },
+    });
+    process.stdout.write(`${JSON.stringify({ eventHubName: producer.eventHubName, ...summary })}\n`);
+  } catch (error) {
+    if (!abort.signal.aborted) {
+      process.stderr.write(`send failed: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exitCode = 1;
+    }
+  } finally {
+    await producer.close();
+  }
+}
+
+if (require.main === module) void main();
