@@ -1,0 +1,193 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import type { ReceivedEventData } from "@azure/event-hubs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BatchProcessor } from "../../worker/batch-processor";
+import type { DeadLetterRecord } from "../../worker/dead-letter";
+import { createProcessor } from "../../worker/processing/create-processor";
+import { PoisonEventError, ThrottledError, type EventInput, type Processor } from "../../worker/processing/processor";
+import type { RetryPolicy } from "../../worker/retry";
+import type { ResultRecord, Sink } from "../../worker/sinks/sink";
+
+const retry: RetryPolicy = { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 20 };
+
+function event(sequenceNumber: number, body: string | Buffer, contentType?: string): ReceivedEventData {
+  return {
+    body: Buffer.isBuffer(body) ? body : Buffer.from(body), sequenceNumber, offset: String(sequenceNumber * 100),
+    enqueuedTimeUtc: new Date(Date.UTC(2024, 2, 12, 9, 0, sequenceNumber)), partitionKey: null, properties: { n: sequenceNumber },
+    messageId: `msg-${sequenceNumber}`, ...(contentType ? { contentType } : {}),
+    getRawAmqpMessage: () => { throw new Error("not used"); },
+  };
+}
+
+/**
+ * A processor driven by the event text: "ok", "poison", "flaky:<n>" (fails n times, then succeeds),
+ * "down" (always fails), "throttled" (asks for a 60 s wait once), "slow:<ms>". It finishes events out of order on purpose.
+ */
+class ScriptedProcessor implements Processor {
+  readonly name = "scripted";
+  readonly attempts = new Map<number, number>();
+  async process(input: EventInput): Promise<unknown> {
+    const attempt = (this.attempts.get(input.sequenceNumber) ?? 0) + 1;
+    this.attempts.set(input.sequenceNumber, attempt);
+    const text = String(input.body);
+    await sleep((input.sequenceNumber * 7) % 11);
+    if (text === "poison") throw new PoisonEventError(`cannot process event ${input.sequenceNumber}`);
+    if (text === "down") throw new Error("model backend unavailable");
+    if (text === "throttled" && attempt === 1) throw new ThrottledError("429", 60_000);
+    if (text.startsWith("flaky:") && attempt <= Number(text.slice(6))) throw new Error(`flaky failure ${attempt}`);
+    if (text.startsWith("slow:")) await sleep(Number(text.slice(5)));
+    return { seq: input.sequenceNumber, attempt };
+  }
+  async close(): Promise<void> {}
+}
+
+class MemorySink implements Sink {
+  readonly writes: ResultRecord[][] = [];
+  failuresLeft: number;
+  constructor(failures = 0) {
+    this.failuresLeft = failures;
+  }
+  async write(records: ResultRecord[]): Promise<void> {
+    if (this.failuresLeft-- > 0) throw new Error("sink unavailable");
+    this.writes.push(records);
+  }
+  async close(): Promise<void> {}
+}
+
+class MemoryDeadLetters {
+  readonly records = new Map<number, DeadLetterRecord>();
+  failuresLeft: number;
+  constructor(failures = 0) {
+    this.failuresLeft = failures;
+  }
+  async put(record: DeadLetterRecord): Promise<void> {
+    if (this.failuresLeft-- > 0) throw new Error("storage 503");
+    this.records.set(record.sequenceNumber, record);
+  }
+}
+
+function batchProcessor(processor: Processor, sink: Sink, deadLetters: MemoryDeadLetters) {
+  return new BatchProcessor({ processor, sink, deadLetters, retry, eventHubName: "events", consumerGroup: "ai-workers" });
+}
+
+describe("BatchProcessor", () => {
+  it("processes a mixed batch: results in sequence order, poison and exhausted events dead-lettered, checkpoint at the end", async () => {
+    const processor = new ScriptedProcessor();
+    const sink = new MemorySink();
+    const deadLetters = new MemoryDeadLetters();
+    const events = [
+      event(15, "ok"), event(10, "ok"), event(11, "poison"), event(12, "flaky:2"), event(13, "down"),
+      event(14, "{bad json", "application/json"), event(16, "ok"),
+    ];
+    const outcome = await batchProcessor(processor, sink, deadLetters).process("2", events);
+
+    expect(outcome).toMatchObject({ processed: 4, deadLettered: 3 });
+    expect(outcome.retries).toBe(2 + 2); // flaky: 2 retries; down: 2 retries before giving up
+    expect(outcome.processingMs).toHaveLength(4);
+    expect(outcome.lastEvent?.sequenceNumber).toBe(16);
+
+    expect(sink.writes).toHaveLength(1); // one write per batch
+    const records = sink.writes[0]!;
+    expect(records.map((r) => r.sequenceNumber)).toEqual([10, 12, 15, 16]);
+    expect(records[1]).toMatchObject({
+      partitionId: "2", offset: "1200", messageId: "msg-12", processor: "scripted",
+      enqueuedTimeUtc: "2024-03-12T09:00:12.000Z", result: { seq: 12, attempt: 3 },
+    });
+
+    expect([...deadLetters.records.keys()].sort()).toEqual([11, 13, 14]);
+    expect(deadLetters.records.get(11)).toMatchObject({
+      eventHubName: "events", consumerGroup: "ai-workers", partitionId: "2", offset: "1100", messageId: "msg-11",
+      properties: { n: 11 }, body: { encoding: "utf8", data: "poison" },
+      error: { name: "PoisonEventError", message: "cannot process event 11", attempts: 1 },
+    });
+    expect(deadLetters.records.get(13)?.error).toEqual({ name: "Error", message: "model backend unavailable", attempts: 3 });
+    expect(deadLetters.records.get(14)).toMatchObject({
+      contentType: "application/json", body: { encoding: "utf8", data: "{bad json" },
+      error: { name: "PoisonEventError", attempts: 1 },
+    });
+    expect(deadLetters.records.get(14)?.error.message).toMatch(/not valid JSON/);
+    expect(processor.attempts.get(11)).toBe(1); // poison is never retried
+    expect(processor.attempts.has(14)).toBe(false); // undecodable: never reached the processor
+  });
+
+  it("retries a failing sink and dead-letter store with the same policy", async () => {
+    const sink = new MemorySink(2);
+    const deadLetters = new MemoryDeadLetters(1);
+    const outcome = await batchProcessor(new ScriptedProcessor(), sink, deadLetters).process("0", [event(1, "ok"), event(2, "poison")]);
+    expect(outcome).toMatchObject({ processed: 1, deadLettered: 1, retries: 3 });
+    expect(outcome.lastEvent?.sequenceNumber).toBe(2);
+    expect(sink.writes.map((w) => w.map((r) => r.sequenceNumber))).toEqual([[1]]);
+    expect(deadLetters.records.has(2)).toBe(true);
+  });
+
+  it("rejects, and so never reports a checkpointable event, when the sink keeps failing", async () => {
+    const sink = new MemorySink(Number.POSITIVE_INFINITY);
+    const deadLetters = new MemoryDeadLetters();
+    await expect(batchProcessor(new ScriptedProcessor(), sink, deadLetters).process("0", [event(1, "ok"), event(2, "ok")])).rejects.toThrow(
+      "sink unavailable",
+    );
+    expect(sink.writes).toHaveLength(0);
+  });
+
+  it("rejects when the dead-letter store keeps failing", async () => {
+    const deadLetters = new MemoryDeadLetters(Number.POSITIVE_INFINITY);
+    await expect(batchProcessor(new ScriptedProcessor(), new MemorySink(), deadLetters).process("0", [event(1, "poison")])).rejects.toThrow(
+      "storage 503",
+    );
+  });
+
+  it("on abort finishes started work, starts no retry, and checkpoints only up to the first unfinished event", async () => {
+    const processor = new ScriptedProcessor();
+    const sink = new MemorySink();
+    const deadLetters = new MemoryDeadLetters();
+    const slowRetries = new BatchProcessor({
+      processor, sink, deadLetters, retry: { maxAttempts: 5, baseDelayMs: 60_000, maxDelayMs: 60_000 },
+      eventHubName: "events", consumerGroup: "ai-workers",
+    });
+    const controller = new AbortController();
+    const pending = slowRetries.process("1", [event(1, "ok"), event(2, "poison"), event(3, "throttled"), event(4, "slow:50")], controller.signal);
+    setTimeout(() => controller.abort(), 25); // event 3 is waiting to retry, event 4 is still running
+    const outcome = await pending;
+
+    expect(outcome.lastEvent?.sequenceNumber).toBe(2);
+    expect(outcome).toMatchObject({ processed: 1, deadLettered: 1 });
+    expect(sink.writes.map((w) => w.map((r) => r.sequenceNumber))).toEqual([[1]]);
+    expect([...deadLetters.records.keys()]).toEqual([2]);
+    expect(processor.attempts.get(3)).toBe(1); // the retry never started
+    expect(processor.attempts.get(4)).toBe(1); // started before the abort and ran to the end
+  });
+
+  it("with nothing started (already aborted) checkpoints nothing", async () => {
+    const processor = new ScriptedProcessor();
+    const outcome = await batchProcessor(processor, new MemorySink(), new MemoryDeadLetters()).process("1", [event(1, "ok")], AbortSignal.abort());
+    expect(outcome.lastEvent).toBeUndefined();
+    expect(processor.attempts.size).toBe(0);
+  });
+});
+
+describe("BatchProcessor with the real text-insights pool", () => {
+  let processor: Processor;
+  beforeAll(async () => {
+    processor = await createProcessor({ kind: "text-insights", threads: 2, maxQueue: 2 });
+  });
+  afterAll(async () => {
+    await processor.close();
+  });
+
+  it("runs a batch larger than the pool's capacity and dead-letters a binary body", async () => {
+    const sink = new MemorySink();
+    const deadLetters = new MemoryDeadLetters();
+    const events = Array.from({ length: 20 }, (_, i) =>
+      i === 7 ? event(i, Buffer.from([0x00, 0xff, 0x10]), "application/octet-stream") : event(i, JSON.stringify({ text: `Great job number ${i}, thanks!` }), "application/json"),
+    );
+    const outcome = await batchProcessor(processor, sink, deadLetters).process("3", events);
+    expect(outcome).toMatchObject({ processed: 19, deadLettered: 1 });
+    expect(outcome.lastEvent?.sequenceNumber).toBe(19);
+    expect(sink.writes[0]?.map((r) => r.sequenceNumber)).toEqual(events.map((e) => e.sequenceNumber).filter((n) => n !== 7));
+    expect(sink.writes[0]?.[0]?.result).toMatchObject({ sentiment: { label: "positive" } });
+    expect(deadLetters.records.get(7)).toMatchObject({
+      body: { encoding: "base64", data: "AP8Q" },
+      error: { name: "PoisonEventError", attempts: 1 },
+    });
+  });
+});
