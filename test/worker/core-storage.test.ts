@@ -1,50 +1,9 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startAzurite, type RunningAzurite } from "../../emulator/azurite";
 import { BlobDeadLetterStore, deadLetterBody, type DeadLetterRecord } from "../../worker/dead-letter";
 import { createSink } from "../../worker/sinks/create-sink";
 import type { ResultRecord } from "../../worker/sinks/sink";
-
-// Azurite's well-known development account.
-const ACCOUNT = "devstoreaccount1";
-const KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
-
-/** Real Azurite (blob only) as a child process on a free port, in memory. */
-async function startAzurite(): Promise<{ connectionString: string; stop(): Promise<void> }> {
-  const workspace = await mkdtemp(path.join(tmpdir(), "wc-azurite-"));
-  const bin = path.resolve(__dirname, "../../node_modules/.bin/azurite-blob");
-  const child: ChildProcess = spawn(
-    bin,
-    ["--blobHost", "127.0.0.1", "--blobPort", "0", "--inMemoryPersistence", "--skipApiVersionCheck", "--silent", "--disableTelemetry"],
-    { cwd: workspace, stdio: ["ignore", "pipe", "pipe"] }, // cwd: Azurite may drop workspace files there
-  );
-  const port = await new Promise<number>((resolve, reject) => {
-    let output = "";
-    const timer = setTimeout(() => reject(new Error(`azurite did not start within 20 s: ${output}`)), 20_000);
-    child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.stdout?.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listens on http:\/\/127\.0\.0\.1:(\d+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
-    });
-    child.once("exit", (code) => reject(new Error(`azurite exited with ${code}: ${output}`)));
-  });
-  return {
-    connectionString: `DefaultEndpointsProtocol=http;AccountName=${ACCOUNT};AccountKey=${KEY};BlobEndpoint=http://127.0.0.1:${port}/${ACCOUNT};`,
-    async stop() {
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      child.kill("SIGTERM");
-      await exited;
-      await rm(workspace, { recursive: true, force: true });
-    },
-  };
-}
 
 function deadLetter(overrides: Partial<DeadLetterRecord> = {}): DeadLetterRecord {
   return {
@@ -70,7 +29,7 @@ async function readText(container: ContainerClient, name: string): Promise<strin
 }
 
 describe("storage on real Azurite", () => {
-  let azurite: Awaited<ReturnType<typeof startAzurite>>;
+  let azurite: RunningAzurite;
   let service: BlobServiceClient;
   beforeAll(async () => {
     azurite = await startAzurite();
