@@ -1,0 +1,255 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { vi } from "vitest";
+import { parse } from "yaml";
+import type { ConfigProblem } from "../../infra/config";
+
+/**
+ * Runs the real stack program (index.ts) on Pulumi's mock runtime: Azure Resource Manager is the one
+ * thing that cannot exist on this machine. The mocks answer the way ARM does (names, ids, endpoints),
+ * record every resource and invoke, and fail on any invoke the program is not expected to make.
+ */
+
+export const PROJECT = "eventhubs-ai-workers";
+export const STACK = "dev";
+export const SUBSCRIPTION_ID = "11111111-2222-4333-8444-555555555555";
+export const TENANT_ID = "99999999-8888-4777-8666-555555555555";
+export const FAKE_SAS_KEY = "c2FzLWtleS1mb3ItdGVzdHM=";
+export const FAKE_STORAGE_KEY = "c3RvcmFnZS1rZXktZm9yLXRlc3Rz";
+
+/** Deserialised resource inputs as the runtime hands them to mocks; `any` because they are untyped by nature. */
+type PropertyBag = Record<string, any>;
+
+/** What we read from the mocks: inputs as the program sent them. */
+export interface RecordedResource {
+  type: string;
+  name: string;
+  custom: boolean;
+  inputs: PropertyBag;
+  id: string | undefined;
+}
+
+export interface RecordedCall {
+  token: string;
+  inputs: PropertyBag;
+}
+
+export interface ProgramRun {
+  resources: RecordedResource[];
+  calls: RecordedCall[];
+  /** URN of every registered resource (they encode the parent chain). */
+  urns: string[];
+  /** The program module's exports (stack outputs). */
+  exports: Record<string, unknown>;
+  /** Resolved values of the exported outputs; `undefined` for exports that are not set. */
+  outputs: Record<string, unknown>;
+  secretOutputs: Set<string>;
+}
+
+export type ConfigValue = string | number | boolean | readonly string[];
+
+const resourceGroupId = (name: string) => `/subscriptions/${SUBSCRIPTION_ID}/resourceGroups/${name}`;
+
+/** ARM's answer for a resource: its name property becomes `name`, plus the computed fields we read. */
+function armResponse(type: string, name: string, inputs: PropertyBag): { id: string; state: Record<string, unknown> } {
+  const rg = resourceGroupId(inputs.resourceGroupName);
+  const ns = `${rg}/providers/Microsoft.EventHub/namespaces/${inputs.namespaceName}`;
+  const account = `${rg}/providers/Microsoft.Storage/storageAccounts/${inputs.accountName}`;
+  switch (type) {
+    case "azure-native:resources:ResourceGroup":
+      return { id: rg, state: { ...inputs, name: inputs.resourceGroupName } };
+    case "azure-native:eventhub:Namespace":
+      return {
+        id: ns,
+        state: { ...inputs, name: inputs.namespaceName, serviceBusEndpoint: `https://${inputs.namespaceName}.servicebus.windows.net:443/` },
+      };
+    case "azure-native:eventhub:EventHub":
+      return { id: `${ns}/eventhubs/${inputs.eventHubName}`, state: { ...inputs, name: inputs.eventHubName } };
+    case "azure-native:eventhub:ConsumerGroup":
+      return {
+        id: `${ns}/eventhubs/${inputs.eventHubName}/consumergroups/${inputs.consumerGroupName}`,
+        state: { ...inputs, name: inputs.consumerGroupName },
+      };
+    case "azure-native:eventhub:EventHubAuthorizationRule":
+      return {
+        id: `${ns}/eventhubs/${inputs.eventHubName}/authorizationRules/${inputs.authorizationRuleName}`,
+        state: { ...inputs, name: inputs.authorizationRuleName },
+      };
+    case "azure-native:storage:StorageAccount":
+      return {
+        id: account,
+        state: { ...inputs, name: inputs.accountName, primaryEndpoints: { blob: `https://${inputs.accountName}.blob.core.windows.net/` } },
+      };
+    case "azure-native:storage:BlobServiceProperties":
+      return { id: `${account}/blobServices/default`, state: { ...inputs, name: "default" } };
+    case "azure-native:storage:BlobContainer":
+      return {
+        id: `${account}/blobServices/default/containers/${inputs.containerName}`,
+        state: { ...inputs, name: inputs.containerName },
+      };
+    case "azure-native:authorization:RoleAssignment":
+      return {
+        id: `${inputs.scope}/providers/Microsoft.Authorization/roleAssignments/${inputs.roleAssignmentName}`,
+        state: { ...inputs, name: inputs.roleAssignmentName },
+      };
+    default:
+      throw new Error(`the stack declared an unexpected resource type ${type} (${name})`);
+  }
+}
+
+/** ARM's answer for the invokes the program makes. */
+function invokeResponse(token: string, inputs: PropertyBag): Record<string, unknown> {
+  switch (token) {
+    case "azure-native:authorization:getClientConfig":
+      return { clientId: "client", objectId: "object", subscriptionId: SUBSCRIPTION_ID, tenantId: TENANT_ID };
+    case "azure-native:eventhub:listEventHubKeys": {
+      const base = `Endpoint=sb://${inputs.namespaceName}.servicebus.windows.net/;SharedAccessKeyName=${inputs.authorizationRuleName}`;
+      return {
+        keyName: inputs.authorizationRuleName,
+        primaryKey: FAKE_SAS_KEY,
+        secondaryKey: FAKE_SAS_KEY,
+        primaryConnectionString: `${base};SharedAccessKey=${FAKE_SAS_KEY};EntityPath=${inputs.eventHubName}`,
+        secondaryConnectionString: `${base};SharedAccessKey=${FAKE_SAS_KEY};EntityPath=${inputs.eventHubName}`,
+      };
+    }
+    case "azure-native:storage:listStorageAccountKeys":
+      return { keys: [{ keyName: "key1", value: FAKE_STORAGE_KEY, permissions: "FULL" }] };
+    default:
+      throw new Error(`the stack made an unexpected invoke ${token}`);
+  }
+}
+
+/** Config as `pulumi config` stores it: text, arrays as JSON, keys in the project's namespace. */
+function toPulumiConfig(config: Readonly<Record<string, ConfigValue>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(config)) {
+    const fullKey = key.includes(":") ? key : `${PROJECT}:${key}`;
+    out[fullKey] = Array.isArray(value) ? JSON.stringify(value) : String(value);
+  }
+  return out;
+}
+
+function settle<T>(value: pulumi.Output<T>): Promise<T> {
+  return new Promise((resolve) => value.apply(resolve));
+}
+
+interface Recorders {
+  resources: RecordedResource[];
+  calls: RecordedCall[];
+}
+
+/** Installs fresh mocks and the config, as the language host does before it loads the program. */
+async function prepare(config: Readonly<Record<string, ConfigValue>>): Promise<Recorders> {
+  const recorders: Recorders = { resources: [], calls: [] };
+  await pulumi.runtime.setMocks(
+    {
+      newResource: ({ type, name, inputs, custom }) => {
+        if (!custom) {
+          recorders.resources.push({ type, name, custom: false, inputs, id: undefined });
+          return { id: undefined, state: {} };
+        }
+        const response = armResponse(type, name, inputs);
+        recorders.resources.push({ type, name, custom: true, inputs, id: response.id });
+        return response;
+      },
+      call: ({ token, inputs }) => {
+        recorders.calls.push({ token, inputs });
+        return invokeResponse(token, inputs);
+      },
+    },
+    PROJECT,
+    STACK,
+    false,
+  );
+  pulumi.runtime.setAllConfig(toPulumiConfig(config));
+  vi.resetModules();
+  return recorders;
+}
+
+const importProgram = async () => (await import("../../index.js")) as Record<string, unknown>;
+
+/**
+ * Imports index.ts afresh under mocks with the given config and waits until the program has
+ * registered everything. The config is set before the import, as the real runtime does.
+ */
+export async function runProgram(config: Readonly<Record<string, ConfigValue>>): Promise<ProgramRun> {
+  const { resources, calls } = await prepare(config);
+  const program = await importProgram();
+
+  const outputs: Record<string, unknown> = {};
+  const secretOutputs = new Set<string>();
+  for (const [key, value] of Object.entries(program)) {
+    if (!pulumi.Output.isInstance(value)) {
+      outputs[key] = value;
+      continue;
+    }
+    outputs[key] = await settle(value);
+    if (await pulumi.isSecret(value)) secretOutputs.add(key);
+  }
+  // The mock monitor keeps the URNs, which encode each resource's parent chain.
+  const monitor = pulumi.runtime.getMonitor() as unknown as { getRegisteredResources(): Map<string, unknown> };
+  await pulumi.runtime.disconnect(); // waits for every outstanding registration
+  return { resources, calls, urns: [...monitor.getRegisteredResources().keys()], exports: program, outputs, secretOutputs };
+}
+
+/** Loads the program with a config it must refuse; returns the error and whatever it declared first. */
+export async function runRejectedProgram(
+  config: Readonly<Record<string, ConfigValue>>,
+): Promise<Recorders & { error: unknown }> {
+  const recorders = await prepare(config);
+  let error: unknown;
+  try {
+    await importProgram();
+  } catch (e) {
+    error = e;
+  }
+  if (error === undefined) throw new Error("the program accepted a config it should have refused");
+  await pulumi.runtime.disconnect();
+  return { ...recorders, error };
+}
+
+/**
+ * The config the Pulumi CLI hands the program for a stack: Pulumi.yaml's defaults overlaid with
+ * Pulumi.<stack>.yaml, plus test-specific overrides.
+ */
+export function stackConfig(
+  stack: string,
+  overrides: Readonly<Record<string, ConfigValue>> = {},
+): Record<string, ConfigValue> {
+  const root = path.join(__dirname, "..", "..");
+  const project = parse(readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) as {
+    config: Record<string, { default: ConfigValue }>;
+  };
+  const stackFile = parse(readFileSync(path.join(root, `Pulumi.${stack}.yaml`), "utf8")) as {
+    config: Record<string, ConfigValue>;
+  };
+  const merged: Record<string, ConfigValue> = {};
+  for (const [key, declaration] of Object.entries(project.config)) merged[`${PROJECT}:${key}`] = declaration.default;
+  Object.assign(merged, stackFile.config);
+  for (const [key, value] of Object.entries(overrides)) merged[key.includes(":") ? key : `${PROJECT}:${key}`] = value;
+  return merged;
+}
+
+/** Resources of one type, in registration order. */
+export function ofType(run: ProgramRun, type: string): RecordedResource[] {
+  return run.resources.filter((r) => r.type === type);
+}
+
+/** The only resource of a type; fails the test when there are none or several. */
+export function single(run: ProgramRun, type: string): RecordedResource {
+  const found = ofType(run, type);
+  if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}`);
+  return found[0]!;
+}
+
+/**
+ * The problems a refused program reported. Each load imports infra/config afresh, so its error class
+ * is not the test's: recognise it by name and Pulumi's RunError brand instead of instanceof.
+ */
+export function configProblemsOf(error: unknown): readonly ConfigProblem[] {
+  if (!(error instanceof Error) || error.name !== "StackConfigError" || !pulumi.RunError.isInstance(error)) {
+    throw new Error(`expected a StackConfigError, got: ${String(error)}`);
+  }
+  return (error as unknown as { problems: readonly ConfigProblem[] }).problems;
+}
