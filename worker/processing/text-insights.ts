@@ -5,7 +5,7 @@ import type { EventInput } from "./processor";
 
 /**
  * Offline NLP on one event's text with wink-nlp and its English "lite web" model: sentiment, entities,
- * PII redaction and text statistics. CPU-bound: runs inside the worker-thread pool (pool-thread.ts).
+ * PII redaction and text statistics. CPU-bound: runs inside the worker-thread pool (text-insights-thread.ts).
  */
 export interface TextInsights {
   sentiment: { score: number; label: "positive" | "negative" | "neutral" };
@@ -25,11 +25,8 @@ export interface TextInsights {
 
 /** Scores within this distance of 0 are called neutral (wink's sentence scores range over [-1, 1]). */
 const NEUTRAL_BAND = 0.05;
-/** Entity types that are personal data and get redacted. wink detects emails and scheme URLs itself. */
-const PII_ENTITY_TYPES = new Map([
-  ["EMAIL", "EMAIL"],
-  ["URL", "URL"],
-]);
+/** wink's entity types that are personal data and get redacted: it detects emails and scheme URLs itself. */
+const PII_ENTITY_TYPES = new Set(["EMAIL", "URL"]);
 
 // Loaded once per thread, at first import: ~80 ms and a few MB.
 const nlp = winkNLP(model);
@@ -58,10 +55,7 @@ export function analyzeText(text: string): TextInsights {
     return { type: detail.type, value: detail.value, start, end };
   });
   const pii = withoutOverlaps([
-    ...found.flatMap(({ type, start, end }) => {
-      const label = PII_ENTITY_TYPES.get(type);
-      return label === undefined ? [] : [{ start, end, label }];
-    }),
+    ...found.filter(({ type }) => PII_ENTITY_TYPES.has(type)).map(({ type, start, end }) => ({ start, end, label: type })),
     ...regexSpans(text, WWW_URL, "URL"),
     ...phoneSpans(text),
   ]);
