@@ -1,0 +1,170 @@
+import { spawnSync } from "node:child_process";
+import { describe, expect, it } from "vitest";
+import { defaultCheckpointContainer, helpText, parseConfig, SETTINGS, type SettingName } from "../../worker/config";
+
+const VALID_ENV = {
+  EVENTHUB_CONNECTION_STRING:
+    "Endpoint=sb://127.0.0.1:5672;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true",
+  EVENTHUB_NAME: "events",
+  STORAGE_CONNECTION_STRING: "UseDevelopmentStorage=true",
+};
+
+function problemsOf(env: Record<string, string>, argv: string[] = []): string[] {
+  const result = parseConfig(argv, env);
+  if (result.kind !== "invalid") throw new Error(`expected invalid, got ${result.kind}`);
+  return result.problems;
+}
+
+describe("worker configuration", () => {
+  it("applies the product's defaults, not the SDK's", () => {
+    const result = parseConfig([], VALID_ENV);
+    expect(result.kind).toBe("ok");
+    if (result.kind !== "ok") return;
+    const { config } = result;
+    expect(config.eventHub.consumerGroup).toBe("ai-workers");
+    expect(config.storage.checkpointContainer).toBe("checkpoints-ai-workers");
+    expect(config.storage.deadLetterContainer).toBe("dead-letters");
+    expect(config.subscription).toEqual({ maxBatchSize: 100, maxWaitTimeMs: 1000, prefetchCount: 300, startPosition: "earliest" });
+    expect(config.loadBalancing.strategy).toBe("greedy");
+    expect(config.processor.kind).toBe("text-insights");
+    expect(config.sink).toEqual({ kind: "stdout" });
+  });
+
+  it("lets flags win over environment variables", () => {
+    const result = parseConfig(["--max-batch-size", "7", "--eventhub-consumer-group", "Team_A"], { ...VALID_ENV, MAX_BATCH_SIZE: "50" });
+    expect(result.kind).toBe("ok");
+    if (result.kind !== "ok") return;
+    expect(result.config.subscription.maxBatchSize).toBe(7);
+    expect(result.config.eventHub.consumerGroup).toBe("Team_A");
+    expect(result.config.storage.checkpointContainer).toBe("checkpoints-team-a");
+  });
+
+  it("derives the checkpoint container name from the consumer group", () => {
+    expect(defaultCheckpointContainer("$Default")).toBe("checkpoints-default");
+    expect(defaultCheckpointContainer("ai.workers")).toBe("checkpoints-ai-workers");
+  });
+
+  it("takes the hub name from EntityPath and rejects a different EVENTHUB_NAME", () => {
+    const withPath = `${VALID_ENV.EVENTHUB_CONNECTION_STRING};EntityPath=orders`;
+    const ok = parseConfig([], { EVENTHUB_CONNECTION_STRING: withPath, STORAGE_CONNECTION_STRING: "UseDevelopmentStorage=true" });
+    expect(ok.kind === "ok" && ok.config.eventHub.eventHubName).toBe("orders");
+    const problems = problemsOf({ ...VALID_ENV, EVENTHUB_CONNECTION_STRING: withPath, EVENTHUB_NAME: "events" });
+    expect(problems).toEqual([`EVENTHUB_NAME (--eventhub-name) = "events": must match the connection string's EntityPath "orders"`]);
+  });
+
+  it("reports every problem at once, naming the setting, its flag, the value and what is allowed", () => {
+    const problems = problemsOf({
+      MAX_BATCH_SIZE: "lots",
+      START_POSITION: "middle",
+      LOAD_BALANCING: "random",
+      CHECKPOINT_CONTAINER: "Bad_Name",
+      METRICS_PORT: "70000",
+      SINK: "kafka",
+    });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        "EVENTHUB_CONNECTION_STRING (--eventhub-connection-string) = (not set): required: set EVENTHUB_CONNECTION_STRING or EVENTHUB_NAMESPACE",
+        "EVENTHUB_NAME (--eventhub-name) = (not set): required unless the connection string has EntityPath",
+        "STORAGE_CONNECTION_STRING (--storage-connection-string) = (not set): required: set STORAGE_CONNECTION_STRING or STORAGE_ACCOUNT_URL",
+        `MAX_BATCH_SIZE (--max-batch-size) = "lots": allowed: an integer from 1 to 5000`,
+        `START_POSITION (--start-position) = "middle": allowed: earliest | latest`,
+        `LOAD_BALANCING (--load-balancing) = "random": allowed: greedy | balanced`,
+        expect.stringMatching(/^CHECKPOINT_CONTAINER \(--checkpoint-container\) = "Bad_Name": allowed: 3-63 characters/),
+        `METRICS_PORT (--metrics-port) = "70000": allowed: an integer from 0 to 65535`,
+        `SINK (--sink) = "kafka": allowed: stdout | eventhub | blob`,
+      ]),
+    );
+    expect(problems).toHaveLength(9);
+  });
+
+  it("never echoes secrets in error messages", () => {
+    const problems = problemsOf({ ...VALID_ENV, EVENTHUB_CONNECTION_STRING: "not-a-connection-string-SECRET" });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^EVENTHUB_CONNECTION_STRING \(--eventhub-connection-string\) = \(30 characters, hidden\): allowed: Endpoint=sb:/);
+    expect(problems[0]).not.toContain("SECRET");
+  });
+
+  it("checks settings that depend on each other", () => {
+    const problems = problemsOf({
+      ...VALID_ENV,
+      STORAGE_ACCOUNT_URL: "https://acct.blob.core.windows.net",
+      PROCESSOR: "azure-openai",
+      SINK: "eventhub",
+      LOAD_BALANCING_UPDATE_INTERVAL_MS: "5000",
+      LOAD_BALANCING_OWNERSHIP_EXPIRATION_MS: "5000",
+    });
+    const names = problems.map((p) => p.split(" ")[0]);
+    expect(names.sort()).toEqual(
+      [
+        "AZURE_OPENAI_DEPLOYMENT",
+        "AZURE_OPENAI_ENDPOINT",
+        "LOAD_BALANCING_OWNERSHIP_EXPIRATION_MS",
+        "SINK_EVENTHUB_CONNECTION_STRING",
+        "SINK_EVENTHUB_NAME",
+        "STORAGE_ACCOUNT_URL",
+      ].sort(),
+    );
+    expect(problems).toContain(
+      `LOAD_BALANCING_OWNERSHIP_EXPIRATION_MS (--load-balancing-ownership-expiration-ms) = "5000": must be greater than LOAD_BALANCING_UPDATE_INTERVAL_MS`,
+    );
+  });
+
+  it("maps azure-openai and blob sink settings to the core's options", () => {
+    const result = parseConfig(
+      ["--processor", "azure-openai", "--sink", "blob"],
+      { ...VALID_ENV, AZURE_OPENAI_ENDPOINT: "http://127.0.0.1:9/", AZURE_OPENAI_DEPLOYMENT: "gpt-4o-mini", AZURE_OPENAI_API_KEY: "k" },
+    );
+    expect(result.kind).toBe("ok");
+    if (result.kind !== "ok") return;
+    expect(result.config.processor).toMatchObject({ kind: "azure-openai", endpoint: "http://127.0.0.1:9", deployment: "gpt-4o-mini", apiKey: "k", apiVersion: "2024-10-21", maxConcurrency: 8 });
+    expect(result.config.sink).toEqual({ kind: "blob", container: "results", prefix: "events/ai-workers/" });
+  });
+
+  it("documents every setting in --help with its environment variable", () => {
+    const help = helpText();
+    for (const name of Object.keys(SETTINGS) as SettingName[]) {
+      expect(help).toContain(`[env: ${name}]`);
+      expect(help).toContain(`--${name.toLowerCase().replaceAll("_", "-")} <value>`);
+    }
+  });
+});
+
+describe("worker CLI exit codes", () => {
+  const tsx = "node_modules/.bin/tsx";
+  const run = (args: string[], env: Record<string, string>) =>
+    spawnSync(tsx, ["worker/cli.ts", ...args], {
+      env: { PATH: process.env.PATH ?? "", ...env },
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+
+  it("exits 2 with one line per bad value before connecting to anything", () => {
+    // The endpoints point at a closed port: reaching them would hang or fail differently, not exit 2 at once.
+    const result = run(["--max-wait-ms", "soon", "--prefetch-count", "-1"], {
+      ...VALID_ENV,
+      START_POSITION: "yesterday",
+      RETRY_MAX_ATTEMPTS: "0",
+      PROCESSOR: "./no/such/model.js",
+    });
+    expect(result.status).toBe(2);
+    expect(result.stdout).toBe("");
+    const lines = result.stderr.split("\n").filter((line) => line.startsWith("  - "));
+    expect(lines).toEqual([
+      `  - MAX_WAIT_MS (--max-wait-ms) = "soon": allowed: an integer from 10 to 600000`,
+      `  - PREFETCH_COUNT (--prefetch-count) = "-1": allowed: an integer from 1 to 100000`,
+      `  - START_POSITION (--start-position) = "yesterday": allowed: earliest | latest`,
+      `  - PROCESSOR (--processor) = "./no/such/model.js": allowed: text-insights | azure-openai | a path to an existing .js/.ts module`,
+      `  - RETRY_MAX_ATTEMPTS (--retry-max-attempts) = "0": allowed: an integer from 1 to 100`,
+    ]);
+    expect(result.stderr).toMatch(/^Invalid worker configuration \(5 problems\):/);
+  });
+
+  it("exits 2 on an unknown flag and 0 on --help", () => {
+    const unknown = run(["--max-batch"], VALID_ENV);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain("unknown option '--max-batch'");
+    const help = run(["--help"], {});
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain("--checkpoint-every-events");
+  });
+});
