@@ -19,7 +19,10 @@ export interface EventInput {
 
 export interface Processor {
   readonly name: string;
-  /** Resolves with a JSON-serialisable result. */
+  /**
+   * Resolves with a JSON-serialisable result. The signal cancels only the wait for capacity (a pool slot,
+   * an HTTP concurrency slot): work that has started runs to completion, so shutdown never cuts a task short.
+   */
   process(input: EventInput, signal?: AbortSignal): Promise<unknown>;
   close(): Promise<void>;
 }
