@@ -77,7 +77,9 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Runnin
   const server = new BlobServer(configuration);
   await server.start();
   const port = (server.httpServer.address() as AddressInfo).port;
-  const blobEndpoint = `http://${host}:${port}/${DEVSTORE_ACCOUNT_NAME}`;
+  // A wildcard listener is reached over loopback.
+  const endpointHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
+  const blobEndpoint = `http://${endpointHost}:${port}/${DEVSTORE_ACCOUNT_NAME}`;
   const connectionString = azuriteConnectionString(blobEndpoint);
 
   let stopping: Promise<void> | undefined;
