@@ -1,0 +1,102 @@
+// Several real worker processes in one consumer group: partitions split between them, and a worker killed
+// with kill -9 has its partitions taken over with nothing lost.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { startLocalStack, type LocalStack } from "../../emulator";
+import { keysOf, readOwnership, sendToEveryPartition } from "../support/hub-fixtures";
+import { exitOf, key, waitFor, WorkerProcess } from "../support/worker-process";
+
+let stack: LocalStack;
+const workers: WorkerProcess[] = [];
+
+function startWorker(name: string, hub: string, env: Record<string, string> = {}): WorkerProcess {
+  const worker = WorkerProcess.start(name, { ...stack.env(), EVENTHUB_NAME: hub, ...env });
+  workers.push(worker);
+  return worker;
+}
+
+async function ownersOf(hub: string): Promise<Map<string, string>> {
+  return readOwnership(stack.storageConnectionString, stack.checkpointContainer, hub);
+}
+
+/** Both workers own two partitions each, per the ownership blobs and their own logs. */
+async function splitTwoTwo(hub: string, a: WorkerProcess, b: WorkerProcess): Promise<boolean> {
+  const owners = [...(await ownersOf(hub)).values()];
+  const count = (id: string | undefined) => owners.filter((o) => o === id).length;
+  return (
+    a.ownerId() !== undefined && b.ownerId() !== undefined &&
+    count(a.ownerId()) === 2 && count(b.ownerId()) === 2 &&
+    a.ownedPartitions().length === 2 && b.ownedPartitions().length === 2
+  );
+}
+
+beforeAll(async () => {
+  stack = await startLocalStack({
+    config: {
+      hubs: [
+        { name: "split", partitionCount: 4, consumerGroups: ["ai-workers"] },
+        { name: "crash", partitionCount: 4, consumerGroups: ["ai-workers"] },
+      ],
+    },
+  });
+});
+afterEach(async () => {
+  await Promise.all(workers.splice(0).map((w) => w.dispose()));
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+describe("load balancing across worker processes", () => {
+  it("two workers split 4 partitions 2/2 and each processes only its own", async () => {
+    const a = startWorker("a", "split");
+    const b = startWorker("b", "split");
+    const describe = () => `${a.describe()}\n${b.describe()}`;
+    await waitFor("a 2/2 split", () => splitTwoTwo("split", a, b), 30_000, describe);
+
+    const sent = await sendToEveryPartition(stack.eventHubConnectionString, "split", 25);
+    await waitFor("every event processed", () => keysOf([...a.results, ...b.results]).size === sent.length, 30_000, describe);
+    expect(keysOf([...a.results, ...b.results])).toEqual(keysOf(sent));
+    const partitionsOf = (w: WorkerProcess) => [...new Set(w.results.map((r) => r.partitionId))].sort();
+    expect(partitionsOf(a)).toEqual(a.ownedPartitions());
+    expect(partitionsOf(b)).toEqual(b.ownedPartitions());
+    expect(new Set([...a.ownedPartitions(), ...b.ownedPartitions()]).size).toBe(4);
+
+    a.signal("SIGTERM");
+    b.signal("SIGTERM");
+    expect((await exitOf(a, 20_000)).code).toBe(0);
+    expect((await exitOf(b, 20_000)).code).toBe(0);
+  });
+
+  it("kill -9 of one worker: the other takes over its partitions and nothing is lost", async () => {
+    // Slow enough that the crash lands mid-backlog: small batches, checkpoints every 10 events.
+    const env = { MAX_BATCH_SIZE: "5", CHECKPOINT_EVERY_EVENTS: "10" };
+    const a = startWorker("a", "crash", env);
+    const b = startWorker("b", "crash", env);
+    const describe = () => `${a.describe()}\n${b.describe()}`;
+    await waitFor("a 2/2 split", () => splitTwoTwo("crash", a, b), 30_000, describe);
+    const victimPartitions = a.ownedPartitions();
+
+    const sent = await sendToEveryPartition(stack.eventHubConnectionString, "crash", 150);
+    await waitFor("the victim to be mid-backlog", () => a.results.length >= 20, 30_000, describe);
+    a.crash();
+    const exit = await exitOf(a, 10_000);
+    expect(exit.code === 137 || exit.signal === "SIGKILL" || exit.code === 1).toBe(true);
+    const processedByVictim = a.results.length;
+    expect(processedByVictim).toBeLessThan(300); // it had not finished its partitions
+
+    // The survivor claims the victim's partitions once their ownership expires (5 s) and replays them
+    // from their checkpoints: at least once, so duplicates are allowed, gaps are not.
+    await waitFor("every event processed", () => keysOf([...a.results, ...b.results]).size === sent.length, 60_000, describe);
+    expect(keysOf([...a.results, ...b.results])).toEqual(keysOf(sent));
+    await waitFor("the survivor to own all 4", () => b.ownedPartitions().length === 4, 10_000, describe);
+    const taken = new Set(b.results.map((r) => r.partitionId));
+    for (const partition of victimPartitions) expect(taken.has(partition)).toBe(true);
+    const owners = await ownersOf("crash");
+    expect([...owners.values()].every((o) => o === b.ownerId())).toBe(true);
+
+    b.signal("SIGTERM");
+    expect((await exitOf(b, 20_000)).code).toBe(0);
+    const all = [...a.results, ...b.results].map((r) => key(r.partitionId, r.sequenceNumber));
+    expect(all.length).toBeGreaterThanOrEqual(sent.length);
+  });
+});
