@@ -22,7 +22,6 @@ async function runLikePulumi(config: Record<string, ConfigValue>) {
     Object.entries(config).map(([key, value]) => [key, Array.isArray(value) ? JSON.stringify(value) : String(value)]),
   );
   const env = { ...process.env, PULUMI_CONFIG: JSON.stringify(pulumiConfig) };
-  delete env.PULUMI_NODEJS_TRANSPILE_ONLY; // as on a developer machine: ts-node decides
   try {
     const { stdout, stderr } = await run(process.execPath, [SCRIPT], { env, timeout: 50_000 });
     return { code: 0, report: JSON.parse(stdout.trim().split("\n").pop()!) as HostReport, stderr };
