@@ -126,6 +126,19 @@ describe("azure-openai processor against a local chat-completions server", () =>
     expect(server.peakInFlight).toBe(2);
   });
 
+  it("times a slow call out as a transient failure (retried, not dead-lettered at once)", async () => {
+    const impatient = new AzureOpenAIProcessor({
+      endpoint: server.endpoint, deployment: "gpt-test", apiVersion: "2024-10-21", apiKey: "test-key",
+      systemPrompt: "", maxConcurrency: 1, timeoutMs: 100,
+    });
+    server.script({ status: 200, delayMs: 1_000 });
+    const failure = await impatient.process(event).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(Error);
+    expect((failure as Error).name).not.toBe("PoisonEventError");
+    expect((failure as Error).message).toMatch(/timed out/i);
+    await impatient.close();
+  });
+
   it("needs exactly one of apiKey and credential", () => {
     expect(() => new AzureOpenAIProcessor({
       endpoint: server.endpoint, deployment: "d", apiVersion: "v", systemPrompt: "", maxConcurrency: 1, timeoutMs: 1_000,
