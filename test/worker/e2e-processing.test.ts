@@ -1,0 +1,115 @@
+// Processing failures end to end, with a real worker process: a poison event is dead-lettered while the rest
+// of its partition flows; 429 and 500 answers from the AI endpoint are retried; telemetry endpoints answer.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { startLocalStack, type LocalStack } from "../../emulator";
+import { FakeOpenAIServer } from "../support/fake-openai-server";
+import { keysOf, readCheckpoints, readDeadLetters, sendToEveryPartition } from "../support/hub-fixtures";
+import { exitOf, waitFor, WorkerProcess } from "../support/worker-process";
+
+let stack: LocalStack;
+let openai: FakeOpenAIServer;
+const workers: WorkerProcess[] = [];
+
+function startWorker(name: string, hub: string, env: Record<string, string> = {}): WorkerProcess {
+  const worker = WorkerProcess.start(name, { ...stack.env(), EVENTHUB_NAME: hub, ...env });
+  workers.push(worker);
+  return worker;
+}
+
+beforeAll(async () => {
+  [stack, openai] = await Promise.all([
+    startLocalStack({
+      config: {
+        hubs: [
+          { name: "poison", partitionCount: 4, consumerGroups: ["ai-workers"] },
+          { name: "openai", partitionCount: 4, consumerGroups: ["ai-workers"] },
+        ],
+      },
+    }),
+    FakeOpenAIServer.start(),
+  ]);
+});
+afterEach(async () => {
+  await Promise.all(workers.splice(0).map((w) => w.dispose()));
+});
+afterAll(async () => {
+  await Promise.all([stack?.stop(), openai?.close()]);
+});
+
+describe("worker processing failures", () => {
+  it("dead-letters a poison event while the rest of its partition flows and is checkpointed", async () => {
+    const sent = await sendToEveryPartition(stack.eventHubConnectionString, "poison", 30, (i) => i === 7 || i === 21);
+    const poison = sent.filter((e) => e.poison);
+    const good = sent.filter((e) => !e.poison);
+    const worker = startWorker("poison", "poison", { CHECKPOINT_EVERY_EVENTS: "10" });
+
+    await waitFor("every good event", () => keysOf(worker.results).size >= good.length, 40_000, () => worker.describe());
+    expect(keysOf(worker.results)).toEqual(keysOf(good));
+    await waitFor(
+      "checkpoints past the poison events",
+      async () => [...(await readCheckpoints(stack.storageConnectionString, stack.checkpointContainer, "poison")).values()].filter((s) => s === 29).length === 4,
+      10_000,
+      () => worker.describe(),
+    );
+
+    const letters = await readDeadLetters(stack.storageConnectionString, stack.deadLetterContainer, "poison");
+    expect([...letters.keys()].sort()).toEqual(poison.map((e) => `poison/ai-workers/${e.partitionId}/${e.sequenceNumber}.json`).sort());
+    const letter = letters.get("poison/ai-workers/3/21.json");
+    expect(letter).toMatchObject({
+      eventHubName: "poison",
+      partitionId: "3",
+      sequenceNumber: 21,
+      contentType: "application/json",
+      messageId: "p3-21",
+      body: { encoding: "utf8", data: expect.stringContaining("{") },
+      error: { name: "PoisonEventError", message: expect.stringContaining("not valid JSON") },
+    });
+
+    worker.signal("SIGTERM");
+    expect((await exitOf(worker, 20_000)).code).toBe(0);
+  });
+
+  it("retries 429 and 500 answers from the Azure OpenAI endpoint and serves metrics and probes", async () => {
+    openai.script(
+      { status: 429, retryAfterMs: 50 },
+      { status: 500 },
+      { status: 429, retryAfterSeconds: 0 },
+      { status: 503 },
+    );
+    const sent = await sendToEveryPartition(stack.eventHubConnectionString, "openai", 5);
+    const worker = startWorker("openai", "openai", {
+      PROCESSOR: "azure-openai",
+      AZURE_OPENAI_ENDPOINT: openai.endpoint,
+      AZURE_OPENAI_DEPLOYMENT: "triage",
+      AZURE_OPENAI_API_KEY: "test-key",
+      AZURE_OPENAI_MAX_CONCURRENCY: "2",
+      RETRY_MAX_ATTEMPTS: "6",
+    });
+
+    await waitFor("every event", () => keysOf(worker.results).size >= sent.length, 40_000, () => worker.describe());
+    expect(keysOf(worker.results)).toEqual(keysOf(sent));
+    expect(openai.requests.length).toBeGreaterThanOrEqual(sent.length + 4);
+    expect(openai.peakInFlight).toBeLessThanOrEqual(2);
+    expect(await readDeadLetters(stack.storageConnectionString, stack.deadLetterContainer, "openai")).toHaveProperty("size", 0);
+
+    const port = worker.logs.find((l) => typeof l.metricsPort === "number")?.metricsPort as number;
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const total = (name: string, filter = "") =>
+      metrics
+        .split("\n")
+        .filter((line) => line.startsWith(name) && line.includes(filter))
+        .reduce((sum, line) => sum + Number(line.split(" ").at(-1)), 0);
+    expect(total("worker_events_processed_total")).toBe(sent.length);
+    expect(total("worker_events_failed_total", 'reason="attempt"')).toBeGreaterThanOrEqual(4);
+    expect(total("worker_owned_partitions")).toBe(4);
+    expect(metrics).toContain("worker_end_to_end_latency_seconds_bucket");
+    expect(metrics).toContain("nodejs_eventloop_lag_seconds");
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ ready: true, reasons: [] });
+
+    worker.signal("SIGTERM");
+    expect((await exitOf(worker, 20_000)).code).toBe(0);
+  });
+});
