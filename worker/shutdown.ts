@@ -40,7 +40,8 @@ export async function gracefulStop(stop: () => Promise<void>, timeoutMs: number,
   return 0;
 }
 
-export function installShutdownHandlers(options: ShutdownOptions): void {
+/** Returns a function that removes the handlers again. */
+export function installShutdownHandlers(options: ShutdownOptions): () => void {
   const exit = options.exit ?? ((code: number) => process.exit(code));
   let firstSignalAt: number | undefined;
   const onSignal = (signal: HandledSignal) => {
@@ -61,5 +62,9 @@ export function installShutdownHandlers(options: ShutdownOptions): void {
         exit(code);
       });
   };
-  for (const signal of Object.keys(SIGNAL_EXIT_CODES) as HandledSignal[]) process.on(signal, onSignal);
+  const signals = Object.keys(SIGNAL_EXIT_CODES) as HandledSignal[];
+  for (const signal of signals) process.on(signal, onSignal);
+  return () => {
+    for (const signal of signals) process.off(signal, onSignal);
+  };
 }
