@@ -1,6 +1,7 @@
 // Receiving through the real EventHubConsumerClient: every start position, byte offsets, events
 // unchanged end to end, runtime metrics, and refused positions and entities.
 import {
+  type EventData,
   EventHubConsumerClient,
   EventHubProducerClient,
   earliestEventPosition,
@@ -93,6 +94,13 @@ describe("broker delivery", () => {
   it("delivers bodies, properties and annotations unchanged", async () => {
     const binary = Buffer.from([0, 1, 2, 250, 255]);
     const when = new Date("2024-05-06T07:08:09.010Z");
+    // An AmqpAnnotatedMessage (core-amqp's shape), which sendBatch accepts next to EventData.
+    const annotatedMessage = {
+      body: "annotated",
+      bodyType: "data",
+      messageAnnotations: { "x-custom-annotation": "kept" },
+      applicationProperties: { source: "amqp" },
+    };
     await producer.sendBatch(
       [
         {
@@ -103,12 +111,7 @@ describe("broker delivery", () => {
           contentType: "application/json",
         },
         { body: binary },
-        {
-          body: "annotated",
-          bodyType: "data",
-          messageAnnotations: { "x-custom-annotation": "kept" },
-          applicationProperties: { source: "amqp" },
-        } as unknown as Parameters<EventHubProducerClient["sendBatch"]>[0][number],
+        annotatedMessage as unknown as EventData,
       ],
       { partitionId: "2" },
     );
