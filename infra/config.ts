@@ -115,7 +115,7 @@ const FIELDS = {
     )
     .default(CONFIG_DEFAULTS.namePrefix),
   eventHubsSku: oneOf(EVENT_HUBS_SKUS, CONFIG_DEFAULTS.eventHubsSku),
-  eventHubsCapacity: wholeNumber("1-40 throughput units (Basic, Standard) or 1, 2, 4, 8, 16 processing units (Premium)", CONFIG_DEFAULTS.eventHubsCapacity),
+  eventHubsCapacity: wholeNumber("1-40 throughput units (Basic, Standard) or 1, 2, 4, 6, 8, 10, 12, 16 processing units (Premium)", CONFIG_DEFAULTS.eventHubsCapacity),
   autoInflate: flag(CONFIG_DEFAULTS.autoInflate),
   autoInflateMaxThroughputUnits: wholeNumber(
     `0 (auto-inflate off) or 1-${MAX_AUTO_INFLATE_THROUGHPUT_UNITS}`,

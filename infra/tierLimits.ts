@@ -44,8 +44,8 @@ export const TIER_LIMITS: Readonly<Record<EventHubsSku, TierLimits>> = {
     maxPartitions: 100,
     maxRetentionHours: 2160,
     maxConsumerGroups: 100,
-    capacities: [1, 2, 4, 8, 16],
-    capacityDescription: "1, 2, 4, 8 or 16 processing units",
+    capacities: [1, 2, 4, 6, 8, 10, 12, 16],
+    capacityDescription: "1, 2, 4, 6, 8, 10, 12 or 16 processing units",
     autoInflate: false,
   },
 };
