@@ -34,6 +34,27 @@ const CLOSE_GRACE_MS = 200;
 
 type LinkEnd = () => void;
 
+/**
+ * rhea writes every frame with its own socket.write, i.e. one syscall per delivered event. Corking the
+ * socket for the rest of the tick turns all frames written in one processing pass into one writev.
+ */
+function coalesceWrites(socket: Socket): void {
+  const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    socket.uncork();
+  };
+  socket.write = ((...args: unknown[]) => {
+    if (!corked) {
+      corked = true;
+      socket.cork();
+      process.nextTick(uncork);
+    }
+    return write(...args);
+  }) as Socket["write"];
+}
+
 /** Per-connection state: granted audiences, reply links by name, and the cleanup of every open link. */
 class ClientConnection {
   readonly grants = new ConnectionGrants();
@@ -143,6 +164,7 @@ export class Broker {
   private wire(): void {
     const { container, server } = this;
     server.on("connection", (socket: Socket) => {
+      coalesceWrites(socket);
       this.sockets.add(socket);
       socket.once("close", () => this.sockets.delete(socket));
     });
