@@ -1,7 +1,8 @@
 // Event and blob fixtures for worker end-to-end tests: send to exact partitions, read checkpoint and
-// ownership blobs (the layout BlobCheckpointStore and KEDA use), list dead letters.
+// ownership blobs (through the same reader `npm run dev` uses), list dead letters.
 import { EventHubProducerClient } from "@azure/event-hubs";
 import { BlobServiceClient } from "@azure/storage-blob";
+import { readCheckpoints as checkpointsIn, readOwnership as ownershipIn } from "../../worker/dev/blob-state";
 import { key } from "./worker-process";
 
 export interface SentEvent {
@@ -55,32 +56,17 @@ export async function sendToEveryPartition(
 export const keysOf = (events: Array<{ partitionId: string; sequenceNumber: number }>) =>
   new Set(events.map((e) => key(e.partitionId, e.sequenceNumber)));
 
-interface StateBlob {
-  partitionId: string;
-  metadata: Record<string, string>;
+const containerOf = (storageConnectionString: string, container: string) =>
+  BlobServiceClient.fromConnectionString(storageConnectionString).getContainerClient(container);
+
+/** partition -> checkpointed sequence number (consumer group ai-workers). */
+export function readCheckpoints(storageConnectionString: string, container: string, eventHubName: string): Promise<Map<string, number>> {
+  return checkpointsIn(containerOf(storageConnectionString, container), eventHubName, "ai-workers");
 }
 
-async function listState(storageConnectionString: string, container: string, eventHubName: string, kind: "checkpoint" | "ownership"): Promise<StateBlob[]> {
-  const containerClient = BlobServiceClient.fromConnectionString(storageConnectionString).getContainerClient(container);
-  const blobs: StateBlob[] = [];
-  for await (const blob of containerClient.listBlobsFlat({ includeMetadata: true })) {
-    const parts = blob.name.split("/"); // <fqns>/<hub>/<cg>/<kind>/<partition>
-    if (parts.at(-4) !== eventHubName.toLowerCase() || parts.at(-2) !== kind) continue;
-    blobs.push({ partitionId: parts.at(-1) ?? "", metadata: blob.metadata ?? {} });
-  }
-  return blobs;
-}
-
-/** partition -> checkpointed sequence number. */
-export async function readCheckpoints(storageConnectionString: string, container: string, eventHubName: string): Promise<Map<string, number>> {
-  const blobs = await listState(storageConnectionString, container, eventHubName, "checkpoint");
-  return new Map(blobs.map((b) => [b.partitionId, Number(b.metadata.sequencenumber)]));
-}
-
-/** partition -> ownerid ("" once released). */
-export async function readOwnership(storageConnectionString: string, container: string, eventHubName: string): Promise<Map<string, string>> {
-  const blobs = await listState(storageConnectionString, container, eventHubName, "ownership");
-  return new Map(blobs.map((b) => [b.partitionId, b.metadata.ownerid ?? ""]));
+/** partition -> ownerid ("" once released) (consumer group ai-workers). */
+export function readOwnership(storageConnectionString: string, container: string, eventHubName: string): Promise<Map<string, string>> {
+  return ownershipIn(containerOf(storageConnectionString, container), eventHubName, "ai-workers");
 }
 
 /** Dead-letter blob names under `<hub>/`, with their parsed JSON. */

@@ -1,0 +1,258 @@
+// `npm run dev`: the whole pipeline on one machine, no Azure account. Starts the local Event Hubs emulator and
+// Azurite, N worker processes (`tsx worker/cli.ts`), and the sample producer; shows live per-partition
+// progress; then stops everything in order (workers drain and checkpoint) and prints a summary.
+import { mkdirSync } from "node:fs";
+import { createWriteStream } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { EventHubProducerClient } from "@azure/event-hubs";
+import { BlobServiceClient } from "@azure/storage-blob";
+import { Command, CommanderError, Option } from "commander";
+import pino from "pino";
+import { z } from "zod";
+import { startLocalStack, type LocalStack } from "../emulator";
+import { readCheckpoints, readDeadLetterKeys, readOwnership } from "./dev/blob-state";
+import { ProgressDisplay, renderSummary, type PartitionProgress, type ProgressSnapshot } from "./dev/progress";
+import { DevWorker } from "./dev/worker-fleet";
+import { PARTITION_KEY_MODES, sendEvents } from "./send";
+
+const optionsSchema = z.object({
+  count: z.coerce.number().int().min(1).max(10_000_000),
+  rate: z.coerce.number().min(0).max(1_000_000),
+  workers: z.coerce.number().int().min(1).max(8),
+  duration: z.coerce.number().positive().optional(),
+  poisonEvery: z.coerce.number().int().min(0),
+  partitionKeyMode: z.enum(PARTITION_KEY_MODES),
+});
+type DevOptions = z.infer<typeof optionsSchema>;
+
+function parseOptions(): DevOptions {
+  const command = new Command("dev")
+    .description(
+      "Runs the local emulator + Azurite, the worker(s) and the sample producer, with live per-partition progress.\n" +
+        "Worker settings can be tuned through the usual environment variables (see `npm run worker -- --help`).",
+    )
+    .exitOverride()
+    .option("--count <n>", "events to send", "2000")
+    .option("--rate <r>", "events per second (0 = as fast as possible)", "200")
+    .option("--workers <n>", "worker processes (several show load balancing)", "2")
+    .option("--duration <seconds>", "stop after this long even if not finished")
+    .option("--poison-every <k>", "every k-th event is poison and gets dead-lettered (0 = none)", "100")
+    .addOption(new Option("--partition-key-mode <mode>", "how the producer spreads events").choices(PARTITION_KEY_MODES).default("round-robin"));
+  try {
+    command.parse(process.argv);
+  } catch (error) {
+    process.exit(error instanceof CommanderError && error.exitCode === 0 ? 0 : 2);
+  }
+  const parsed = optionsSchema.safeParse(command.opts());
+  if (!parsed.success) {
+    process.stderr.write(`Invalid options:\n${parsed.error.issues.map((i) => `  - --${String(i.path[0])}: ${i.message}\n`).join("")}`);
+    process.exit(2);
+  }
+  return parsed.data;
+}
+
+/** Settings that make a local demo lively; any of them can be overridden from the environment. */
+const DEV_WORKER_DEFAULTS: Record<string, string> = {
+  MAX_BATCH_SIZE: "50",
+  MAX_WAIT_MS: "500",
+  PREFETCH_COUNT: "150",
+  CHECKPOINT_EVERY_EVENTS: "100",
+  CHECKPOINT_EVERY_MS: "2000",
+  LOAD_BALANCING: "greedy",
+  LOAD_BALANCING_UPDATE_INTERVAL_MS: "1000",
+  LOAD_BALANCING_OWNERSHIP_EXPIRATION_MS: "5000",
+  PROCESSOR_THREADS: "1",
+  SHUTDOWN_TIMEOUT_MS: "10000",
+  LOG_LEVEL: "info",
+};
+
+class RunState {
+  readonly seen = new Map<string, Set<number>>();
+  readonly duplicates = new Map<string, number>();
+  sentPerPartition = new Map<string, number>();
+  checkpoints = new Map<string, number>();
+  owners = new Map<string, string>();
+  deadLetters = new Map<string, Set<number>>();
+  firstResultAt: number | undefined;
+  lastResultAt: number | undefined;
+  private readonly samples: Array<[number, number]> = [];
+
+  constructor(readonly partitionIds: string[]) {}
+
+  recordResult(partitionId: string, sequenceNumber: number): void {
+    const set = this.seen.get(partitionId) ?? new Set<number>();
+    if (set.has(sequenceNumber)) this.duplicates.set(partitionId, (this.duplicates.get(partitionId) ?? 0) + 1);
+    set.add(sequenceNumber);
+    this.seen.set(partitionId, set);
+    const now = Date.now();
+    this.firstResultAt ??= now;
+    this.lastResultAt = now;
+  }
+
+  done(): number {
+    return this.partitionIds.reduce((total, p) => total + (this.seen.get(p)?.size ?? 0) + (this.deadLetters.get(p)?.size ?? 0), 0);
+  }
+
+  throughput(): number {
+    const now = Date.now();
+    this.samples.push([now, this.done()]);
+    while (this.samples.length > 2 && (this.samples[0]?.[0] ?? now) < now - 5000) this.samples.shift();
+    const [startAt, startDone] = this.samples[0] ?? [now, 0];
+    return now > startAt ? ((this.done() - startDone) * 1000) / (now - startAt) : 0;
+  }
+
+  partitions(workers: DevWorker[]): PartitionProgress[] {
+    const nameOf = (ownerId: string | undefined) => workers.find((w) => w.ownerId !== undefined && w.ownerId === ownerId)?.name ?? "";
+    return this.partitionIds.map((partitionId) => ({
+      partitionId,
+      sent: this.sentPerPartition.get(partitionId) ?? 0,
+      processed: this.seen.get(partitionId)?.size ?? 0,
+      duplicates: this.duplicates.get(partitionId) ?? 0,
+      deadLettered: this.deadLetters.get(partitionId)?.size ?? 0,
+      checkpoint: this.checkpoints.get(partitionId),
+      owner: nameOf(this.owners.get(partitionId)),
+    }));
+  }
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions();
+  const runDir = join(tmpdir(), `eventhubs-dev-${new Date().toISOString().replace(/[:.]/g, "-")}`);
+  mkdirSync(runDir, { recursive: true });
+  process.stdout.write(`starting the local Event Hubs emulator and Azurite...\n`);
+  const stack: LocalStack = await startLocalStack({ logger: pino({ level: "silent" }) });
+  const producer = new EventHubProducerClient(stack.eventHubConnectionString, stack.eventHubName);
+  const storage = BlobServiceClient.fromConnectionString(stack.storageConnectionString);
+  const checkpointContainer = storage.getContainerClient(stack.checkpointContainer);
+  const deadLetterContainer = storage.getContainerClient(stack.deadLetterContainer);
+  const state = new RunState(await producer.getPartitionIds());
+  process.stdout.write(
+    `hub "${stack.eventHubName}" with ${state.partitionIds.length} partitions at ${stack.eventHubConnectionString.split(";")[0]}, ` +
+      `storage at ${stack.storageAccountUrl}\nfiles: ${runDir}\n\n`,
+  );
+
+  const resultsFile = createWriteStream(join(runDir, "results.jsonl"));
+  const workers = Array.from({ length: options.workers }, (_, i) => {
+    const name = `worker-${i + 1}`;
+    const env = { ...DEV_WORKER_DEFAULTS, ...inheritedEnv(), ...stack.env(), SINK: "stdout", METRICS_PORT: "0", METRICS_HOST: "127.0.0.1" };
+    return new DevWorker(name, env, { results: resultsFile, log: createWriteStream(join(runDir, `${name}.log`)) }, (_w, key) =>
+      state.recordResult(key.partitionId, key.sequenceNumber),
+    );
+  });
+
+  // Traffic starts once the workers have shared out the partitions, so the demo shows steady ownership
+  // instead of a first worker grabbing everything and handing partitions over mid-stream.
+  process.stdout.write(`waiting for ${options.workers} worker(s) to share out the partitions...\n`);
+  const balanced = () => {
+    const share = Math.floor(state.partitionIds.length / workers.length);
+    const claims = workers.flatMap((w) => w.ownedPartitions);
+    const owned = new Set(claims);
+    // Each partition claimed by exactly one worker (a worker notices a loss at its next ownership check).
+    return owned.size === state.partitionIds.length && claims.length === owned.size && workers.every((w) => w.ownedPartitions.length >= share);
+  };
+  const balanceDeadline = Date.now() + 30_000;
+  while (!balanced() && Date.now() < balanceDeadline && workers.some((w) => w.running)) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  process.stdout.write(
+    `${workers.map((w) => `${w.name} owns ${w.ownedPartitions.join(",") || "nothing"}`).join(" · ")}; sending ${options.count} events at ${options.rate || "max"}/s\n\n`,
+  );
+
+  const stopSending = new AbortController();
+  let sendingDone = false;
+  const sending = sendEvents(producer, {
+    count: options.count,
+    rate: options.rate,
+    partitionKeyMode: options.partitionKeyMode,
+    poisonEvery: options.poisonEvery,
+    signal: stopSending.signal,
+  })
+    .catch((error: unknown) => process.stderr.write(`producer stopped: ${error instanceof Error ? error.message : String(error)}\n`))
+    .finally(() => {
+      sendingDone = true;
+    });
+
+  let interrupted = false;
+  process.on("SIGINT", () => {
+    if (interrupted) {
+      for (const w of workers) void w.stop(0);
+      process.exit(130);
+    }
+    interrupted = true;
+  });
+
+  const started = Date.now();
+  const display = new ProgressDisplay(process.stdout);
+  const snapshot = (): ProgressSnapshot => ({
+    elapsedSeconds: (Date.now() - started) / 1000,
+    target: options.count,
+    sent: [...state.sentPerPartition.values()].reduce((a, b) => a + b, 0),
+    partitions: state.partitions(workers),
+    workers: workers.map((w) => ({ name: w.name, owned: w.ownedPartitions, results: w.resultCount, running: w.running, ...(w.lastError ? { lastError: w.lastError } : {}) })),
+    throughput: state.throughput(),
+  });
+
+  const refresh = async () => {
+    const [properties, checkpoints, owners, deadLetters] = await Promise.all([
+      Promise.all(state.partitionIds.map((p) => producer.getPartitionProperties(p))),
+      readCheckpoints(checkpointContainer, stack.eventHubName, stack.consumerGroup),
+      readOwnership(checkpointContainer, stack.eventHubName, stack.consumerGroup),
+      readDeadLetterKeys(deadLetterContainer, stack.eventHubName, stack.consumerGroup),
+    ]);
+    state.sentPerPartition = new Map(properties.map((p) => [p.partitionId, p.isEmpty ? 0 : p.lastEnqueuedSequenceNumber + 1]));
+    state.checkpoints = checkpoints;
+    state.owners = owners;
+    state.deadLetters = deadLetters;
+  };
+
+  let lastProgressAt = Date.now();
+  let lastDone = 0;
+  let stopReason = "";
+  while (!stopReason) {
+    await refresh().catch(() => undefined);
+    display.update(snapshot());
+    const done = state.done();
+    if (done !== lastDone) [lastDone, lastProgressAt] = [done, Date.now()];
+    const sent = [...state.sentPerPartition.values()].reduce((a, b) => a + b, 0);
+    if (interrupted) stopReason = "interrupted";
+    else if (options.duration !== undefined && Date.now() - started >= options.duration * 1000) stopReason = `--duration ${options.duration}s reached`;
+    else if (sendingDone && sent > 0 && done >= sent) stopReason = "every event processed";
+    else if (workers.every((w) => !w.running)) stopReason = "every worker exited";
+    else if (sendingDone && Date.now() - lastProgressAt > 60_000) stopReason = "no progress for 60 s";
+    else await new Promise((resolve) => setTimeout(resolve, display.interactive ? 250 : 1000));
+  }
+
+  process.stdout.write(`\nstopping (${stopReason}): workers drain, checkpoint and release their partitions...\n`);
+  stopSending.abort();
+  await sending;
+  const exitCodes = await Promise.all(workers.map((w) => w.stop(20_000)));
+  await refresh().catch(() => undefined);
+  const finalSnapshot = snapshot();
+  resultsFile.end();
+  const processingSeconds = state.firstResultAt && state.lastResultAt ? (state.lastResultAt - state.firstResultAt) / 1000 : 0;
+  process.stdout.write(
+    renderSummary(finalSnapshot, {
+      processingSeconds,
+      files: [join(runDir, "results.jsonl"), ...workers.map((w) => join(runDir, `${w.name}.log`))],
+    }),
+  );
+  process.stdout.write(`worker exit codes: ${exitCodes.map((c, i) => `worker-${i + 1}=${c ?? "killed"}`).join(", ")}\n`);
+  await producer.close();
+  await stack.stop();
+  // SDK timers (AMQP idle and retry timers) can keep the loop alive for many seconds after close.
+  process.stdout.write("", () => process.exit(0));
+}
+
+/** The caller's environment minus connection settings that would conflict with the local stack's. */
+function inheritedEnv(): Record<string, string> {
+  const conflicting = new Set(["EVENTHUB_NAMESPACE", "STORAGE_ACCOUNT_URL", "SINK_EVENTHUB_CONNECTION_STRING", "SINK_EVENTHUB_NAMESPACE"]);
+  return Object.fromEntries(
+    Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined && !conflicting.has(entry[0])),
+  );
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`npm run dev failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
