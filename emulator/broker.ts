@@ -19,7 +19,7 @@ import { openConsumerLink } from "./delivery";
 import { parseEntityAddress } from "./entity-address";
 import { openProducerLink } from "./ingest";
 import { handleManagementRequest } from "./management";
-import { abortSocket } from "./rhea-internals";
+import { abortSocket, useFastFrameEncoding } from "./rhea-internals";
 import { CONDITION, unknownAddress } from "./service-errors";
 
 const CBS_NODE = "$cbs";
@@ -168,7 +168,10 @@ export class Broker {
       this.sockets.add(socket);
       socket.once("close", () => this.sockets.delete(socket));
     });
-    container.on("connection_open", (event: EventContext) => this.client(event.connection));
+    container.on("connection_open", (event: EventContext) => {
+      useFastFrameEncoding(event.connection);
+      this.client(event.connection);
+    });
     container.on("receiver_open", (event: EventContext) => event.receiver && this.onClientSender(event.receiver, this.client(event.connection)));
     container.on("sender_open", (event: EventContext) => event.sender && this.onClientReceiver(event.sender, this.client(event.connection)));
     const endLink = (event: EventContext) => {

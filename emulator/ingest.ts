@@ -35,6 +35,16 @@ function attachRefusal(receiver: Receiver, address: ProducerAddress, context: Li
   return undefined;
 }
 
+/**
+ * The stored events are views into the envelope, so it must not share memory with rhea's read
+ * buffers. A multi-frame transfer arrives already concatenated into a buffer of its own; anything
+ * else (a view into a socket chunk or the buffer pool) is copied once.
+ */
+function ownedCopy(envelope: Buffer): Buffer {
+  const ownsItsMemory = envelope.byteOffset === 0 && envelope.length === envelope.buffer.byteLength;
+  return ownsItsMemory ? envelope : Buffer.from(envelope);
+}
+
 interface IncomingEvents {
   events: Buffer[];
   partitionKey: string | undefined;
@@ -47,8 +57,7 @@ function readTransfer(event: EventContext, maxBytes: number): IncomingEvents | A
   if (format === BATCH_MESSAGE_FORMAT) {
     const envelope = event.message as unknown as Buffer; // rhea hands non-zero formats over undecoded
     if (envelope.length > maxBytes) return messageTooLarge(deliveryId, envelope.length, maxBytes);
-    // Copy once: the events are kept as views into this buffer, not into rhea's read buffers.
-    return unpackBatchEnvelope(Buffer.from(envelope));
+    return unpackBatchEnvelope(ownedCopy(envelope));
   }
   if (format === 0 && event.message) {
     // rhea has already decoded plain messages; re-encoding is the closest to the original bytes we get.
