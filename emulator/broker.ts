@@ -127,6 +127,11 @@ export class Broker {
     return (this.server.address() as AddressInfo).address;
   }
 
+  /** Live client connections and admitted consumer links, e.g. to check that state is freed. */
+  stats(): { connections: number; consumerLinks: number } {
+    return { connections: this.connections.size, consumerLinks: this.context.readers.all().length };
+  }
+
   /** Detaches every consumer link with `error`; returns how many were detached. */
   detachReceivers(error: AmqpError): number {
     const readers = this.context.readers.all();

@@ -66,6 +66,11 @@ export class EventHubsEmulator {
     return this.broker.host;
   }
 
+  /** Live client connections and consumer links (for tests and health reporting). */
+  stats(): { connections: number; consumerLinks: number } {
+    return this.broker.stats();
+  }
+
   /** Namespace-level connection string (no EntityPath) for the first configured SAS key. */
   connectionString(): string {
     const key = this.config.keys[0];
