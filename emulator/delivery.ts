@@ -9,7 +9,7 @@ import type { EntityAddress } from "./entity-address";
 import { parseSelectorFilter, PositionError, type EventPosition } from "./event-position";
 import type { PartitionLog } from "./partition-log";
 import type { Reader } from "./reader-registry";
-import { remainingCredit, sendPresettled } from "./rhea-internals";
+import { outgoingRoom, sendPresettled, unusedCredit } from "./rhea-internals";
 import {
   CONDITION,
   consumerGroupEntity,
@@ -69,11 +69,12 @@ class PartitionCursor implements Reader {
     this.epoch = ownerLevel(sender);
     this.unsubscribe = log.onAppend(() => this.pump());
     sender.on("sendable", () => this.pump());
+    sender.on("sender_draining", () => this.drain());
   }
 
   /** Sends as many available events as the link's credit allows. */
   pump(): void {
-    let credit = remainingCredit(this.sender, this.queued);
+    let credit = Math.min(unusedCredit(this.sender, this.queued), outgoingRoom(this.sender));
     let metrics: Buffer | undefined;
     while (!this.stopped && credit > 0) {
       const events = this.log.read(this.next, Math.min(credit, READ_CHUNK));
@@ -96,6 +97,15 @@ class PartitionCursor implements Reader {
       }
       credit -= events.length;
     }
+  }
+
+  /** The peer asked us to use up its credit: send what exists, then give the rest back (never from the SDK). */
+  private drain(): void {
+    this.pump();
+    if (this.stopped || this.log.read(this.next, 1).length > 0) return; // more to send once there is room
+    // rhea consumes the remaining credit when it writes the drained flow; count it as used.
+    this.queued += Math.max(unusedCredit(this.sender, this.queued), 0);
+    this.sender.set_drained(true);
   }
 
   private runtimeMetrics(): Buffer | undefined {

@@ -5,19 +5,23 @@ import { types, type Connection, type Delivery, type EventContext, type Sender }
 
 interface SenderState {
   credit: number; // credit not yet used by transfers rhea has written
-  delivery_count: number; // transfers rhea has written; credit + delivery_count is the peer's horizon
+  delivery_count: number; // transfers rhea has written (+ credit drained); credit + delivery_count is the peer's horizon
   session: { outgoing: { available(): number } };
 }
 
 /**
- * How many more deliveries may be handed to `sender` right now. rhea only decrements `credit` when it
- * writes the transfer (on the next tick), so deliveries queued in this tick are counted by the caller
- * in `queuedTotal` (every delivery ever handed to this link).
+ * Credit the peer granted that no delivery has been handed to `sender` for yet. rhea only decrements
+ * `credit` when it writes a transfer (on the next tick), so the caller counts every delivery it ever
+ * handed to this link in `queuedTotal`.
  */
-export function remainingCredit(sender: Sender, queuedTotal: number): number {
+export function unusedCredit(sender: Sender, queuedTotal: number): number {
   const state = sender as unknown as SenderState;
-  const byCredit = state.credit + state.delivery_count - queuedTotal;
-  return Math.min(byCredit, state.session.outgoing.available());
+  return state.credit + state.delivery_count - queuedTotal;
+}
+
+/** How many more deliveries fit in the session's outgoing buffer. */
+export function outgoingRoom(sender: Sender): number {
+  return (sender as unknown as SenderState).session.outgoing.available();
 }
 
 /** Sends a pre-encoded format-0 message pre-settled: Event Hubs reading never depends on dispositions. */

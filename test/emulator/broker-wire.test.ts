@@ -97,6 +97,19 @@ describe("broker wire behaviour (raw rhea client)", () => {
     receiver.close();
   });
 
+  it("honours a drain: sends what is stored, then hands the unused credit back", async () => {
+    const path = `${HUB}/ConsumerGroups/$Default/Partitions/0`;
+    expect(await putToken(path)).toBe(202);
+    const { receiver, received, opened } = openReader(path, "amqp.annotation.x-opt-sequence-number > '1'");
+    await opened;
+    const drained = new Promise((resolve) => receiver.once("receiver_drained", resolve));
+    receiver.add_credit(10);
+    receiver.drain_credit();
+    await drained;
+    expect(received.map((m) => m.message_annotations?.["x-opt-sequence-number"])).toEqual([2, 3, 4]);
+    receiver.close();
+  });
+
   it("accepts a plain format-0 message as one event", async () => {
     expect(await putToken(`${HUB}/Partitions/3`)).toBe(202);
     const sender = connection.open_sender({ target: { address: `${HUB}/Partitions/3` } });
