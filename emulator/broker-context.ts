@@ -1,7 +1,6 @@
 // What the broker's link handlers share: the namespace data, the settings they enforce, fault
-// injection, the reader registry, and per-connection authorization.
+// injection, the reader registry, and (per link) whether the connection may use an entity.
 import type { Logger } from "pino";
-import type { ConnectionGrants } from "./cbs";
 import type { EmulatorConfig } from "./config";
 import type { Faults } from "./faults";
 import type { EventHubsNamespace } from "./namespace";
@@ -20,7 +19,6 @@ export interface BrokerContext {
 
 /** Per-connection state a link handler needs. */
 export interface LinkContext extends BrokerContext {
-  readonly grants: ConnectionGrants;
   /** True when the connection may use `entityPath` (always true with signature checks off). */
   authorized(entityPath: string): boolean;
 }

@@ -61,8 +61,6 @@ class ClientConnection {
   readonly replyLinks = new Map<string, Sender>();
   readonly linkEnds = new Map<Sender | Receiver, LinkEnd>();
 
-  constructor(readonly connection: Connection) {}
-
   track(link: Sender | Receiver, end: LinkEnd): void {
     this.linkEnds.set(link, end);
   }
@@ -202,7 +200,7 @@ export class Broker {
   private client(connection: Connection): ClientConnection {
     let client = this.connections.get(connection);
     if (!client) {
-      client = new ClientConnection(connection);
+      client = new ClientConnection();
       this.connections.set(connection, client);
     }
     return client;
@@ -212,8 +210,6 @@ export class Broker {
     const { context } = this;
     return {
       ...context,
-      now: () => context.now(),
-      grants: client.grants,
       authorized: (entityPath) => !context.config.checkSignatures || client.grants.covers(entityPath, context.now()),
     };
   }
