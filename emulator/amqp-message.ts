@@ -119,6 +119,15 @@ export function partitionKeyOf(event: Buffer): string | undefined {
 
 // ---- delivery ----
 
+/** The header, delivery- or message-annotations section starting at `pos`, if that is what is there. */
+function leadingSection(buf: Buffer, pos: number): SectionRange | undefined {
+  if (pos >= buf.length || buf[pos] !== 0x00) return undefined;
+  const code = sectionCode(buf, pos + 1);
+  if (code !== SECTION.header && code !== SECTION.deliveryAnnotations && code !== SECTION.messageAnnotations) return undefined;
+  const valueStart = skipValue(buf, pos + 1);
+  return { code, start: pos, valueStart, end: skipValue(buf, valueStart) };
+}
+
 export interface BrokerAnnotations {
   sequenceNumber: number;
   offset: string;
@@ -175,17 +184,14 @@ export function buildDeliveryPayload(
   annotations: BrokerAnnotations,
   deliveryAnnotations?: Buffer,
 ): Buffer {
-  const sections = splitSections(stored);
+  // Only the leading header / annotation sections matter; the rest (properties, body) is copied as is.
   let headerEnd = 0;
   let restStart = 0;
   let ownAnnotations: SectionRange | undefined;
-  for (const section of sections) {
-    if (section.code === SECTION.header) headerEnd = restStart = section.end;
-    else if (section.code === SECTION.deliveryAnnotations) restStart = section.end;
-    else if (section.code === SECTION.messageAnnotations) {
-      ownAnnotations = section;
-      restStart = section.end;
-    } else break;
+  for (let section = leadingSection(stored, 0); section; section = leadingSection(stored, section.end)) {
+    if (section.code === SECTION.header) headerEnd = section.end;
+    else if (section.code === SECTION.messageAnnotations) ownAnnotations = section;
+    restStart = section.end;
   }
 
   const elements: Encoded[] = [];
