@@ -1,7 +1,14 @@
-// The subscription's event handlers. processEvents never throws: a throw would stop the partition until its
-// ownership expires and then replay it, so every failure is handled here. Poison events are dead-lettered by
-// the BatchProcessor; if the sink or dead-letter store stays down, the batch is re-run with backoff (the
-// partition pauses, nothing is checkpointed past the failure) until it succeeds or the partition closes.
+// The subscription's event handlers. processEvents never throws on a processing failure: a throw would stop
+// the partition until its ownership expires and then replay it, so every failure is handled here. Poison
+// events are dead-lettered by the BatchProcessor; if the sink or dead-letter store stays down, the batch is
+// re-run with backoff (the partition pauses, nothing is checkpointed past the failure) until it succeeds or
+// the partition closes.
+//
+// The one deliberate throw is a fence: when this worker no longer owns a partition (another worker's claim
+// seen in the ownership listing, or our renewals failing past the expiration interval) but the SDK still
+// pumps it, a NotPartitionOwnerError makes the SDK stop that pump. Processing it anyway would duplicate the
+// owner's work without ever checkpointing; skipping batches instead could lose events if the same pump is
+// later owned again. A stopped pump is restarted from the checkpoint when the partition is claimed again.
 import { setTimeout as sleep } from "node:timers/promises";
 import {
   CloseReason,
@@ -21,12 +28,21 @@ export interface BatchRunner {
   process(partitionId: string, events: ReceivedEventData[], signal?: AbortSignal): Promise<BatchOutcome>;
 }
 
+export class NotPartitionOwnerError extends Error {
+  override readonly name = "NotPartitionOwnerError";
+  constructor(readonly partitionId: string) {
+    super(`partition ${partitionId} is owned by another worker now: stopping this worker's pump for it`);
+  }
+}
+
 interface PartitionState {
   readonly checkpointer: PartitionCheckpointer;
   /** Aborted when the partition closes: ends backoff waits and in-flight processing. */
   readonly closed: AbortController;
   inFlight: Promise<void> | undefined;
   lastSequenceNumber: number | undefined;
+  /** Stopped by the fence: it closes like a lost partition. */
+  fenced: boolean;
 }
 
 export interface PartitionHandlerDeps {
@@ -103,6 +119,7 @@ export class PartitionHandler {
       closed: new AbortController(),
       inFlight: undefined,
       lastSequenceNumber: undefined,
+      fenced: false,
     };
     this.partitions.set(context.partitionId, state);
     return state;
@@ -114,6 +131,10 @@ export class PartitionHandler {
       // Shutting down: leave these events for the next owner; hold the pump until the subscription closes.
       await waitForAbort(state.closed.signal);
       return;
+    }
+    if (!this.deps.ownership.isOwner(context.partitionId)) {
+      state.fenced = true;
+      throw new NotPartitionOwnerError(context.partitionId);
     }
     const run = this.runBatch(state, events, context).catch((error: unknown) => {
       this.deps.logger.error({ partitionId: context.partitionId, err: errorFields(error) }, "unexpected failure in batch handling");
@@ -191,6 +212,10 @@ export class PartitionHandler {
   }
 
   private reportError(error: Error, context: PartitionContext): void {
+    if (error instanceof NotPartitionOwnerError) {
+      this.deps.logger.info({ partitionId: context.partitionId }, error.message);
+      return;
+    }
     const partition = context.partitionId || "none";
     this.deps.metrics.processingErrors.inc({ partition });
     this.deps.logger.warn({ partitionId: context.partitionId || undefined, err: errorFields(error) }, "event hubs subscription error");
@@ -203,7 +228,8 @@ export class PartitionHandler {
     this.partitions.delete(context.partitionId);
     this.deps.metrics.partitionLag.remove({ partition: context.partitionId });
     // Flush durable progress only if still the owner (a lost partition belongs to someone else now).
-    const result = reason === CloseReason.OwnershipLost ? "skipped: ownership lost" : await state.checkpointer.flush();
+    const lost = reason === CloseReason.OwnershipLost || state.fenced;
+    const result = lost ? "skipped: ownership lost" : await state.checkpointer.flush();
     this.deps.logger.info({ partitionId: context.partitionId, reason, checkpoint: result }, "partition stopped");
   }
 }

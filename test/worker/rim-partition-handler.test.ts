@@ -3,7 +3,7 @@ import pino from "pino";
 import { describe, expect, it } from "vitest";
 import type { BatchOutcome } from "../../worker/batch-processor";
 import { OwnershipTracker } from "../../worker/ownership-tracker";
-import { PartitionHandler, type BatchRunner } from "../../worker/partition-handler";
+import { NotPartitionOwnerError, PartitionHandler, type BatchRunner } from "../../worker/partition-handler";
 import { WorkerMetrics } from "../../worker/telemetry/metrics";
 
 const retry = { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 10 };
@@ -76,7 +76,7 @@ async function setUp(runner: BatchRunner, everyEvents = 1) {
   const ctx = context("0");
   await ownership.claimOwnership([{ fullyQualifiedNamespace: "ns", eventHubName: "events", consumerGroup: "ai-workers", partitionId: "0", ownerId: "me" }]);
   await handler.handlers.processInitialize?.(ctx);
-  return { store, handler, ctx };
+  return { store, handler, ctx, ownership };
 }
 
 describe("PartitionHandler", () => {
@@ -121,5 +121,21 @@ describe("PartitionHandler", () => {
     await expect(late).resolves.toBeUndefined();
     expect(runner.calls).toBe(0);
     expect(store.writes).toEqual([]);
+  });
+
+  it("fences a partition another worker owns now: the SDK is told to stop the pump, nothing is processed or checkpointed", async () => {
+    const runner = flakyRunner(0);
+    const { store, handler, ctx, ownership } = await setUp(runner, 1000);
+    await handler.handlers.processEvents([event(0)], ctx);
+    // The next ownership listing (the SDK's load-balancing loop) shows another owner.
+    store.listOwnership = async () => [
+      { fullyQualifiedNamespace: "ns", eventHubName: "events", consumerGroup: "ai-workers", partitionId: "0", ownerId: "other" },
+    ];
+    await ownership.listOwnership("ns", "events", "ai-workers");
+    expect(ownership.isOwner("0")).toBe(false);
+    await expect(handler.handlers.processEvents([event(1)], ctx)).rejects.toBeInstanceOf(NotPartitionOwnerError);
+    expect(runner.calls).toBe(1);
+    await handler.handlers.processClose?.(CloseReason.Shutdown, ctx);
+    expect(store.writes).toEqual([]); // progress of event 0 was pending, but the partition is someone else's
   });
 });
