@@ -174,6 +174,7 @@ export class Broker {
     container.on("connection_open", (event: EventContext) => {
       useFastFrameEncoding(event.connection);
       this.client(event.connection);
+      this.context.log.debug({ containerId: event.connection.container_id, hostname: event.connection.hostname }, "client connected");
     });
     container.on("receiver_open", (event: EventContext) => event.receiver && this.onClientSender(event.receiver, this.client(event.connection)));
     container.on("sender_open", (event: EventContext) => event.sender && this.onClientReceiver(event.sender, this.client(event.connection)));
@@ -189,6 +190,7 @@ export class Broker {
       if (!client) return;
       this.connections.delete(event.connection);
       client.endAll();
+      this.context.log.debug({ containerId: event.connection.container_id }, "client disconnected");
     };
     container.on("connection_close", endConnection);
     container.on("disconnected", endConnection);
