@@ -174,7 +174,7 @@ export class Broker {
     container.on("connection_open", (event: EventContext) => {
       useFastFrameEncoding(event.connection);
       this.client(event.connection);
-      this.context.log.debug({ containerId: event.connection.container_id, hostname: event.connection.hostname }, "client connected");
+      this.context.log.debug({ containerId: event.connection.container_id, amqpHostname: event.connection.hostname }, "client connected");
     });
     container.on("receiver_open", (event: EventContext) => event.receiver && this.onClientSender(event.receiver, this.client(event.connection)));
     container.on("sender_open", (event: EventContext) => event.sender && this.onClientReceiver(event.sender, this.client(event.connection)));
