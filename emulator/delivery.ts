@@ -24,7 +24,7 @@ const RUNTIME_METRIC_CAPABILITY = "com.microsoft:enable-receiver-runtime-metric"
 const EPOCH_PROPERTY = "com.microsoft:epoch";
 const RECEIVER_NAME_PROPERTY = "com.microsoft:receiver-name";
 const EARLIEST: EventPosition = { kind: "offset", offset: "-1", inclusive: false };
-/** Events read from the log per step; bounds the work done in one turn of the event loop. */
+/** Events copied out of the log per slice (one pump is bounded by the credit and rhea's 2048-delivery session buffer). */
 const READ_CHUNK = 256;
 
 type ConsumerAddress = Extract<EntityAddress, { kind: "consumer" }>;
