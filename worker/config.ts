@@ -145,7 +145,7 @@ const consumerGroupName = matching(
   /^(\$Default|[A-Za-z0-9][A-Za-z0-9._-]{0,49})$/,
 );
 const hostName = parsed("a fully qualified host name such as myns.servicebus.windows.net", (raw) => {
-  const host = raw.replace(/^sb:\/\//i, "").replace(/\/+$/, "");
+  const host = raw.replace(/^(sb|https?):\/\//i, "").replace(/\/+$/, "");
   return /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+(:\d+)?$/.test(host)
     ? host
     : undefined;

@@ -145,6 +145,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
     schedule: config.checkpoint,
     storageRetry: config.retry,
     batchRetry: config.retry,
+    initialCheckpoints: config.subscription.startPosition === "earliest",
     metrics,
     logger,
   });
