@@ -123,19 +123,6 @@ export class PartitionCheckpointer {
     return position;
   }
 
-  /**
-   * Gives a partition that was never checkpointed a checkpoint "before its first event" (sequence number -1,
-   * offset "-1": the earliest position), so lag-based autoscaling (KEDA's blobMetadata strategy) sees the
-   * whole backlog instead of over-scaling on a missing checkpoint. Only meaningful when new partitions start
-   * at the earliest event anyway, so it changes nothing about what is processed.
-   */
-  async writeInitialCheckpoint(): Promise<void> {
-    const { scope, store, retry } = this.deps;
-    const position = { sequenceNumber: -1, offset: "-1" };
-    await withRetry(() => store.updateCheckpoint({ ...scope, ...position }), retry);
-    this.policy.observeExisting(position);
-  }
-
   recordDurable(position: CheckpointPosition, eventCount: number): void {
     this.policy.recordDurable(position, eventCount);
   }

@@ -13,6 +13,7 @@ import type { Logger } from "pino";
 import { BatchProcessor } from "./batch-processor";
 import type { ProcessorConfig, SinkConfig, WorkerConfig } from "./config";
 import { BlobDeadLetterStore } from "./dead-letter";
+import { writeInitialCheckpoints } from "./initial-checkpoints";
 import { OwnershipTracker } from "./ownership-tracker";
 import { PartitionHandler } from "./partition-handler";
 import { createProcessor, type ProcessorOptions } from "./processing/create-processor";
@@ -145,7 +146,6 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
     schedule: config.checkpoint,
     storageRetry: config.retry,
     batchRetry: config.retry,
-    initialCheckpoints: config.subscription.startPosition === "earliest",
     metrics,
     logger,
   });
@@ -173,6 +173,19 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
     metrics.ownedPartitions.set(owned.length);
     logger.info({ ownerId: ownership.id, ownedPartitions: owned }, `owned partitions: ${owned.join(", ") || "none"}`);
   });
+
+  try {
+    const initial = await writeInitialCheckpoints({
+      client,
+      consumerGroup: eventHub.consumerGroup,
+      checkpointContainer,
+      startPosition: config.subscription.startPosition,
+    });
+    if (initial.written.length > 0) logger.info({ written: initial.written }, "initial checkpoints written for never-checkpointed partitions");
+  } catch (error) {
+    // Only autoscaling accuracy depends on them; consuming works without.
+    logger.warn({ err: errorFields(error) }, "could not write initial checkpoints");
+  }
 
   const subscription: Subscription = client.subscribe(handler.handlers, {
     maxBatchSize: config.subscription.maxBatchSize,

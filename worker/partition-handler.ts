@@ -53,8 +53,6 @@ export interface PartitionHandlerDeps {
   storageRetry: RetryPolicy;
   /** Backoff between re-runs of a batch that could not be made durable; never gives up. */
   batchRetry: RetryPolicy;
-  /** Write a "before the first event" checkpoint for never-checkpointed partitions (START_POSITION=earliest). */
-  initialCheckpoints: boolean;
   metrics: WorkerMetrics;
   logger: Logger;
 }
@@ -89,9 +87,6 @@ export class PartitionHandler {
     const state = this.stateOf(context);
     try {
       const stored = await state.checkpointer.loadStoredCheckpoint();
-      if (!stored && this.deps.initialCheckpoints && this.deps.ownership.isOwner(context.partitionId)) {
-        await state.checkpointer.writeInitialCheckpoint();
-      }
       this.deps.logger.info(
         { partitionId: context.partitionId, checkpoint: stored?.sequenceNumber ?? null },
         "partition started",

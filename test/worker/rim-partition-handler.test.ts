@@ -61,7 +61,7 @@ function flakyRunner(failures: number): BatchRunner & { calls: number } {
   return runner;
 }
 
-async function setUp(runner: BatchRunner, everyEvents = 1, initialCheckpoints = false) {
+async function setUp(runner: BatchRunner, everyEvents = 1) {
   const store = memoryStore();
   const ownership = new OwnershipTracker(store, 60_000);
   const handler = new PartitionHandler({
@@ -70,7 +70,6 @@ async function setUp(runner: BatchRunner, everyEvents = 1, initialCheckpoints = 
     schedule: { everyEvents, everyMs: 60_000 },
     storageRetry: retry,
     batchRetry: retry,
-    initialCheckpoints,
     metrics: new WorkerMetrics(),
     logger: pino({ level: "silent" }),
   });
@@ -138,12 +137,5 @@ describe("PartitionHandler", () => {
     expect(runner.calls).toBe(1);
     await handler.handlers.processClose?.(CloseReason.Shutdown, ctx);
     expect(store.writes).toEqual([]); // progress of event 0 was pending, but the partition is someone else's
-  });
-
-  it("gives a never-checkpointed partition a checkpoint before its first event, so autoscalers see the backlog", async () => {
-    const { store, handler, ctx } = await setUp(flakyRunner(0), 1, true);
-    expect(store.writes.map((c) => [c.sequenceNumber, c.offset])).toEqual([[-1, "-1"]]);
-    await handler.handlers.processEvents([event(0)], ctx);
-    expect(store.writes.map((c) => c.sequenceNumber)).toEqual([-1, 0]);
   });
 });
