@@ -23,14 +23,19 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   process.on("unhandledRejection", (reason) => logger.error({ err: errorFields(reason) }, "unhandled rejection"));
 
-  let worker: RunningWorker;
+  const starting: Promise<RunningWorker> = startWorker(config, logger);
+  // Installed before start-up finishes: a signal during start-up still stops what has started, in order.
+  installShutdownHandlers({
+    stop: async () => (await starting.catch(() => undefined))?.stop(),
+    timeoutMs: config.shutdownTimeoutMs,
+    logger,
+  });
   try {
-    worker = await startWorker(config, logger);
+    await starting;
   } catch (error) {
     logger.fatal({ err: errorFields(error) }, error instanceof StartupError ? error.message : "worker failed to start");
     process.exit(1); // clients created before the failure may hold the loop open
   }
-  installShutdownHandlers({ stop: () => worker.stop(), timeoutMs: config.shutdownTimeoutMs, logger });
 }
 
 void main();

@@ -15,6 +15,7 @@ import { readCheckpoints, readDeadLetterKeys, readOwnership } from "./dev/blob-s
 import { ProgressDisplay, renderSummary, type PartitionProgress, type ProgressSnapshot } from "./dev/progress";
 import { DevWorker } from "./dev/worker-fleet";
 import { PARTITION_KEY_MODES, sendEvents } from "./send";
+import { installShutdownHandlers } from "./shutdown";
 
 const optionsSchema = z.object({
   count: z.coerce.number().int().min(1).max(10_000_000),
@@ -168,18 +169,29 @@ async function main(): Promise<void> {
     poisonEvery: options.poisonEvery,
     signal: stopSending.signal,
   })
-    .catch((error: unknown) => process.stderr.write(`producer stopped: ${error instanceof Error ? error.message : String(error)}\n`))
+    .catch((error: unknown) => {
+      if (!stopSending.signal.aborted) process.stderr.write(`producer stopped: ${error instanceof Error ? error.message : String(error)}\n`);
+    })
     .finally(() => {
       sendingDone = true;
     });
 
+  // Ctrl-C: stop in order (workers drain and checkpoint) and still print the summary; a second Ctrl-C kills.
   let interrupted = false;
-  process.on("SIGINT", () => {
-    if (interrupted) {
-      for (const w of workers) void w.stop(0);
-      process.exit(130);
-    }
-    interrupted = true;
+  let finished: () => void = () => undefined;
+  const done = new Promise<void>((resolve) => (finished = resolve));
+  installShutdownHandlers({
+    stop: () => {
+      interrupted = true;
+      return done;
+    },
+    timeoutMs: 120_000,
+    logger: pino({ level: "silent" }),
+    exit: (code) => process.exit(code),
+  });
+  // Workers run in their own process groups: never leave them behind.
+  process.on("exit", () => {
+    for (const w of workers) w.kill();
   });
 
   const started = Date.now();
@@ -240,6 +252,7 @@ async function main(): Promise<void> {
   process.stdout.write(`worker exit codes: ${exitCodes.map((c, i) => `worker-${i + 1}=${c ?? "killed"}`).join(", ")}\n`);
   await producer.close();
   await stack.stop();
+  finished();
   // SDK timers (AMQP idle and retry timers) can keep the loop alive for many seconds after close.
   process.stdout.write("", () => process.exit(0));
 }

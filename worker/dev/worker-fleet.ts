@@ -81,6 +81,11 @@ export class DevWorker {
     return this.exited;
   }
 
+  /** Immediate SIGKILL of the worker's process group (safe to call from an exit handler). */
+  kill(): void {
+    if (this.running) this.signal("SIGKILL");
+  }
+
   private signal(signal: NodeJS.Signals): void {
     try {
       // The whole group: tsx and the node process it runs.
