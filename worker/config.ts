@@ -67,7 +67,7 @@ export const SETTINGS = {
 
   PROCESSOR: { group: PROCESSING, shownDefault: "text-insights",
     help: "text-insights|azure-openai|<path to a module exporting a Processor>" },
-  PROCESSOR_THREADS: { group: PROCESSING, shownDefault: `${DEFAULT_THREADS} (CPUs - 1)`,
+  PROCESSOR_THREADS: { group: PROCESSING, shownDefault: `CPUs - 1, at least 1 (${DEFAULT_THREADS} here)`,
     help: "worker threads for text-insights and module processors" },
   PROCESSOR_MAX_QUEUE: { group: PROCESSING, shownDefault: "1000",
     help: "bounded queue in front of the thread pool (backpressure)" },

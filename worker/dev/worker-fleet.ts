@@ -1,5 +1,7 @@
-// Worker processes started by `npm run dev`: each is `tsx worker/cli.ts` with the local stack's settings,
-// its result lines (stdout) and logs (stderr) captured to files and followed for the progress display.
+// Worker processes started by `npm run dev`: each runs worker/cli.ts through tsx with the local stack's
+// settings, its result lines (stdout) and logs (stderr) captured to files and followed for the progress display.
+// Started as `node --import tsx` rather than the `tsx` wrapper: the wrapper relays SIGTERM and SIGKILLs a child
+// that does not acknowledge within ~60 ms, which a busy worker can miss, cutting its graceful shutdown short.
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, type WriteStream } from "node:fs";
 import { join, resolve } from "node:path";
@@ -7,7 +9,6 @@ import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 
 const REPO_ROOT = resolve(__dirname, "..", "..");
-const TSX = join(REPO_ROOT, "node_modules", ".bin", "tsx");
 
 export interface ResultKey {
   partitionId: string;
@@ -30,7 +31,7 @@ export class DevWorker {
     onResult: (worker: DevWorker, key: ResultKey) => void,
   ) {
     // Own process group: a Ctrl-C in the terminal reaches `npm run dev` only, which then stops the workers in order.
-    this.child = spawn(TSX, [join(REPO_ROOT, "worker", "cli.ts")], {
+    this.child = spawn(process.execPath, ["--import", "tsx", join(REPO_ROOT, "worker", "cli.ts")], {
       cwd: REPO_ROOT,
       env,
       stdio: ["ignore", "pipe", "pipe"],
@@ -88,7 +89,7 @@ export class DevWorker {
 
   private signal(signal: NodeJS.Signals): void {
     try {
-      // The whole group: tsx and the node process it runs.
+      // The whole group (the worker and anything it started).
       if (this.child.pid !== undefined) process.kill(-this.child.pid, signal);
     } catch {
       // already gone
