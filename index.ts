@@ -2,12 +2,16 @@ import * as pulumi from "@pulumi/pulumi";
 import * as authorization from "@pulumi/azure-native/authorization";
 import { CheckpointStorage } from "./infra/checkpointStorage";
 import { loadStackConfig } from "./infra/config";
+import { ContainerAppsEnvironment, CONSUMPTION_PROFILE } from "./infra/containerAppsEnvironment";
 import { EventHubsNamespace } from "./infra/eventHubsNamespace";
 import { HubAccessRules } from "./infra/hubAccessRules";
-import { globalNames, resourceGroupName as resourceGroupNameFor } from "./infra/naming";
+import { globalNames, resourceGroupName as resourceGroupNameFor, workerHostingNames } from "./infra/naming";
 import { ResourceGroup } from "./infra/resourceGroup";
 import { stackTags } from "./infra/tags";
+import { WorkerApp } from "./infra/workerApp";
 import { WorkerEventHub } from "./infra/workerEventHub";
+import { WorkerIdentity } from "./infra/workerIdentity";
+import { WorkerRegistry } from "./infra/workerRegistry";
 import { WorkerRoleAssignments } from "./infra/workerRoleAssignments";
 
 // Throws, listing every problem, before any resource is declared.
@@ -69,6 +73,70 @@ if (config.principalId !== undefined) {
   });
 }
 
+// Hosting on Container Apps. The registry may come first on its own (workerRegistry), so the first image
+// can be pushed before deployWorker creates the app that runs it.
+const registry =
+  config.deployWorker || config.workerRegistry
+    ? new WorkerRegistry("worker-registry", {
+        resourceGroupName: group.name,
+        location: group.location,
+        registryName: names.containerRegistryName,
+        tags,
+      })
+    : undefined;
+
+let worker: { app: WorkerApp; identity: WorkerIdentity } | undefined;
+if (config.deployWorker && registry && config.workerImage !== undefined) {
+  const hostingNames = workerHostingNames(config.namePrefix);
+  const workerContainers = [checkpoints.checkpointContainers[0]!, checkpoints.deadLetterContainer];
+  const identity = new WorkerIdentity("worker-identity", {
+    resourceGroupName: group.name,
+    location: group.location,
+    identityName: hostingNames.identityName,
+    subscriptionId,
+    eventHubId: hub.id,
+    containers: workerContainers,
+    registryId: registry.id,
+    tags,
+  });
+  const environment = new ContainerAppsEnvironment("worker-environment", {
+    resourceGroupName: group.name,
+    location: group.location,
+    workspaceName: hostingNames.workspaceName,
+    environmentName: hostingNames.environmentName,
+    tags,
+  });
+  const app = new WorkerApp("worker", {
+    resourceGroupName: group.name,
+    location: group.location,
+    containerAppName: hostingNames.containerAppName,
+    environmentId: environment.id,
+    workloadProfileName: CONSUMPTION_PROFILE,
+    image: pulumi.interpolate`${registry.loginServer}/${config.workerImage}`,
+    registryServer: registry.loginServer,
+    identity,
+    grants: identity.grants,
+    eventHub: {
+      namespaceName: namespace.name,
+      fullyQualifiedNamespace: namespace.fullyQualifiedNamespace,
+      eventHubName: hub.name,
+      consumerGroup: hub.workerConsumerGroupName,
+    },
+    storage: {
+      accountName: checkpoints.accountName,
+      blobEndpoint: checkpoints.blobEndpoint,
+      checkpointContainer: workerContainers[0]!.name,
+      deadLetterContainer: checkpoints.deadLetterContainer.name,
+    },
+    minReplicas: config.workerMinReplicas,
+    maxReplicas: config.partitionCount,
+    unprocessedEventThreshold: config.unprocessedEventThreshold,
+    cpu: config.workerCpu,
+    tags,
+  });
+  worker = { app, identity };
+}
+
 export const resourceGroupName = group.name;
 export const namespaceName = namespace.name;
 export const fullyQualifiedNamespace = namespace.fullyQualifiedNamespace;
@@ -82,3 +150,7 @@ export const deadLetterContainerName = checkpoints.deadLetterContainer.name;
 export const connectionString = access?.listenConnectionString;
 export const producerConnectionString = access?.sendConnectionString;
 export const storageConnectionString = checkpoints.connectionString;
+export const workerRegistryName = registry?.name;
+export const workerRegistryLoginServer = registry?.loginServer;
+export const workerAppName = worker?.app.name;
+export const workerIdentityClientId = worker?.identity.clientId;

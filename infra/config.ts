@@ -32,6 +32,12 @@ export const CONFIG_DEFAULTS = {
   storageSku: "Standard_LRS",
   principalId: "",
   tags: [],
+  deployWorker: false,
+  workerRegistry: false,
+  workerImage: "",
+  workerMinReplicas: 1,
+  unprocessedEventThreshold: 64,
+  workerCpu: "1",
 } as const;
 
 export const PUBLIC_NETWORK_ACCESS = ["Enabled", "Disabled", "SecuredByPerimeter"] as const;
@@ -44,6 +50,12 @@ export const STORAGE_SKUS = [
   "Standard_GZRS",
   "Standard_RAGZRS",
 ] as const;
+
+/** KEDA needs a positive lag target; beyond this a replica would sit on more than a partition holds at 1000 events/s for minutes. */
+export const MAX_UNPROCESSED_EVENT_THRESHOLD = 1_000_000;
+/** Container Apps Consumption profile: 0.25-4 vCPU in steps of 0.25, with 2 GiB of memory per vCPU. */
+export const WORKER_CPU_STEP = 0.25;
+export const MAX_WORKER_CPU = 4;
 
 /** Azure's limit per resource; the program's own tags count against it. */
 const MAX_TAGS = 50;
@@ -79,6 +91,21 @@ const ENTITY_NAME_RULE = "1-50 characters: letters, digits, '.', '-', '_', start
 const ENTITY_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,48}[A-Za-z0-9])?$/;
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TAG_NAME_FORBIDDEN = /[<>%&\\?/]/;
+
+/*
+ * An image in the stack's own registry: repository path (Docker's grammar: lowercase components joined by
+ * '/', separators '.', '_', '__' or '-') plus a tag or a sha256 digest. No registry host: the stack adds its
+ * registry's login server, the one registry its managed identity may pull from.
+ */
+const IMAGE_COMPONENT = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
+const IMAGE_REFERENCE = new RegExp(
+  `^${IMAGE_COMPONENT}(?:/${IMAGE_COMPONENT})*(?::(?<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})|@sha256:[a-f0-9]{64})$`,
+);
+const IMAGE_RULE = "<repository>:<tag> or <repository>@sha256:<digest> in the stack's registry, e.g. ai-worker:1.0.0";
+const hasRegistryHost = (image: string) => {
+  const first = image.split("/")[0] ?? "";
+  return image.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost");
+};
 
 const consumerGroupName = z
   .string({ error: `must be a consumer group name: $Default or ${ENTITY_NAME_RULE}` })
@@ -149,6 +176,33 @@ const FIELDS = {
       .max(MAX_TAGS - BUILT_IN_TAG_NAMES.length, `allows at most ${MAX_TAGS - BUILT_IN_TAG_NAMES.length} tags (Azure allows ${MAX_TAGS}, the program sets ${BUILT_IN_TAG_NAMES.length})`)
       .default([]),
   ),
+  deployWorker: flag(CONFIG_DEFAULTS.deployWorker),
+  workerRegistry: flag(CONFIG_DEFAULTS.workerRegistry),
+  workerImage: z
+    .string({ error: `must be text: ${IMAGE_RULE}` })
+    .trim()
+    .refine((image) => image === "" || !hasRegistryHost(image), {
+      error: `must not name a registry: give ${IMAGE_RULE}; the stack pulls from its own registry and adds its login server`,
+    })
+    .refine((image) => image === "" || hasRegistryHost(image) || IMAGE_REFERENCE.test(image), { error: `must be ${IMAGE_RULE}` })
+    .refine((image) => IMAGE_REFERENCE.exec(image)?.groups?.tag !== "latest", {
+      error: "must not use the tag latest: use one that changes with every build (deploy.yml uses the commit), so each deploy makes a new revision",
+    })
+    .default(CONFIG_DEFAULTS.workerImage),
+  workerMinReplicas: wholeNumber("0 up to partitionCount", CONFIG_DEFAULTS.workerMinReplicas),
+  unprocessedEventThreshold: wholeNumber(`1-${MAX_UNPROCESSED_EVENT_THRESHOLD} events of lag per replica`, CONFIG_DEFAULTS.unprocessedEventThreshold)
+    .refine((n) => n >= 1 && n <= MAX_UNPROCESSED_EVENT_THRESHOLD, {
+      error: `must be 1-${MAX_UNPROCESSED_EVENT_THRESHOLD} events of lag per replica (KEDA's default is 64)`,
+    }),
+  workerCpu: z.preprocess(
+    (value) => (typeof value === "string" && /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : value),
+    z
+      .number({ error: `must be vCPUs from ${WORKER_CPU_STEP} to ${MAX_WORKER_CPU} in steps of ${WORKER_CPU_STEP}, e.g. "0.5"` })
+      .refine((cpu) => cpu >= WORKER_CPU_STEP && cpu <= MAX_WORKER_CPU && Number.isInteger(cpu / WORKER_CPU_STEP), {
+        error: `must be vCPUs from ${WORKER_CPU_STEP} to ${MAX_WORKER_CPU} in steps of ${WORKER_CPU_STEP} (Container Apps Consumption sizes), e.g. "0.5"`,
+      })
+      .default(Number(CONFIG_DEFAULTS.workerCpu)),
+  ),
 } satisfies Record<string, z.ZodType>;
 
 type FieldValues = { [K in keyof typeof FIELDS]: z.output<(typeof FIELDS)[K]> };
@@ -177,6 +231,17 @@ export interface StackConfig {
   /** Object id of the workers' identity; role assignments are made for it when set. */
   principalId: string | undefined;
   tags: Record<string, string>;
+  /** Host the worker on Container Apps (registry, identity, roles, logs, environment, app). */
+  deployWorker: boolean;
+  /** Create the worker's registry even while deployWorker is off, so a first image can be pushed. */
+  workerRegistry: boolean;
+  /** `<repository>:<tag>` in the stack's registry; required with deployWorker. */
+  workerImage: string | undefined;
+  workerMinReplicas: number;
+  /** KEDA's target lag per replica. */
+  unprocessedEventThreshold: number;
+  /** vCPUs per replica; memory is 2 GiB per vCPU. */
+  workerCpu: number;
 }
 
 export interface ConfigProblem {
@@ -237,6 +302,7 @@ export function validateStackConfig(raw: Readonly<Record<string, unknown>>): Sta
   return {
     ...v,
     principalId: v.principalId === "" ? undefined : v.principalId,
+    workerImage: v.workerImage === "" ? undefined : v.workerImage,
     tags: Object.fromEntries(v.tags.map(({ name, value }) => [name, value])),
   };
 }
@@ -300,13 +366,41 @@ function checkAcrossSettings(
     }
   }
 
-  if (v.disableLocalAuth === true && v.principalId === "") {
-    report("principalId", "", "is required when disableLocalAuth is true: the object id of the workers' managed identity or service principal, which gets the data roles instead of SAS keys");
+  if (v.disableLocalAuth === true && v.principalId === "" && v.deployWorker !== true) {
+    report("principalId", "", "is required when disableLocalAuth is true (unless deployWorker is true, whose managed identity gets the roles): the object id of the workers' managed identity or service principal, which gets the data roles instead of SAS keys");
   }
+  checkWorkerHosting(v, report);
   if (v.tags) {
     const names = v.tags.map((t) => t.name.toLowerCase());
     const duplicate = names.find((name, i) => names.indexOf(name) !== i);
     if (duplicate !== undefined) report("tags", v.tags.map((t) => `${t.name}=${t.value}`), `sets the tag ${duplicate} twice (tag names are case-insensitive)`);
+  }
+}
+
+/** Rules of the Container Apps hosting: an image to run, replicas within the partitions, a reachable hub. */
+function checkWorkerHosting(
+  v: Partial<FieldValues>,
+  report: (key: string, value: unknown, message: string) => void,
+): void {
+  if (v.deployWorker === true && v.workerImage === "") {
+    report("workerImage", "", `is required when deployWorker is true: ${IMAGE_RULE} (deploy.yml builds, pushes and sets ai-worker:<commit>)`);
+  }
+  const partitions = v.partitionCount;
+  const min = v.workerMinReplicas;
+  // An invalid partitionCount is reported on its own; comparing with it would only add noise.
+  if (min !== undefined && (min < 0 || (partitions !== undefined && partitions >= 1 && min > partitions))) {
+    report(
+      "workerMinReplicas",
+      min,
+      `must be 0-${partitions ?? "partitionCount"}: 0 lets the app scale to zero when there is no lag; more replicas than partitionCount (${partitions ?? "?"}) would own no partition`,
+    );
+  }
+  if (v.deployWorker === true && v.publicNetworkAccess !== undefined && v.publicNetworkAccess !== "Enabled") {
+    report(
+      "publicNetworkAccess",
+      v.publicNetworkAccess,
+      "must be Enabled when deployWorker is true: the Container Apps environment this stack creates has no virtual network, so the workers and KEDA reach Event Hubs and storage over their public endpoints",
+    );
   }
 }
 

@@ -35,6 +35,25 @@ export function storageAccountName(namePrefix: string, suffix: string): string {
   return `st${namePrefix}${suffix}`;
 }
 
+/** `cr<prefix><suffix>`: 5-50 letters and digits (registry names allow nothing else), globally unique. */
+export function containerRegistryName(namePrefix: string, suffix: string): string {
+  return `cr${namePrefix}${suffix}`;
+}
+
+/**
+ * Names inside the stack's own resource group (unique there already, so no hash): `id-<prefix>-workers`,
+ * `log-<prefix>-workers`, `cae-<prefix>-workers` and `ca-<prefix>-worker` (container app names allow
+ * 2-32 lowercase letters, digits and hyphens; the longest prefix gives 20).
+ */
+export function workerHostingNames(namePrefix: string) {
+  return {
+    identityName: `id-${namePrefix}-workers`,
+    workspaceName: `log-${namePrefix}-workers`,
+    environmentName: `cae-${namePrefix}-workers`,
+    containerAppName: `ca-${namePrefix}-worker`,
+  };
+}
+
 /**
  * `checkpoints-<consumer group>`: lower-cased, characters outside [a-z0-9-] replaced by `-`, runs of
  * `-` collapsed and a trailing `-` dropped (container names allow single hyphens only). The worker
@@ -51,15 +70,16 @@ export function checkpointContainerName(consumerGroup: string): string {
 /** Where the worker parks events it could not process. */
 export const DEAD_LETTER_CONTAINER_NAME = "dead-letters";
 
-/** The namespace and storage account names of a stack, once the subscription is known. */
+/** The namespace, storage account and container registry names of a stack, once the subscription is known. */
 export function globalNames(
   subscriptionId: pulumi.Input<string>,
   resourceGroup: string,
   namePrefix: string,
-): { namespaceName: pulumi.Output<string>; storageAccountName: pulumi.Output<string> } {
+): { namespaceName: pulumi.Output<string>; storageAccountName: pulumi.Output<string>; containerRegistryName: pulumi.Output<string> } {
   const suffix = pulumi.output(subscriptionId).apply((id) => uniqueSuffix(id, resourceGroup));
   return {
     namespaceName: suffix.apply((s) => eventHubsNamespaceName(namePrefix, s)),
     storageAccountName: suffix.apply((s) => storageAccountName(namePrefix, s)),
+    containerRegistryName: suffix.apply((s) => containerRegistryName(namePrefix, s)),
   };
 }

@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 export const BUILT_IN_ROLES = {
   eventHubsDataReceiver: "a638d3c7-ab3a-418d-83e6-5f17a39d4fde",
   storageBlobDataContributor: "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
+  acrPull: "7f951dda-4ed3-4680-a7ca-43fe172d538d",
 } as const;
 
 /** Role assignments take the role's full resource id, not its bare GUID. */

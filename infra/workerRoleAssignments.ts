@@ -6,18 +6,23 @@ import { stableGuid } from "./stableGuid";
 export interface WorkerRoleAssignmentsArgs {
   subscriptionId: pulumi.Input<string>;
   /** Object id of the workers' managed identity or service principal. */
-  principalId: string;
+  principalId: pulumi.Input<string>;
   /** The event hub the workers read. */
   eventHubId: pulumi.Input<string>;
   /** Checkpoint containers and the dead-letter container. */
   containers: readonly { containerName: string; id: pulumi.Input<string> }[];
+  /** The registry the worker image is pulled from, when the stack hosts the worker. */
+  registryId?: pulumi.Input<string>;
 }
 
 /**
  * Entra ID access for the workers, each role on the narrowest scope that works: receive on the one
- * event hub, read/write blobs in the containers they use (not the whole account).
+ * event hub, read/write blobs in the containers they use (not the whole account), pull from the one registry.
  */
 export class WorkerRoleAssignments extends pulumi.ComponentResource {
+  /** Everything that needs the access granted here depends on these. */
+  readonly assignments: authorization.RoleAssignment[];
+
   constructor(name: string, args: WorkerRoleAssignmentsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("aiworkers:infra:WorkerRoleAssignments", name, {}, opts);
     const assign = (resourceName: string, scope: pulumi.Input<string>, roleGuid: string) =>
@@ -25,7 +30,9 @@ export class WorkerRoleAssignments extends pulumi.ComponentResource {
         resourceName,
         {
           // A GUID derived from scope, role and principal: the same on every `up`, unique per grant.
-          roleAssignmentName: pulumi.output(scope).apply((id) => stableGuid(id, roleGuid, args.principalId)),
+          roleAssignmentName: pulumi
+            .all([scope, args.principalId])
+            .apply(([id, principal]) => stableGuid(id, roleGuid, principal)),
           scope,
           roleDefinitionId: roleDefinitionId(args.subscriptionId, roleGuid),
           principalId: args.principalId,
@@ -35,12 +42,13 @@ export class WorkerRoleAssignments extends pulumi.ComponentResource {
         { parent: this },
       );
 
-    const assignments = [
+    this.assignments = [
       assign(`${name}-eventhub-receiver`, args.eventHubId, BUILT_IN_ROLES.eventHubsDataReceiver),
       ...args.containers.map((container) =>
         assign(`${name}-blob-contributor-${container.containerName}`, container.id, BUILT_IN_ROLES.storageBlobDataContributor),
       ),
+      ...(args.registryId === undefined ? [] : [assign(`${name}-acr-pull`, args.registryId, BUILT_IN_ROLES.acrPull)]),
     ];
-    this.registerOutputs({ roleAssignmentIds: assignments.map((a) => a.id) });
+    this.registerOutputs({ roleAssignmentIds: this.assignments.map((a) => a.id) });
   }
 }

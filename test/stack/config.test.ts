@@ -32,6 +32,8 @@ describe("valid config", () => {
       consumerGroups: ["ai-workers"],
       principalId: undefined,
       tags: {},
+      workerImage: undefined,
+      workerCpu: 1,
     });
   });
 
@@ -65,6 +67,13 @@ describe("valid config", () => {
     ["Basic with $Default", { eventHubsSku: "Basic", consumerGroups: ["$Default"], retentionHours: 24 }],
     ["Standard with 19 groups plus $Default", { consumerGroups: Array.from({ length: 19 }, (_, i) => `group-${i}`) }],
     ["Entra ID mode with a principal", { disableLocalAuth: true, principalId: PRINCIPAL }],
+    ["Entra ID mode whose hosted workers' identity gets the roles", { disableLocalAuth: true, deployWorker: true, workerImage: "ai-worker:1.0.0" }],
+    [
+      "a hosted worker with every setting, as text",
+      { deployWorker: "true", workerImage: `team/ai-worker@sha256:${"ab".repeat(32)}`, workerMinReplicas: "0", unprocessedEventThreshold: "100", workerCpu: "0.5" },
+    ],
+    ["a replica per partition kept warm", { deployWorker: true, workerImage: "ai-worker:v2", workerMinReplicas: 4, workerCpu: "4" }],
+    ["the registry alone, before any image exists", { workerRegistry: true }],
   ])("accepts %s", (_name, raw) => {
     expect(() => validateStackConfig({ ...LOCATION, ...raw })).not.toThrow();
   });
@@ -122,6 +131,22 @@ describe("each rule rejects a bad value, naming key, value and what is allowed",
     ["tag the program sets", { tags: ["managed-by=me"] }, "tags[0]", "managed-by=me", /set by the program/],
     ["tag set twice", { tags: ["Owner=a", "owner=b"] }, "tags", ["Owner=a", "owner=b"], /sets the tag owner twice/],
     ["too many tags", { tags: Array.from({ length: 48 }, (_, i) => `t${i}=v`) }, "tags", Array.from({ length: 48 }, (_, i) => `t${i}=v`), /at most 47 tags/],
+    ["hosted worker without an image", { deployWorker: true }, "workerImage", "", /is required when deployWorker is true: <repository>:<tag> or <repository>@sha256:<digest>/],
+    ["deployWorker not a boolean", { deployWorker: "yes" }, "deployWorker", "yes", /must be true or false/],
+    ["image naming a registry", { workerImage: "crx.azurecr.io/ai-worker:1" }, "workerImage", "crx.azurecr.io/ai-worker:1", /must not name a registry: .*adds its login server/],
+    ["image without a tag", { workerImage: "ai-worker" }, "workerImage", "ai-worker", /must be <repository>:<tag> or <repository>@sha256:<digest>/],
+    ["image with upper case", { workerImage: "AI-Worker:1" }, "workerImage", "AI-Worker:1", /must be <repository>:<tag>/],
+    ["image with a short digest", { workerImage: "ai-worker@sha256:abc" }, "workerImage", "ai-worker@sha256:abc", /must be <repository>:<tag>/],
+    ["image tagged latest", { workerImage: "ai-worker:latest" }, "workerImage", "ai-worker:latest", /must not use the tag latest/],
+    ["more warm replicas than partitions", { workerMinReplicas: 5 }, "workerMinReplicas", 5, /must be 0-4: .*more replicas than partitionCount \(4\) would own no partition/],
+    ["negative replicas", { workerMinReplicas: -1 }, "workerMinReplicas", -1, /must be 0-4/],
+    ["replicas as words", { workerMinReplicas: "one" }, "workerMinReplicas", "one", /whole number: 0 up to partitionCount/],
+    ["zero lag threshold", { unprocessedEventThreshold: 0 }, "unprocessedEventThreshold", 0, /must be 1-1000000 events of lag per replica/],
+    ["lag threshold too high", { unprocessedEventThreshold: "1000001" }, "unprocessedEventThreshold", 1000001, /must be 1-1000000/],
+    ["CPU between steps", { workerCpu: "0.3" }, "workerCpu", 0.3, /0.25 to 4 in steps of 0.25/],
+    ["CPU above the Consumption maximum", { workerCpu: "8" }, "workerCpu", 8, /0.25 to 4 in steps of 0.25/],
+    ["CPU as words", { workerCpu: "lots" }, "workerCpu", "lots", /must be vCPUs from 0.25 to 4/],
+    ["hosted worker behind disabled public access", { deployWorker: true, workerImage: "ai-worker:1", publicNetworkAccess: "Disabled" }, "publicNetworkAccess", "Disabled", /must be Enabled when deployWorker is true: the Container Apps environment .* has no virtual network/],
     ["misspelt setting", { partitionCont: "8" }, "partitionCont", "8", /is not a setting of this stack; known settings: .*partitionCount/],
   ];
 

@@ -17,6 +17,11 @@ export const SUBSCRIPTION_ID = "11111111-2222-4333-8444-555555555555";
 export const TENANT_ID = "99999999-8888-4777-8666-555555555555";
 export const FAKE_SAS_KEY = "c2FzLWtleS1mb3ItdGVzdHM=";
 export const FAKE_STORAGE_KEY = "c3RvcmFnZS1rZXktZm9yLXRlc3Rz";
+export const FAKE_WORKSPACE_KEY = "d29ya3NwYWNlLWtleS1mb3ItdGVzdHM=";
+/** What ARM assigns a user-assigned identity (fixed here so tests can derive role assignment names). */
+export const IDENTITY_PRINCIPAL_ID = "0a0a0a0a-1b1b-4c2c-8d3d-4e4e4e4e4e4e";
+export const IDENTITY_CLIENT_ID = "5f5f5f5f-6a6a-4b7b-8c8c-9d9d9d9d9d9d";
+export const WORKSPACE_CUSTOMER_ID = "7e7e7e7e-8f8f-4a9a-9b0b-1c1c1c1c1c1c";
 
 /** Deserialised resource inputs as the runtime hands them to mocks; `any` because they are untyped by nature. */
 type PropertyBag = Record<string, any>;
@@ -28,6 +33,9 @@ export interface RecordedResource {
   custom: boolean;
   inputs: PropertyBag;
   id: string | undefined;
+  /** URNs the resource depends on (dependsOn and the resources behind its input outputs). */
+  dependencies: string[];
+  urn: string;
 }
 
 export interface RecordedCall {
@@ -88,6 +96,25 @@ function armResponse(type: string, name: string, inputs: PropertyBag): { id: str
         id: `${account}/blobServices/default/containers/${inputs.containerName}`,
         state: { ...inputs, name: inputs.containerName },
       };
+    case "azure-native:containerregistry:Registry":
+      return {
+        id: `${rg}/providers/Microsoft.ContainerRegistry/registries/${inputs.registryName}`,
+        state: { ...inputs, name: inputs.registryName, loginServer: `${inputs.registryName}.azurecr.io` },
+      };
+    case "azure-native:managedidentity:UserAssignedIdentity":
+      return {
+        id: `${rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${inputs.resourceName}`,
+        state: { ...inputs, name: inputs.resourceName, principalId: IDENTITY_PRINCIPAL_ID, clientId: IDENTITY_CLIENT_ID, tenantId: TENANT_ID },
+      };
+    case "azure-native:operationalinsights:Workspace":
+      return {
+        id: `${rg}/providers/Microsoft.OperationalInsights/workspaces/${inputs.workspaceName}`,
+        state: { ...inputs, name: inputs.workspaceName, customerId: WORKSPACE_CUSTOMER_ID },
+      };
+    case "azure-native:app:ManagedEnvironment":
+      return { id: `${rg}/providers/Microsoft.App/managedEnvironments/${inputs.environmentName}`, state: { ...inputs, name: inputs.environmentName } };
+    case "azure-native:app:ContainerApp":
+      return { id: `${rg}/providers/Microsoft.App/containerApps/${inputs.containerAppName}`, state: { ...inputs, name: inputs.containerAppName } };
     case "azure-native:authorization:RoleAssignment":
       return {
         id: `${inputs.scope}/providers/Microsoft.Authorization/roleAssignments/${inputs.roleAssignmentName}`,
@@ -115,6 +142,8 @@ function invokeResponse(token: string, inputs: PropertyBag): Record<string, unkn
     }
     case "azure-native:storage:listStorageAccountKeys":
       return { keys: [{ keyName: "key1", value: FAKE_STORAGE_KEY, permissions: "FULL" }] };
+    case "azure-native:operationalinsights:getSharedKeys":
+      return { primarySharedKey: FAKE_WORKSPACE_KEY, secondarySharedKey: FAKE_WORKSPACE_KEY };
     default:
       throw new Error(`the stack made an unexpected invoke ${token}`);
   }
@@ -139,18 +168,33 @@ interface Recorders {
   calls: RecordedCall[];
 }
 
+/** The mock monitor's request for one resource: only what we read of it. */
+interface RegisterRequest {
+  getType(): string;
+  getName(): string;
+  getParent(): string;
+  getDependenciesList(): string[];
+}
+interface MockMonitor {
+  registerResource(req: RegisterRequest, callback: (error: unknown, response: unknown) => void): Promise<void>;
+  newUrn(parent: string, type: string, name: string): string;
+}
+
 /** Installs fresh mocks and the config, as the language host does before it loads the program. */
 async function prepare(config: Readonly<Record<string, ConfigValue>>): Promise<Recorders> {
   const recorders: Recorders = { resources: [], calls: [] };
+  // Mocks see inputs only; the monitor's request also carries the dependencies and the parent (for the URN).
+  const requests = new Map<string, { dependencies: string[]; urn: string }>();
   await pulumi.runtime.setMocks(
     {
       newResource: ({ type, name, inputs, custom }) => {
+        const { dependencies, urn } = requests.get(`${type}::${name}`) ?? { dependencies: [], urn: "" };
         if (!custom) {
-          recorders.resources.push({ type, name, custom: false, inputs, id: undefined });
+          recorders.resources.push({ type, name, custom: false, inputs, id: undefined, dependencies, urn });
           return { id: undefined, state: {} };
         }
         const response = armResponse(type, name, inputs);
-        recorders.resources.push({ type, name, custom: true, inputs, id: response.id });
+        recorders.resources.push({ type, name, custom: true, inputs, id: response.id, dependencies, urn });
         return response;
       },
       call: ({ token, inputs }) => {
@@ -162,6 +206,13 @@ async function prepare(config: Readonly<Record<string, ConfigValue>>): Promise<R
     STACK,
     false,
   );
+  const monitor = pulumi.runtime.getMonitor() as unknown as MockMonitor;
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, callback) => {
+    const urn = monitor.newUrn(req.getParent(), req.getType(), req.getName());
+    requests.set(`${req.getType()}::${req.getName()}`, { dependencies: req.getDependenciesList(), urn });
+    return register(req, callback);
+  };
   pulumi.runtime.setAllConfig(toPulumiConfig(config));
   vi.resetModules();
   return recorders;
@@ -234,6 +285,13 @@ export function stackConfig(
 /** Resources of one type, in registration order. */
 export function ofType(run: ProgramRun, type: string): RecordedResource[] {
   return run.resources.filter((r) => r.type === type);
+}
+
+/** The one resource of a type with a name; fails the test when it is missing. */
+export function named(run: ProgramRun, type: string, name: string): RecordedResource {
+  const found = run.resources.find((r) => r.type === type && r.name === name);
+  if (!found) throw new Error(`no ${type} named ${name}`);
+  return found;
 }
 
 /** The only resource of a type; fails the test when there are none or several. */
