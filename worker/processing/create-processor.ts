@@ -1,22 +1,11 @@
-import type { TokenCredential } from "@azure/core-auth";
-import { AzureOpenAIProcessor } from "./azure-openai";
+import { AzureOpenAIProcessor, type AzureOpenAIProcessorOptions } from "./azure-openai";
 import { createModuleProcessor } from "./module-processor";
 import { ProcessingPool } from "./pool";
 import type { Processor } from "./processor";
 
 export type ProcessorOptions =
   | { kind: "text-insights"; threads: number; maxQueue: number }
-  | {
-      kind: "azure-openai";
-      endpoint: string;
-      deployment: string;
-      apiVersion: string;
-      apiKey?: string;
-      credential?: TokenCredential;
-      systemPrompt: string;
-      maxConcurrency: number;
-      timeoutMs: number;
-    }
+  | ({ kind: "azure-openai" } & AzureOpenAIProcessorOptions)
   | { kind: "module"; modulePath: string; threads: number; maxQueue: number }; // user module, run on the pool
 
 /** Builds the configured processor; pool-backed ones resolve once every thread has loaded its model or module. */
