@@ -137,7 +137,7 @@ describe("the image's entrypoint and health check, run against the emulator", ()
   afterAll(async () => {
     if (worker && worker.exitCode === null && worker.signalCode === null) {
       worker.kill("SIGKILL");
-      await Promise.race([exited, sleep(5000)]);
+      await exited;
     }
     await stack?.stop();
   });
@@ -170,7 +170,11 @@ describe("the image's entrypoint and health check, run against the emulator", ()
   it("stops cleanly on SIGTERM, as a container runtime sends it, and then fails the HEALTHCHECK", async () => {
     const port = metricsPort()!;
     worker!.kill("SIGTERM");
-    const code = await Promise.race([exited, sleep(25_000).then(() => "timeout" as const)]);
+    const giveUp = new AbortController();
+    const code = await Promise.race([
+      exited,
+      sleep(25_000, "timeout" as const, { signal: giveUp.signal }).catch(() => "timeout" as const),
+    ]).finally(() => giveUp.abort());
     expect(code, describeWorker()).toBe(0);
     expect(logs.some((l) => l.msg === "shutdown complete")).toBe(true);
     expect(runHealthcheck(port)).toBe(1);

@@ -32,12 +32,14 @@ beforeAll(async () => {
   });
   createInterface({ input: pack.stderr! }).on("line", (line) => stderr.push(line));
   // The pack prints the port it serves on, then nothing else.
+  const giveUp = new AbortController();
   const port = await Promise.race([
     new Promise<string>((resolve) => createInterface({ input: pack.stdout! }).once("line", resolve)),
-    sleep(50_000).then(() => {
-      throw new Error(`the policy pack did not start:\n${stderr.join("\n")}`);
-    }),
-  ]);
+    sleep(50_000, undefined, { signal: giveUp.signal }).then(
+      () => Promise.reject(new Error(`the policy pack did not start:\n${stderr.join("\n")}`)),
+      () => "",
+    ),
+  ]).finally(() => giveUp.abort());
   client = new analyzerGrpc.AnalyzerClient(`127.0.0.1:${port.trim()}`, grpc.credentials.createInsecure());
 });
 afterAll(() => {
