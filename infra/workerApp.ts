@@ -93,7 +93,15 @@ function eventHubScaleRule(args: WorkerAppArgs): inputs.app.ScaleRuleArgs {
   };
 }
 
-function httpProbe(type: app.Type, path: string, timing: { periodSeconds: number; failureThreshold: number; timeoutSeconds: number }) {
+interface ProbeTiming {
+  initialDelaySeconds?: number;
+  periodSeconds: number;
+  /** Container Apps allows 1-10. */
+  failureThreshold: number;
+  timeoutSeconds: number;
+}
+
+function httpProbe(type: app.Type, path: string, timing: ProbeTiming) {
   return { type, httpGet: { path, port: WORKER_METRICS_PORT }, ...timing };
 }
 
@@ -125,8 +133,8 @@ export class WorkerApp extends pulumi.ComponentResource {
               env: workerEnvironment(args),
               resources: { cpu: args.cpu, memory: `${args.cpu * 2}Gi` },
               probes: [
-                // Startup allows 2 minutes (thread pool, AMQP, storage) before liveness takes over.
-                httpProbe(app.Type.Startup, "/healthz", { periodSeconds: 5, failureThreshold: 24, timeoutSeconds: 3 }),
+                // Startup allows about 100 s (thread pool, AMQP, storage) before liveness takes over.
+                httpProbe(app.Type.Startup, "/healthz", { initialDelaySeconds: 5, periodSeconds: 10, failureThreshold: 10, timeoutSeconds: 3 }),
                 httpProbe(app.Type.Liveness, "/healthz", { periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 3 }),
                 // /readyz checks the checkpoint container, bounded by the worker at 5 s.
                 httpProbe(app.Type.Readiness, "/readyz", { periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 10 }),

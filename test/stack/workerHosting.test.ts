@@ -182,6 +182,18 @@ describe("deployWorker on", () => {
     for (const probe of probes) expect(String(probe.httpGet.port)).toBe(envOf(run).METRICS_PORT);
   });
 
+  it("keeps every probe setting within what Container Apps accepts", () => {
+    const limits = { failureThreshold: [1, 10], periodSeconds: [1, 240], timeoutSeconds: [1, 240], initialDelaySeconds: [0, 60] } as const;
+    for (const probe of containerOf(run).probes as Array<Record<string, unknown>>) {
+      for (const [setting, [min, max]] of Object.entries(limits)) {
+        const value = probe[setting];
+        if (value === undefined) continue;
+        expect(value, `${probe.type} ${setting}`).toBeGreaterThanOrEqual(min);
+        expect(value, `${probe.type} ${setting}`).toBeLessThanOrEqual(max);
+      }
+    }
+  });
+
   it("scales on the consumer group's lag with KEDA's azure-eventhub scaler, authenticated as the identity", () => {
     const scale = appOf(run).inputs.template.scale;
     const namespace = single(run, "azure-native:eventhub:Namespace").inputs.namespaceName as string;
