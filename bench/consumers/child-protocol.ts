@@ -1,0 +1,92 @@
+// How the benchmark's consumer children are configured and how they report back: settings arrive as
+// BENCH_* environment variables (validated here, once), and the child's one result is a JSON log line
+// `{"benchSummary": {...}}` on stderr (stdout carries result lines, as the worker's does).
+import { z } from "zod";
+
+export interface ChildSummary {
+  /** Events fully handled within the measured window. */
+  events: number;
+  /** From the first event received (or submitted) to the last one done. */
+  seconds: number;
+  /** Checkpoints written (0 where the configuration does not checkpoint). */
+  checkpoints: number;
+  /** False when the time limit ended the run before every expected event was done. */
+  completed: boolean;
+}
+
+const wholeNumber = (min: number) => z.coerce.number().int().min(min);
+
+export const hubSettings = {
+  BENCH_CONNECTION_STRING: z.string().min(1),
+  BENCH_EVENTHUB_NAME: z.string().min(1),
+  BENCH_CONSUMER_GROUP: z.string().min(1),
+  BENCH_EXPECTED_EVENTS: wholeNumber(1),
+  BENCH_TIME_LIMIT_MS: wholeNumber(100),
+  BENCH_MAX_BATCH_SIZE: wholeNumber(1),
+  BENCH_MAX_WAIT_MS: wholeNumber(10),
+  BENCH_PREFETCH_COUNT: wholeNumber(1),
+};
+
+/** Parses the child's settings or exits with code 2 naming each bad variable. */
+export function readChildSettings<T extends z.ZodRawShape>(shape: T): z.output<z.ZodObject<T>> {
+  const parsed = z.object(shape).safeParse(process.env);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => `  - ${String(issue.path[0])}: ${issue.message}`);
+  process.stderr.write(`Invalid benchmark child settings:\n${problems.join("\n")}\n`);
+  process.exit(2);
+}
+
+export function reportSummary(summary: ChildSummary): void {
+  process.stderr.write(`${JSON.stringify({ benchSummary: summary })}\n`);
+}
+
+export function isChildSummary(value: unknown): value is ChildSummary {
+  return typeof value === "object" && value !== null && typeof (value as ChildSummary).events === "number" && typeof (value as ChildSummary).seconds === "number";
+}
+
+/**
+ * Counts events done and stops the run at `expected` events or at the time limit, whichever comes first.
+ * The window starts at the first event, so client start-up is not measured.
+ */
+export class RunWindow {
+  private firstAt: number | undefined;
+  private lastAt: number | undefined;
+  private done = 0;
+  private readonly finished: Promise<ChildSummary>;
+  private finish: (completed: boolean) => void = () => undefined;
+  checkpoints = 0;
+
+  constructor(
+    private readonly expected: number,
+    timeLimitMs: number,
+  ) {
+    this.finished = new Promise((resolve) => {
+      const timer = setTimeout(() => this.finish(false), timeLimitMs);
+      this.finish = (completed) => {
+        clearTimeout(timer);
+        const seconds = this.firstAt === undefined || this.lastAt === undefined ? 0 : (this.lastAt - this.firstAt) / 1000;
+        resolve({ events: this.done, seconds, checkpoints: this.checkpoints, completed });
+      };
+    });
+  }
+
+  /** Call when events arrive, before handling them. */
+  started(): void {
+    this.firstAt ??= performance.now();
+  }
+
+  /** Call when `count` more events are done. */
+  completed(count: number): void {
+    this.done += count;
+    this.lastAt = performance.now();
+    if (this.done >= this.expected) this.finish(true);
+  }
+
+  get isFinished(): boolean {
+    return this.done >= this.expected;
+  }
+
+  result(): Promise<ChildSummary> {
+    return this.finished;
+  }
+}

@@ -1,0 +1,49 @@
+// Configuration 2, the processor ceiling: the default text-insights processor (createProcessor, the
+// worker's thread count and queue) on the benchmark's events, with no Event Hubs at all. At most
+// BENCH_IN_FLIGHT events are submitted at once: what the worker holds (partitions x batch size).
+// Bodies are decoded before the clock starts. Child process of `npm run bench`.
+import { z } from "zod";
+import type { EventInput } from "../../worker/processing/processor";
+import { createProcessor } from "../../worker/processing/create-processor";
+import { CONTENT_TYPE, generateEvents } from "../workload";
+import { readChildSettings, reportSummary } from "./child-protocol";
+
+async function main(): Promise<void> {
+  const settings = readChildSettings({
+    BENCH_EXPECTED_EVENTS: z.coerce.number().int().min(1),
+    BENCH_PARTITIONS: z.coerce.number().int().min(1),
+    BENCH_THREADS: z.coerce.number().int().min(1),
+    BENCH_MAX_QUEUE: z.coerce.number().int().min(1),
+    BENCH_IN_FLIGHT: z.coerce.number().int().min(1),
+    BENCH_TIME_LIMIT_MS: z.coerce.number().int().min(100),
+  });
+  const enqueuedTimeUtc = new Date().toISOString();
+  const inputs: EventInput[] = generateEvents(settings.BENCH_EXPECTED_EVENTS, settings.BENCH_PARTITIONS).map((event) => ({
+    partitionId: event.partitionId,
+    sequenceNumber: Math.floor(event.index / settings.BENCH_PARTITIONS),
+    offset: String(event.index),
+    enqueuedTimeUtc,
+    contentType: CONTENT_TYPE,
+    body: JSON.parse(event.body.toString("utf8")) as unknown,
+    properties: {},
+  }));
+  const processor = await createProcessor({ kind: "text-insights", threads: settings.BENCH_THREADS, maxQueue: settings.BENCH_MAX_QUEUE });
+  const deadline = performance.now() + settings.BENCH_TIME_LIMIT_MS;
+  const started = performance.now();
+  let next = 0;
+  let done = 0;
+  // A fixed number of submitters, each taking the next event when its previous one is done.
+  const submitter = async () => {
+    while (next < inputs.length && performance.now() < deadline) {
+      const input = inputs[next++]!;
+      await processor.process(input);
+      done++;
+    }
+  };
+  await Promise.all(Array.from({ length: settings.BENCH_IN_FLIGHT }, submitter));
+  const seconds = (performance.now() - started) / 1000;
+  reportSummary({ events: done, seconds, checkpoints: 0, completed: done === inputs.length });
+  await processor.close();
+}
+
+void main();

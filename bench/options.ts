@@ -1,0 +1,79 @@
+// `npm run bench` options, validated once; --quick swaps in small defaults for a smoke run under a minute.
+import { Command, CommanderError } from "commander";
+import { z } from "zod";
+
+export interface BenchOptions {
+  quick: boolean;
+  runs: number;
+  eventsPerPartition: number;
+  latencyRate: number;
+  latencySeconds: number;
+  warmUpSeconds: number;
+  sampleTimeLimitSeconds: number;
+  idleSeconds: number;
+  burstPerPartition: number;
+  idleBurst: boolean;
+  outDir: string;
+}
+
+const FULL = { runs: 3, eventsPerPartition: 25_000, latencySeconds: 20, warmUpSeconds: 2, sampleTimeLimitSeconds: 20, idleSeconds: 30, burstPerPartition: 10_000 };
+const QUICK = { runs: 1, eventsPerPartition: 2_500, latencySeconds: 6, warmUpSeconds: 1, sampleTimeLimitSeconds: 4, idleSeconds: 5, burstPerPartition: 2_000 };
+
+const whole = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const schema = z.object({
+  quick: z.boolean(),
+  runs: whole(1, 20).optional(),
+  eventsPerPartition: whole(100, 1_000_000).optional(),
+  latencyRate: whole(1, 100_000),
+  latencySeconds: whole(2, 600).optional(),
+  warmUpSeconds: whole(0, 60).optional(),
+  sampleTimeLimitSeconds: whole(1, 600).optional(),
+  idleSeconds: whole(0, 600).optional(),
+  burstPerPartition: whole(1, 1_000_000).optional(),
+  idleBurst: z.boolean(),
+  out: z.string().min(1),
+});
+
+export function parseBenchOptions(argv: readonly string[]): BenchOptions {
+  const command = new Command("bench")
+    .description("Throughput, latency, memory and checkpoint rate of the worker against baselines, on the local emulator + Azurite.")
+    .exitOverride()
+    .option("--quick", "small smoke run (under a minute)", false)
+    .option("--runs <n>", `repetitions of the throughput comparison (default ${FULL.runs}, quick ${QUICK.runs})`)
+    .option("--events-per-partition <n>", `backlog per partition (default ${FULL.eventsPerPartition}, quick ${QUICK.eventsPerPartition})`)
+    .option("--latency-rate <events/s>", "offered load of the latency run", "1000")
+    .option("--latency-seconds <s>", `length of the latency run (default ${FULL.latencySeconds}, quick ${QUICK.latencySeconds})`)
+    .option("--warm-up-seconds <s>", `start of the latency run left out (default ${FULL.warmUpSeconds}, quick ${QUICK.warmUpSeconds})`)
+    .option("--sample-time-limit-seconds <s>", `measuring window of the SDK-sample configurations (default ${FULL.sampleTimeLimitSeconds}, quick ${QUICK.sampleTimeLimitSeconds})`)
+    .option("--idle-seconds <s>", `idle time before the burst (default ${FULL.idleSeconds}, quick ${QUICK.idleSeconds})`)
+    .option("--burst-per-partition <n>", `burst size per partition (default ${FULL.burstPerPartition}, quick ${QUICK.burstPerPartition})`)
+    .option("--no-idle-burst", "skip the idle-then-burst runs")
+    .option("--out <dir>", "where latest.json/.md/.svg go", "bench/results");
+  try {
+    command.parse([...argv], { from: "user" });
+  } catch (error) {
+    if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
+    throw error;
+  }
+  const parsed = schema.safeParse(command.opts());
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `  --${String(issue.path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${issue.message}`);
+    process.stderr.write(`Invalid bench options:\n${problems.join("\n")}\n`);
+    process.exit(2);
+  }
+  const o = parsed.data;
+  const base = o.quick ? QUICK : FULL;
+  return {
+    quick: o.quick,
+    runs: o.runs ?? base.runs,
+    eventsPerPartition: o.eventsPerPartition ?? base.eventsPerPartition,
+    latencyRate: o.latencyRate,
+    latencySeconds: o.latencySeconds ?? base.latencySeconds,
+    warmUpSeconds: o.warmUpSeconds ?? base.warmUpSeconds,
+    sampleTimeLimitSeconds: o.sampleTimeLimitSeconds ?? base.sampleTimeLimitSeconds,
+    idleSeconds: o.idleSeconds ?? base.idleSeconds,
+    burstPerPartition: o.burstPerPartition ?? base.burstPerPartition,
+    idleBurst: o.idleBurst,
+    outDir: o.out,
+  };
+}

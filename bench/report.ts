@@ -1,0 +1,89 @@
+// The benchmark's report: one JSON document (bench/results/latest.json) and its Markdown rendering
+// (latest.md). The chart is drawn by chart.ts from the same document.
+import type { IdleBurstRun } from "./scenarios/idle-burst";
+import type { LatencyRun } from "./scenarios/latency";
+import type { Spread } from "./stats";
+
+export interface ConfigurationResult {
+  id: "raw-receive" | "processor-only" | "sdk-sample" | "sdk-sample-batched" | "worker";
+  label: string;
+  eventsPerSecond: Spread;
+  peakRssMb: Spread;
+  /** How the configuration runs, in one line. */
+  how: string;
+}
+
+export interface Target {
+  name: string;
+  target: string;
+  measured: string;
+  met: boolean;
+}
+
+export interface BenchReport {
+  benchmark: "worker";
+  date: string;
+  command: string;
+  machine: { cpus: number; node: string; platform: string };
+  workload: { events: number; partitions: number; meanBodyBytes: number; repetitions: number; processorThreads: number };
+  configurations: ConfigurationResult[];
+  ratios: { efficiency: Spread; speedup: Spread; speedupOverBatchedSample: Spread };
+  latency: LatencyRun;
+  backlog: { eventsPerPartition: number; workerPeakRssMb: Spread };
+  checkpoints: { workerDrainPerSecond: Spread; workerSteadyPerSecond: number; samplePerSecond: Spread; sampleBatchedPerSecond: Spread };
+  idleBurst: IdleBurstRun[];
+  targets: Target[];
+}
+
+const round = (value: number, digits = 0) => (Number.isFinite(value) ? Number(value.toFixed(digits)) : value);
+const number = (value: number, digits = 0) => round(value, digits).toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+export const showSpread = (s: Spread, digits = 0, unit = "") =>
+  s.values.length > 1 ? `${number(s.median, digits)}${unit} (${number(s.min, digits)}-${number(s.max, digits)})` : `${number(s.median, digits)}${unit}`;
+const megabytes = (bytes: number) => bytes / 1024 / 1024;
+
+export function evaluateTargets(report: Omit<BenchReport, "targets">): Target[] {
+  const { ratios, latency, backlog } = report;
+  return [
+    { name: "efficiency = worker / min(raw receive, processor only)", target: ">= 0.85", measured: showSpread(ratios.efficiency, 2), met: ratios.efficiency.median >= 0.85 },
+    { name: "speedup = worker / SDK sample pattern", target: ">= 1.6x", measured: showSpread(ratios.speedup, 1, "x"), met: ratios.speedup.median >= 1.6 },
+    { name: `p99 end-to-end latency at ${number(latency.offeredRate)} events/s`, target: "<= 50 ms", measured: `${number(latency.latency.p99, 1)} ms`, met: latency.latency.p99 <= 50 },
+    { name: `peak worker RSS draining ${number(backlog.eventsPerPartition)} events per partition`, target: "<= 300 MB", measured: showSpread(backlog.workerPeakRssMb, 0, " MB"), met: backlog.workerPeakRssMb.median <= 300 },
+  ];
+}
+
+export function toMarkdown(report: BenchReport): string {
+  const { workload, latency } = report;
+  const lines: string[] = [];
+  lines.push(`# Worker benchmark (${report.date.slice(0, 10)})`, "");
+  lines.push(`\`${report.command}\` on ${report.machine.cpus} CPUs, Node ${report.machine.node}. ` +
+    `${number(workload.events)} events (${number(workload.meanBodyBytes)} B JSON customer messages on average) over ${workload.partitions} partitions, ` +
+    `local emulator + Azurite; ${workload.repetitions} repetition(s), median (min-max). Processor threads: ${workload.processorThreads}.`, "");
+  lines.push("## Throughput", "", "| Configuration | events/s | peak RSS | How |", "|---|---:|---:|---|");
+  for (const c of report.configurations) lines.push(`| ${c.label} | ${showSpread(c.eventsPerSecond)} | ${showSpread(c.peakRssMb, 0, " MB")} | ${c.how} |`);
+  lines.push("", "| Ratio | Value |", "|---|---:|");
+  lines.push(`| efficiency = worker / min(raw receive, processor only) | ${showSpread(report.ratios.efficiency, 2)} |`);
+  lines.push(`| speedup = worker / SDK sample pattern | ${showSpread(report.ratios.speedup, 1, "x")} |`);
+  lines.push(`| worker / SDK sample pattern with the worker's batch settings | ${showSpread(report.ratios.speedupOverBatchedSample, 2, "x")} |`);
+  lines.push("", "## Latency", "");
+  lines.push(`Offered ${number(latency.offeredRate)} events/s (achieved ${number(latency.achievedRate)}), ${number(latency.latency.samples)} events measured ` +
+    `(enqueued time to result line read from the worker's stdout, warm-up excluded).`, "");
+  lines.push("| p50 | p90 | p99 | max |", "|---:|---:|---:|---:|");
+  lines.push(`| ${number(latency.latency.p50, 1)} ms | ${number(latency.latency.p90, 1)} ms | ${number(latency.latency.p99, 1)} ms | ${number(latency.latency.max, 1)} ms |`);
+  lines.push("", "## Memory and checkpoints", "", "| Measure | Value |", "|---|---:|");
+  lines.push(`| worker peak RSS, draining ${number(report.backlog.eventsPerPartition)} events/partition | ${showSpread(report.backlog.workerPeakRssMb, 0, " MB")} |`);
+  lines.push(`| worker peak RSS at ${number(latency.offeredRate)} events/s | ${number(megabytes(latency.peakRssBytes))} MB |`);
+  lines.push(`| worker checkpoint writes/s while draining | ${showSpread(report.checkpoints.workerDrainPerSecond, 1)} |`);
+  lines.push(`| worker checkpoint writes/s at ${number(latency.offeredRate)} events/s | ${number(report.checkpoints.workerSteadyPerSecond, 1)} |`);
+  lines.push(`| SDK sample pattern checkpoint writes/s | ${showSpread(report.checkpoints.samplePerSecond, 1)} |`);
+  lines.push(`| SDK sample pattern (worker's batch settings) checkpoint writes/s | ${showSpread(report.checkpoints.sampleBatchedPerSecond, 1)} |`);
+  if (report.idleBurst.length > 0) {
+    lines.push("", "## Idle, then burst", "", "| Idle | Max-wait periods | Burst events | RSS before burst | Peak RSS | Lost | Drain |", "|---:|---:|---:|---:|---:|---:|---:|");
+    for (const run of report.idleBurst) {
+      lines.push(`| ${number(run.idleSeconds)} s | ${number(run.idlePeriods)} | ${number(run.burstEvents)} | ${number(megabytes(run.rssBeforeBurstBytes))} MB | ${number(megabytes(run.peakRssBytes))} MB | ${number(run.lost)} | ${number(run.drainSeconds, 1)} s |`);
+    }
+  }
+  lines.push("", "## Targets", "", "| Target | Goal | Measured | |", "|---|---|---|---|");
+  for (const t of report.targets) lines.push(`| ${t.name} | ${t.target} | ${t.measured} | ${t.met ? "met" : "**missed**"} |`);
+  lines.push("", "![throughput and latency](latest.svg)", "");
+  return lines.join("\n");
+}

@@ -1,0 +1,96 @@
+// `npm run bench [-- --quick]`: the worker measured the way its users would judge it, against baselines
+// run in the same process tree: raw receive, the processor alone, the official SDK sample pattern.
+// Writes bench/results/latest.json, latest.md and latest.svg; prints the Markdown.
+import { mkdir, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { REPO_ROOT } from "./child-process";
+import { renderChart } from "./chart";
+import { describeMachine, PARTITIONS } from "./local-hub";
+import { parseBenchOptions, type BenchOptions } from "./options";
+import { evaluateTargets, toMarkdown, type BenchReport, type ConfigurationResult } from "./report";
+import { runIdleBurst, type IdleBurstRun } from "./scenarios/idle-burst";
+import { runLatency } from "./scenarios/latency";
+import { eventsPerSecond, runThroughputRepetition, type ThroughputRepetition } from "./scenarios/throughput";
+import { spread } from "./stats";
+import { generateEvents, meanBodyBytes } from "./workload";
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const mb = (bytes: number) => bytes / 1024 / 1024;
+
+function configurations(runs: ThroughputRepetition[]): ConfigurationResult[] {
+  const of = (pick: (r: ThroughputRepetition) => { events: number; seconds: number; peakRssBytes: number }) => ({
+    eventsPerSecond: spread(runs.map((r) => eventsPerSecond(pick(r)))),
+    peakRssMb: spread(runs.map((r) => mb(pick(r).peakRssBytes))),
+  });
+  return [
+    { id: "raw-receive", label: "1. raw receive (SDK, no processing)", how: "subscribe, worker's batch/prefetch, no checkpoints", ...of((r) => r.raw) },
+    { id: "processor-only", label: "2. text-insights processor alone", how: "createProcessor, same threads, no Event Hubs", ...of((r) => r.processor) },
+    { id: "sdk-sample", label: "3. SDK sample pattern", how: "inline processing, checkpoint every batch, SDK defaults (batch 1)", ...of((r) => r.sample) },
+    { id: "sdk-sample-batched", label: "3b. SDK sample, worker's batch size", how: "as 3 with the worker's batch 100 / prefetch 300", ...of((r) => r.sampleBatched) },
+    { id: "worker", label: "4. our worker (defaults)", how: "npm run worker as a child process, SINK=stdout", ...of((r) => r.worker) },
+  ];
+}
+
+async function main(options: BenchOptions): Promise<void> {
+  const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`;
+  const events = generateEvents(options.eventsPerPartition * PARTITIONS, PARTITIONS);
+  log(`${events.length} events, ${Math.round(meanBodyBytes(events))} B on average, ${options.runs} repetition(s)`);
+
+  const runs: ThroughputRepetition[] = [];
+  for (let run = 1; run <= options.runs; run++) {
+    log(`throughput, repetition ${run}/${options.runs}`);
+    runs.push(await runThroughputRepetition(events, { sampleTimeLimitMs: options.sampleTimeLimitSeconds * 1000, timeLimitMs: 300_000 }, log));
+  }
+  log(`latency at ${options.latencyRate} events/s for ${options.latencySeconds} s`);
+  const latency = await runLatency({ rate: options.latencyRate, seconds: options.latencySeconds, warmUpSeconds: options.warmUpSeconds }, log);
+  log(`  p50 ${latency.latency.p50.toFixed(1)} ms, p99 ${latency.latency.p99.toFixed(1)} ms`);
+
+  const idleBurst: IdleBurstRun[] = [];
+  if (options.idleBurst) {
+    const burst = { burstPerPartition: options.burstPerPartition, timeLimitMs: 180_000 };
+    // The control run (no idle) shows what the burst alone costs; a quick run skips it.
+    for (const idleSeconds of options.quick ? [options.idleSeconds] : [0, options.idleSeconds]) {
+      log(`idle ${idleSeconds} s, then ${options.burstPerPartition} events per partition`);
+      const run = await runIdleBurst({ idleSeconds, ...burst });
+      log(`  RSS ${Math.round(mb(run.rssBeforeBurstBytes))} MB before, peak ${Math.round(mb(run.peakRssBytes))} MB, lost ${run.lost}`);
+      idleBurst.push(run);
+    }
+  }
+
+  const partial: Omit<BenchReport, "targets"> = {
+    benchmark: "worker",
+    date: new Date().toISOString(),
+    command,
+    machine: describeMachine(),
+    workload: { events: events.length, partitions: PARTITIONS, meanBodyBytes: Math.round(meanBodyBytes(events)), repetitions: options.runs, processorThreads: runs[0]!.threads },
+    configurations: configurations(runs),
+    ratios: {
+      efficiency: spread(runs.map((r) => eventsPerSecond(r.worker) / Math.min(eventsPerSecond(r.raw), eventsPerSecond(r.processor)))),
+      speedup: spread(runs.map((r) => eventsPerSecond(r.worker) / eventsPerSecond(r.sample))),
+      speedupOverBatchedSample: spread(runs.map((r) => eventsPerSecond(r.worker) / eventsPerSecond(r.sampleBatched))),
+    },
+    latency,
+    backlog: { eventsPerPartition: options.eventsPerPartition, workerPeakRssMb: spread(runs.map((r) => mb(r.worker.peakRssBytes))) },
+    checkpoints: {
+      workerDrainPerSecond: spread(runs.map((r) => r.worker.checkpointsWritten / Math.max(r.worker.seconds, 1e-9))),
+      workerSteadyPerSecond: latency.checkpointsPerSecond,
+      samplePerSecond: spread(runs.map((r) => r.sample.checkpoints / Math.max(r.sample.seconds, 1e-9))),
+      sampleBatchedPerSecond: spread(runs.map((r) => r.sampleBatched.checkpoints / Math.max(r.sampleBatched.seconds, 1e-9))),
+    },
+    idleBurst,
+  };
+  const report: BenchReport = { ...partial, targets: evaluateTargets(partial) };
+  const outDir = resolve(REPO_ROOT, options.outDir);
+  await mkdir(outDir, { recursive: true });
+  const markdown = toMarkdown(report);
+  await writeFile(join(outDir, "latest.json"), `${JSON.stringify(report, null, 2)}\n`);
+  await writeFile(join(outDir, "latest.md"), markdown);
+  await writeFile(join(outDir, "latest.svg"), renderChart(report));
+  process.stdout.write(markdown);
+  log(`wrote ${join(outDir, "latest.{json,md,svg}")}`);
+}
+
+main(parseBenchOptions(process.argv.slice(2))).catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,73 @@
+// Idle, then a burst (azure-sdk-for-js #39452): every empty receive of an idle partition grants the
+// service another prefetch's worth of link credit, so after N max-wait periods a burst can be pushed into
+// the worker N x prefetch events deep per partition. The worker (defaults) idles on an empty hub for
+// `idleSeconds`, then `burstPerPartition` events per partition arrive at once. Measured: the worker's
+// resident memory before the burst and its peak after, and whether every event got exactly one or more
+// results (nothing lost). A control run without the idle period shows what the burst alone costs.
+import { EventHubProducerClient } from "@azure/event-hubs";
+import { setTimeout as sleep } from "node:timers/promises";
+import { waitUntil } from "../child-process";
+import { startBenchStack, PARTITIONS, workerDefaults } from "../local-hub";
+import { BenchWorker } from "../worker-process";
+import { generateEvents, sendAll } from "../workload";
+
+export interface IdleBurstSettings {
+  idleSeconds: number;
+  burstPerPartition: number;
+  timeLimitMs: number;
+}
+
+export interface IdleBurstRun {
+  idleSeconds: number;
+  /** Max-wait periods the idle lasted: each one can add a prefetch's worth of credit per partition. */
+  idlePeriods: number;
+  prefetchCount: number;
+  burstEvents: number;
+  rssBeforeBurstBytes: number;
+  peakRssBytes: number;
+  distinctResults: number;
+  lost: number;
+  drainSeconds: number;
+}
+
+const RESULT_KEY = /"partitionId":"([^"]+)","sequenceNumber":(\d+)/;
+
+export async function runIdleBurst(settings: IdleBurstSettings): Promise<IdleBurstRun> {
+  const stack = await startBenchStack();
+  const seen = new Set<string>();
+  const worker = new BenchWorker({
+    name: "worker",
+    env: stack.env(),
+    onResultLine: (line) => {
+      const match = RESULT_KEY.exec(line);
+      if (match) seen.add(`${match[1]}:${match[2]}`);
+    },
+  });
+  const producer = new EventHubProducerClient(stack.eventHubConnectionString, stack.eventHubName);
+  try {
+    const defaults = workerDefaults(stack);
+    await worker.started(60_000);
+    await waitUntil("the worker to own every partition", () => worker.ownedPartitions.length === PARTITIONS, 60_000, () => worker.process.describe());
+    await sleep(settings.idleSeconds * 1000);
+    const rssBeforeBurstBytes = await worker.rssBytes();
+    const events = generateEvents(settings.burstPerPartition * PARTITIONS, PARTITIONS);
+    const started = performance.now();
+    await sendAll(producer, events);
+    await waitUntil("every burst event to have a result", () => seen.size >= events.length || !worker.process.running, settings.timeLimitMs).catch(() => undefined);
+    return {
+      idleSeconds: settings.idleSeconds,
+      idlePeriods: Math.floor((settings.idleSeconds * 1000) / defaults.subscription.maxWaitTimeMs),
+      prefetchCount: defaults.subscription.prefetchCount,
+      burstEvents: events.length,
+      rssBeforeBurstBytes,
+      peakRssBytes: await worker.peakRssBytes(),
+      distinctResults: seen.size,
+      lost: events.length - seen.size,
+      drainSeconds: (performance.now() - started) / 1000,
+    };
+  } finally {
+    await producer.close();
+    await worker.stop();
+    await stack.stop();
+  }
+}

@@ -1,0 +1,72 @@
+// End-to-end latency at a fixed offered load: the worker (defaults) is running and owns every partition
+// of an empty hub; the producer then offers `rate` events/s for `seconds`. An event's latency is from its
+// enqueued time (stamped by the emulator when stored) to the moment its result line is read from the
+// worker's stdout here (same clock: both in this process). The first `warmUpSeconds` are left out.
+// Checkpoint writes per second in this steady state are read from the worker's /metrics.
+import { EventHubProducerClient } from "@azure/event-hubs";
+import { waitUntil } from "../child-process";
+import { startBenchStack, PARTITIONS } from "../local-hub";
+import { sendAtRate } from "../paced-producer";
+import { summarizeLatency, type LatencySummary } from "../stats";
+import { BenchWorker } from "../worker-process";
+import { generateEvents } from "../workload";
+
+export interface LatencySettings {
+  rate: number;
+  seconds: number;
+  warmUpSeconds: number;
+}
+
+export interface LatencyRun {
+  offeredRate: number;
+  achievedRate: number;
+  latency: LatencySummary;
+  results: number;
+  sent: number;
+  checkpointsPerSecond: number;
+  peakRssBytes: number;
+}
+
+const ENQUEUED = /"enqueuedTimeUtc":"([^"]+)"/;
+
+export async function runLatency(settings: LatencySettings, log: (line: string) => void): Promise<LatencyRun> {
+  const stack = await startBenchStack();
+  const samples: number[] = [];
+  let measureFrom = Number.POSITIVE_INFINITY;
+  const worker = new BenchWorker({
+    name: "worker",
+    env: stack.env(),
+    onResultLine: (line, receivedAt) => {
+      const enqueued = ENQUEUED.exec(line)?.[1];
+      if (enqueued === undefined) return;
+      const enqueuedAt = Date.parse(enqueued);
+      if (enqueuedAt >= measureFrom) samples.push(receivedAt - enqueuedAt);
+    },
+  });
+  const producer = new EventHubProducerClient(stack.eventHubConnectionString, stack.eventHubName);
+  try {
+    await worker.started(60_000);
+    await waitUntil("the worker to own every partition", () => worker.ownedPartitions.length === PARTITIONS, 60_000, () => worker.process.describe());
+    await producer.getPartitionIds(); // connected before the clock starts
+    const events = generateEvents(Math.round(settings.rate * settings.seconds), PARTITIONS);
+    const checkpointsBefore = await worker.counter("worker_checkpoints_total", { result: "written" });
+    measureFrom = Date.now() + settings.warmUpSeconds * 1000;
+    const sent = await sendAtRate(producer, events, settings.rate);
+    const checkpointsAfter = await worker.counter("worker_checkpoints_total", { result: "written" });
+    if (sent.lateTicks > 0) log(`  producer: ${sent.lateTicks} late ticks`);
+    await waitUntil("every result", () => worker.process.stdoutLines >= events.length, 30_000, () => worker.process.describe());
+    return {
+      offeredRate: settings.rate,
+      achievedRate: sent.sent / sent.seconds,
+      latency: summarizeLatency(samples),
+      results: worker.process.stdoutLines,
+      sent: sent.sent,
+      checkpointsPerSecond: (checkpointsAfter - checkpointsBefore) / sent.seconds,
+      peakRssBytes: await worker.peakRssBytes(),
+    };
+  } finally {
+    await producer.close();
+    await worker.stop();
+    await stack.stop();
+  }
+}

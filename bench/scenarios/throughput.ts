@@ -1,0 +1,135 @@
+// One repetition of the throughput comparison: the same backlog, stored once in a fresh local stack, is
+// drained by each configuration in its own child process (its own consumer group, from the earliest
+// event), and processed by the text-insights processor alone. The worker's run is also where its peak
+// RSS (draining the backlog) and its checkpoint writes per second are read.
+import { EventHubProducerClient } from "@azure/event-hubs";
+import { checkpointContainerFor, type LocalStack } from "../../emulator/index";
+import type { WorkerConfig } from "../../worker/config";
+import { waitUntil } from "../child-process";
+import { runConsumerChild, type ChildMeasurement } from "../consumers/run-child";
+import {
+  PARTITIONS,
+  RAW_CONSUMER_GROUP,
+  SAMPLE_BATCHED_CONSUMER_GROUP,
+  SAMPLE_CONSUMER_GROUP,
+  startBenchStack,
+  workerDefaults,
+} from "../local-hub";
+import { BenchWorker } from "../worker-process";
+import { sendAll, type BenchEvent } from "../workload";
+
+export interface ThroughputSettings {
+  /** Time limit of the slow SDK-sample configurations: their rate is measured over what they finish by then. */
+  sampleTimeLimitMs: number;
+  /** Safety limit for every other configuration. */
+  timeLimitMs: number;
+}
+
+export interface WorkerDrain {
+  events: number;
+  seconds: number;
+  completed: boolean;
+  peakRssBytes: number;
+  checkpointsWritten: number;
+}
+
+export interface ThroughputRepetition {
+  raw: ChildMeasurement;
+  processor: ChildMeasurement;
+  sample: ChildMeasurement;
+  sampleBatched: ChildMeasurement;
+  worker: WorkerDrain;
+  threads: number;
+}
+
+export const eventsPerSecond = (m: { events: number; seconds: number }): number => (m.seconds > 0 ? m.events / m.seconds : 0);
+
+function hubEnv(stack: LocalStack, consumerGroup: string, expected: number, timeLimitMs: number, subscription: { maxBatchSize: number; maxWaitMs: number; prefetchCount: number }) {
+  return {
+    BENCH_CONNECTION_STRING: stack.eventHubConnectionString,
+    BENCH_EVENTHUB_NAME: stack.eventHubName,
+    BENCH_CONSUMER_GROUP: consumerGroup,
+    BENCH_EXPECTED_EVENTS: String(expected),
+    BENCH_TIME_LIMIT_MS: String(timeLimitMs),
+    BENCH_MAX_BATCH_SIZE: String(subscription.maxBatchSize),
+    BENCH_MAX_WAIT_MS: String(subscription.maxWaitMs),
+    BENCH_PREFETCH_COUNT: String(subscription.prefetchCount),
+  };
+}
+
+function sampleEnv(stack: LocalStack, consumerGroup: string, expected: number, timeLimitMs: number, subscription: { maxBatchSize: number; maxWaitMs: number; prefetchCount: number }) {
+  return {
+    ...hubEnv(stack, consumerGroup, expected, timeLimitMs, subscription),
+    BENCH_STORAGE_CONNECTION_STRING: stack.storageConnectionString,
+    BENCH_CHECKPOINT_CONTAINER: checkpointContainerFor(consumerGroup),
+  };
+}
+
+async function drainWithWorker(stack: LocalStack, expected: number, timeLimitMs: number, log: (line: string) => void): Promise<WorkerDrain> {
+  const worker = new BenchWorker({ name: "worker", env: stack.env() });
+  try {
+    await worker.started(60_000);
+    const done = () => worker.process.stdoutLines >= expected || !worker.process.running;
+    await waitUntil("the worker to drain the backlog", done, timeLimitMs).catch(() => log(`worker: time limit reached with ${worker.process.stdoutLines}/${expected} results`));
+    const { firstStdoutAt, lastStdoutAt, stdoutLines } = worker.process;
+    const seconds = firstStdoutAt === undefined || lastStdoutAt === undefined ? 0 : (lastStdoutAt - firstStdoutAt) / 1000;
+    const checkpointsWritten = await worker.counter("worker_checkpoints_total", { result: "written" });
+    const peakRssBytes = await worker.peakRssBytes();
+    return { events: stdoutLines, seconds, completed: stdoutLines >= expected, peakRssBytes, checkpointsWritten };
+  } finally {
+    await worker.stop();
+  }
+}
+
+export async function runThroughputRepetition(events: readonly BenchEvent[], settings: ThroughputSettings, log: (line: string) => void): Promise<ThroughputRepetition> {
+  const stack = await startBenchStack();
+  try {
+    const defaults: WorkerConfig = workerDefaults(stack);
+    if (defaults.processor.kind !== "text-insights") throw new Error(`the worker's default processor is ${defaults.processor.kind}, not text-insights`);
+    const { threads, maxQueue } = defaults.processor;
+    const workerSubscription = {
+      maxBatchSize: defaults.subscription.maxBatchSize,
+      maxWaitMs: defaults.subscription.maxWaitTimeMs,
+      prefetchCount: defaults.subscription.prefetchCount,
+    };
+    const expected = events.length;
+
+    const producer = new EventHubProducerClient(stack.eventHubConnectionString, stack.eventHubName);
+    try {
+      await sendAll(producer, events);
+    } finally {
+      await producer.close();
+    }
+
+    const processor = await runConsumerChild("processor-only", "bench/consumers/processor-only.ts", {
+      BENCH_EXPECTED_EVENTS: String(expected),
+      BENCH_PARTITIONS: String(PARTITIONS),
+      BENCH_THREADS: String(threads),
+      BENCH_MAX_QUEUE: String(maxQueue),
+      BENCH_IN_FLIGHT: String(PARTITIONS * workerSubscription.maxBatchSize),
+      BENCH_TIME_LIMIT_MS: String(settings.timeLimitMs),
+    }, settings.timeLimitMs + 60_000);
+    log(`  processor only: ${Math.round(eventsPerSecond(processor))} events/s`);
+
+    const raw = await runConsumerChild("raw-receive", "bench/consumers/raw-receive.ts",
+      hubEnv(stack, RAW_CONSUMER_GROUP, expected, settings.timeLimitMs, workerSubscription), settings.timeLimitMs + 60_000);
+    log(`  raw receive: ${Math.round(eventsPerSecond(raw))} events/s`);
+
+    // The sample leaves every option at the SDK default: batch 1, 60 s wait, prefetch 3 x batch.
+    const sample = await runConsumerChild("sdk-sample", "bench/consumers/sdk-sample.ts",
+      sampleEnv(stack, SAMPLE_CONSUMER_GROUP, expected, settings.sampleTimeLimitMs, { maxBatchSize: 1, maxWaitMs: 60_000, prefetchCount: 3 }),
+      settings.sampleTimeLimitMs + 60_000);
+    log(`  SDK sample pattern: ${Math.round(eventsPerSecond(sample))} events/s`);
+
+    const sampleBatched = await runConsumerChild("sdk-sample-batched", "bench/consumers/sdk-sample.ts",
+      sampleEnv(stack, SAMPLE_BATCHED_CONSUMER_GROUP, expected, settings.sampleTimeLimitMs, workerSubscription),
+      settings.sampleTimeLimitMs + 60_000);
+    log(`  SDK sample pattern, worker's batch settings: ${Math.round(eventsPerSecond(sampleBatched))} events/s`);
+
+    const worker = await drainWithWorker(stack, expected, settings.timeLimitMs, log);
+    log(`  worker: ${Math.round(eventsPerSecond(worker))} events/s, peak RSS ${Math.round(worker.peakRssBytes / 1024 / 1024)} MB`);
+    return { raw, processor, sample, sampleBatched, worker, threads };
+  } finally {
+    await stack.stop();
+  }
+}
