@@ -1,0 +1,78 @@
+// The chaos run's local stack: our Event Hubs emulator (in memory) and Azurite on disk, started separately
+// so Azurite alone can be stopped and started again on the same port and data directory while the
+// workers keep running (a storage outage; checkpoints, ownership and dead letters must survive it).
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import {
+  DEAD_LETTER_CONTAINER,
+  EventHubsEmulator,
+  checkpointContainerFor,
+  parseEmulatorConfig,
+  startAzurite,
+  type RunningAzurite,
+} from "../../emulator/index";
+
+export const CHAOS_HUB = "events";
+export const CHAOS_CONSUMER_GROUP = "ai-workers";
+
+export class ChaosStack {
+  private constructor(
+    readonly emulator: EventHubsEmulator,
+    private azurite: RunningAzurite,
+    private readonly dataDir: string,
+    readonly partitionCount: number,
+  ) {}
+
+  static async start(partitionCount: number): Promise<ChaosStack> {
+    const dataDir = mkdtempSync(join(tmpdir(), "chaos-azurite-"));
+    const config = parseEmulatorConfig({ hubs: [{ name: CHAOS_HUB, partitionCount, consumerGroups: [CHAOS_CONSUMER_GROUP] }] }, "chaos");
+    const emulator = await EventHubsEmulator.start({ config });
+    try {
+      const azurite = await startAzurite({ dataDir, containers: ChaosStack.containers() });
+      return new ChaosStack(emulator, azurite, dataDir, partitionCount);
+    } catch (error) {
+      await emulator.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+      throw error;
+    }
+  }
+
+  private static containers(): string[] {
+    return [checkpointContainerFor(CHAOS_CONSUMER_GROUP), DEAD_LETTER_CONTAINER];
+  }
+
+  get eventHubConnectionString(): string {
+    return this.emulator.connectionString();
+  }
+
+  get storageConnectionString(): string {
+    return this.azurite.connectionString;
+  }
+
+  /** The variables a worker reads. */
+  env(): Record<string, string> {
+    return {
+      EVENTHUB_CONNECTION_STRING: this.eventHubConnectionString,
+      EVENTHUB_NAME: CHAOS_HUB,
+      EVENTHUB_CONSUMER_GROUP: CHAOS_CONSUMER_GROUP,
+      STORAGE_CONNECTION_STRING: this.storageConnectionString,
+      CHECKPOINT_CONTAINER: checkpointContainerFor(CHAOS_CONSUMER_GROUP),
+      DEAD_LETTER_CONTAINER,
+    };
+  }
+
+  /** Stops Azurite, keeps it down for `downMs`, starts it again on the same port and data directory. */
+  async restartAzurite(downMs: number): Promise<void> {
+    const port = this.azurite.port;
+    await this.azurite.stop();
+    await sleep(downMs);
+    this.azurite = await startAzurite({ port, dataDir: this.dataDir, containers: ChaosStack.containers() });
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled([this.emulator.stop(), this.azurite.stop()]);
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}

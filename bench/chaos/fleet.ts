@@ -1,0 +1,122 @@
+// The chaos run's worker processes: `slots` real workers (worker/cli.ts, SINK=stdout), each restartable.
+// Every process lifetime is its own instance ("w1#2": slot 1, second start), so results can be judged per
+// owner run. Result lines are parsed as they arrive; a line cut short by kill -9 is counted, not parsed.
+import { resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { REPO_ROOT } from "../child-process";
+import { BenchWorker } from "../worker-process";
+import type { ResultObservation } from "./verdict";
+
+/** Settings for workers that rebalance within seconds and back off briefly, so a short run sees recovery. */
+export const CHAOS_WORKER_ENV: Record<string, string> = {
+  PROCESSOR: resolve(REPO_ROOT, "bench/chaos/integrity-processor.ts"),
+  PROCESSOR_THREADS: "1",
+  LOAD_BALANCING: "greedy",
+  LOAD_BALANCING_UPDATE_INTERVAL_MS: "1000",
+  LOAD_BALANCING_OWNERSHIP_EXPIRATION_MS: "5000",
+  EVENTHUB_MAX_RETRIES: "3",
+  EVENTHUB_RETRY_DELAY_MS: "200",
+  EVENTHUB_OPERATION_TIMEOUT_MS: "5000",
+  RETRY_BASE_DELAY_MS: "50",
+  RETRY_MAX_DELAY_MS: "1000",
+  MAX_WAIT_MS: "500",
+  SHUTDOWN_TIMEOUT_MS: "10000",
+  LOG_LEVEL: "info",
+};
+
+interface ResultLine {
+  partitionId: string;
+  sequenceNumber: number;
+  messageId?: string;
+  result?: { receivedSha256?: string; stamp?: Record<string, unknown> };
+}
+
+export class ChaosFleet {
+  readonly results: ResultObservation[] = [];
+  /** Lines that were not whole JSON result records (a write cut short by kill -9). */
+  truncatedLines = 0;
+  private readonly slots: BenchWorker[] = [];
+  private readonly starts: number[] = [];
+  readonly everyInstance: BenchWorker[] = [];
+
+  constructor(
+    private readonly env: Record<string, string>,
+    readonly size: number,
+  ) {}
+
+  /** Starts every slot and waits until each is consuming. */
+  async start(timeoutMs: number): Promise<void> {
+    for (let slot = 0; slot < this.size; slot++) this.launch(slot);
+    await Promise.all(this.slots.map((worker) => worker.started(timeoutMs)));
+  }
+
+  worker(slot: number): BenchWorker {
+    const worker = this.slots[slot];
+    if (!worker) throw new RangeError(`no worker slot ${slot}`);
+    return worker;
+  }
+
+  /** Partitions owned by some running worker, by their latest logs. */
+  ownedPartitions(): Set<string> {
+    return new Set(this.slots.filter((w) => w.process.running).flatMap((w) => w.ownedPartitions));
+  }
+
+  /** Starts a new instance in `slot` (the previous one must have exited). */
+  launch(slot: number): BenchWorker {
+    const start = (this.starts[slot] ?? 0) + 1;
+    this.starts[slot] = start;
+    const instance = `w${slot}#${start}`;
+    const worker = new BenchWorker({
+      name: instance,
+      env: { ...this.env, ...CHAOS_WORKER_ENV },
+      onResultLine: (line) => this.record(instance, line),
+    });
+    this.slots[slot] = worker;
+    this.everyInstance.push(worker);
+    return worker;
+  }
+
+  /** kill -9, then a new instance after `restartAfterMs`. */
+  async crash(slot: number, restartAfterMs: number): Promise<string> {
+    const worker = this.worker(slot);
+    worker.kill();
+    await worker.process.exited;
+    await sleep(restartAfterMs);
+    this.launch(slot);
+    return worker.name;
+  }
+
+  /** SIGTERM (graceful: drain, checkpoint, release), wait for the exit, then a new instance. */
+  async terminate(slot: number, timeoutMs: number): Promise<{ name: string; code: number | null; killed: boolean }> {
+    const worker = this.worker(slot);
+    const exit = await worker.stop(timeoutMs);
+    this.launch(slot);
+    return { name: worker.name, ...exit };
+  }
+
+  async stopAll(timeoutMs: number): Promise<void> {
+    await Promise.all(this.slots.map((worker) => worker.stop(timeoutMs)));
+  }
+
+  describe(): string {
+    return this.everyInstance.map((w) => w.process.describe()).join("\n");
+  }
+
+  private record(instance: string, line: string): void {
+    let parsed: ResultLine;
+    try {
+      parsed = JSON.parse(line) as ResultLine;
+    } catch {
+      this.truncatedLines++;
+      return;
+    }
+    this.results.push({
+      instance,
+      partitionId: parsed.partitionId,
+      sequenceNumber: parsed.sequenceNumber,
+      ...(parsed.messageId !== undefined ? { messageId: parsed.messageId } : {}),
+      ...(parsed.result?.receivedSha256 !== undefined ? { receivedSha256: parsed.result.receivedSha256 } : {}),
+      ...(parsed.result?.stamp !== undefined ? { stamp: parsed.result.stamp } : {}),
+    });
+  }
+}

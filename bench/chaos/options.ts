@@ -1,0 +1,74 @@
+// `npm run chaos` options, validated once.
+import { Command, CommanderError } from "commander";
+import { z } from "zod";
+import { FAULT_KINDS, type FaultKind } from "./faults";
+import type { ChaosOptions } from "./harness";
+
+const whole = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const faultList = z.string().transform((raw, ctx): FaultKind[] => {
+  const names = raw.split(",").map((name) => name.trim()).filter(Boolean);
+  if (names.length === 1 && names[0] === "all") return [...FAULT_KINDS];
+  if (names.length === 1 && names[0] === "none") return [];
+  const unknown = names.filter((name) => !(FAULT_KINDS as readonly string[]).includes(name));
+  if (unknown.length > 0) {
+    ctx.addIssue({ code: "custom", message: `unknown fault(s) ${unknown.join(", ")}; allowed: all, none, or a comma list of ${FAULT_KINDS.join(", ")}` });
+    return z.NEVER;
+  }
+  return names as FaultKind[];
+});
+
+const schema = z.object({
+  duration: whole(5, 86_400),
+  workers: whole(1, 16),
+  rate: whole(1, 20_000),
+  faults: faultList,
+  faultInterval: z.coerce.number().min(0.5).max(3600),
+  poisonRatio: z.coerce.number().min(0).max(1),
+  seed: whole(0, 2 ** 31),
+  drainTimeout: whole(5, 3600),
+  partitions: whole(1, 32),
+  out: z.string().min(1),
+});
+
+export function parseChaosOptions(argv: readonly string[]): ChaosOptions & { outDir: string } {
+  const command = new Command("chaos")
+    .description("Correctness under faults: stamped events, several real workers, faults on a schedule; per-partition verdict. Exits 1 on any loss, corruption, reordering or mis-dead-lettering.")
+    .exitOverride()
+    .option("--duration <s>", "seconds of traffic", "60")
+    .option("--workers <n>", "worker processes", "3")
+    .option("--rate <events/s>", "offered load", "200")
+    .option("--faults <mix>", `all, none, or a comma list of ${FAULT_KINDS.join(", ")}`, "all")
+    .option("--fault-interval <s>", "seconds between faults (they cycle through the mix)", "5")
+    .option("--poison-ratio <share>", "share of poison events (JSON without text)", "0.02")
+    .option("--seed <n>", "seed for bodies and poison placement", "1")
+    .option("--drain-timeout <s>", "longest wait for every event to be accounted for after traffic stops", "90")
+    .option("--partitions <n>", "partitions of the hub", "4")
+    .option("--out <dir>", "where chaos-latest.json goes", "bench/results");
+  try {
+    command.parse([...argv], { from: "user" });
+  } catch (error) {
+    if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
+    throw error;
+  }
+  const parsed = schema.safeParse(command.opts());
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `  --${String(issue.path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${issue.message}`);
+    process.stderr.write(`Invalid chaos options:\n${problems.join("\n")}\n`);
+    process.exit(2);
+  }
+  const o = parsed.data;
+  return {
+    durationSeconds: o.duration,
+    workers: o.workers,
+    rate: o.rate,
+    faults: o.faults,
+    faultIntervalSeconds: o.faultInterval,
+    poisonRatio: o.poisonRatio,
+    seed: o.seed,
+    drainTimeoutSeconds: o.drainTimeout,
+    partitions: o.partitions,
+    restartAfterMs: 1000,
+    azuriteDownMs: 1500,
+    outDir: o.out,
+  };
+}

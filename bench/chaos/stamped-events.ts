@@ -1,0 +1,66 @@
+// The chaos producer's events and its ledger. Every event carries a stamp in its application properties
+// (run id, global index, intended partition, SHA-256 of the body bytes); the ledger keeps the same facts
+// on this side, so nothing the workers report has to be trusted to judge them. A share of events are
+// poison: JSON without any text field, which the text-insights processor rejects for good.
+import { createHash } from "node:crypto";
+import type { EventData } from "@azure/event-hubs";
+import { customerMessage } from "../../worker/dev/sample-messages";
+import { seededRandom } from "../workload";
+
+export interface Stamp {
+  chaosRunId: string;
+  chaosIndex: number;
+  chaosPartition: string;
+  chaosSha256: string;
+}
+
+export interface LedgerEntry {
+  index: number;
+  partitionId: string;
+  sha256: string;
+  poison: boolean;
+}
+
+export const sha256 = (data: string | Uint8Array): string => createHash("sha256").update(data).digest("hex");
+
+/** Deterministic for a seed: which events are poison, and every body. */
+export class StampedEvents {
+  private readonly random: () => number;
+  readonly ledger: LedgerEntry[] = [];
+
+  constructor(
+    readonly runId: string,
+    private readonly partitionCount: number,
+    private readonly poisonRatio: number,
+    seed: number,
+  ) {
+    this.random = seededRandom(seed);
+  }
+
+  /** The next event (index = ledger position), recorded in the ledger. */
+  next(): { partitionId: string; event: EventData } {
+    const index = this.ledger.length;
+    const partitionId = String(index % this.partitionCount);
+    const poison = this.random() < this.poisonRatio;
+    const message = customerMessage(this.random);
+    const body = poison
+      ? { runId: this.runId, index, customerId: message.customerId, note: "poison: no text, message or body field" }
+      : { runId: this.runId, index, customerId: message.customerId, text: message.text };
+    const bytes = Buffer.from(JSON.stringify(body), "utf8");
+    const entry: LedgerEntry = { index, partitionId, sha256: sha256(bytes), poison };
+    this.ledger.push(entry);
+    const stamp: Stamp = { chaosRunId: this.runId, chaosIndex: index, chaosPartition: partitionId, chaosSha256: entry.sha256 };
+    return { partitionId, event: { body: bytes, contentType: "application/json", messageId: `${this.runId}-${index}`, properties: { ...stamp } } };
+  }
+}
+
+/**
+ * The body's bytes as the producer sent them, rebuilt from what a reader got: a parsed JSON value is
+ * serialized again (JSON.stringify reproduces the producer's own JSON.stringify output exactly for these
+ * flat objects of strings and integers), text is taken as is, bytes as bytes.
+ */
+export function bodyBytesOf(body: unknown): string | Uint8Array {
+  if (typeof body === "string") return body;
+  if (body instanceof Uint8Array) return body;
+  return JSON.stringify(body);
+}
