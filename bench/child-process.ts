@@ -19,6 +19,8 @@ export interface TsChildOptions {
   entry: string;
   env: Record<string, string>;
   args?: string[];
+  /** Node's own arguments before the entry; default `--import tsx`. */
+  nodeArgs?: string[];
   /** Called for every stdout line with the wall-clock time it was read; without it lines are only counted. */
   onStdoutLine?: (line: string, receivedAtMs: number) => void;
   onLog?: (entry: LogEntry) => void;
@@ -34,7 +36,8 @@ export class TsChild {
   private readonly child: ChildProcess;
 
   constructor(readonly options: TsChildOptions) {
-    this.child = spawn(process.execPath, ["--import", "tsx", resolve(REPO_ROOT, options.entry), ...(options.args ?? [])], {
+    const nodeArgs = options.nodeArgs ?? ["--import", "tsx"];
+    this.child = spawn(process.execPath, [...nodeArgs, resolve(REPO_ROOT, options.entry), ...(options.args ?? [])], {
       cwd: REPO_ROOT,
       env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...options.env },
       stdio: ["ignore", "pipe", "pipe"],

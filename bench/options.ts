@@ -14,6 +14,8 @@ export interface BenchOptions {
   burstPerPartition: number;
   idleBurst: boolean;
   outDir: string;
+  /** When set, every child process (worker and baselines) writes a V8 CPU profile here. */
+  cpuProfileDir: string | undefined;
 }
 
 const FULL = { runs: 3, eventsPerPartition: 25_000, latencySeconds: 20, warmUpSeconds: 2, sampleTimeLimitSeconds: 20, idleSeconds: 30, burstPerPartition: 10_000 };
@@ -32,6 +34,7 @@ const schema = z.object({
   burstPerPartition: whole(1, 1_000_000).optional(),
   idleBurst: z.boolean(),
   out: z.string().min(1),
+  cpuProf: z.string().min(1).optional(),
 });
 
 export function parseBenchOptions(argv: readonly string[]): BenchOptions {
@@ -48,7 +51,8 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     .option("--idle-seconds <s>", `idle time before the burst (default ${FULL.idleSeconds}, quick ${QUICK.idleSeconds})`)
     .option("--burst-per-partition <n>", `burst size per partition (default ${FULL.burstPerPartition}, quick ${QUICK.burstPerPartition})`)
     .option("--no-idle-burst", "skip the idle-then-burst runs")
-    .option("--out <dir>", "where latest.json/.md/.svg go", "bench/results");
+    .option("--out <dir>", "where latest.json/.md/.svg go", "bench/results")
+    .option("--cpu-prof <dir>", "write a V8 CPU profile of every child process (worker, baselines) to <dir>");
   try {
     command.parse([...argv], { from: "user" });
   } catch (error) {
@@ -75,5 +79,6 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     burstPerPartition: o.burstPerPartition ?? base.burstPerPartition,
     idleBurst: o.idleBurst,
     outDir: o.out,
+    cpuProfileDir: o.cpuProf,
   };
 }

@@ -69,6 +69,7 @@ export function toMarkdown(report: BenchReport): string {
     `(enqueued time to result line read from the worker's stdout, warm-up excluded).`, "");
   lines.push("| p50 | p90 | p99 | max |", "|---:|---:|---:|---:|");
   lines.push(`| ${number(latency.latency.p50, 1)} ms | ${number(latency.latency.p90, 1)} ms | ${number(latency.latency.p99, 1)} ms | ${number(latency.latency.max, 1)} ms |`);
+  lines.push("", `Cross-check from the worker's own histogram (enqueued time to durable result, whole run): ${number(latency.workerSideShareWithin50Ms * 100, 1)}% within 50 ms.`);
   lines.push("", "## Memory and checkpoints", "", "| Measure | Value |", "|---|---:|");
   lines.push(`| worker peak RSS, draining ${number(report.backlog.eventsPerPartition)} events/partition | ${showSpread(report.backlog.workerPeakRssMb, 0, " MB")} |`);
   lines.push(`| worker peak RSS at ${number(latency.offeredRate)} events/s | ${number(megabytes(latency.peakRssBytes))} MB |`);

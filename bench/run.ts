@@ -33,21 +33,22 @@ function configurations(runs: ThroughputRepetition[]): ConfigurationResult[] {
 
 async function main(options: BenchOptions): Promise<void> {
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`;
+  const childEnv: Record<string, string> = options.cpuProfileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${resolve(options.cpuProfileDir)}` } : {};
   const events = generateEvents(options.eventsPerPartition * PARTITIONS, PARTITIONS);
   log(`${events.length} events, ${Math.round(meanBodyBytes(events))} B on average, ${options.runs} repetition(s)`);
 
   const runs: ThroughputRepetition[] = [];
   for (let run = 1; run <= options.runs; run++) {
     log(`throughput, repetition ${run}/${options.runs}`);
-    runs.push(await runThroughputRepetition(events, { sampleTimeLimitMs: options.sampleTimeLimitSeconds * 1000, timeLimitMs: 300_000 }, log));
+    runs.push(await runThroughputRepetition(events, { sampleTimeLimitMs: options.sampleTimeLimitSeconds * 1000, timeLimitMs: 300_000, childEnv }, log));
   }
   log(`latency at ${options.latencyRate} events/s for ${options.latencySeconds} s`);
-  const latency = await runLatency({ rate: options.latencyRate, seconds: options.latencySeconds, warmUpSeconds: options.warmUpSeconds }, log);
+  const latency = await runLatency({ rate: options.latencyRate, seconds: options.latencySeconds, warmUpSeconds: options.warmUpSeconds, workerEnv: childEnv }, log);
   log(`  p50 ${latency.latency.p50.toFixed(1)} ms, p99 ${latency.latency.p99.toFixed(1)} ms`);
 
   const idleBurst: IdleBurstRun[] = [];
   if (options.idleBurst) {
-    const burst = { burstPerPartition: options.burstPerPartition, timeLimitMs: 180_000 };
+    const burst = { burstPerPartition: options.burstPerPartition, timeLimitMs: 180_000, workerEnv: childEnv };
     // The control run (no idle) shows what the burst alone costs; a quick run skips it.
     for (const idleSeconds of options.quick ? [options.idleSeconds] : [0, options.idleSeconds]) {
       log(`idle ${idleSeconds} s, then ${options.burstPerPartition} events per partition`);

@@ -1,8 +1,22 @@
-// The real worker (`worker/cli.ts`) as a child process, as users run it: results on stdout (SINK=stdout),
-// JSON logs on stderr, Prometheus metrics on a port it picks (METRICS_PORT=0, read back from its
-// start-up log line). Used by the benchmark and the chaos harness.
+// The real worker as a child process, started exactly as `npm run worker` starts it (the node arguments
+// of package.json's "worker" script, so flags added there are measured too): results on stdout
+// (SINK=stdout), JSON logs on stderr, Prometheus metrics on a port it picks (METRICS_PORT=0, read back
+// from its start-up log line). Used by the benchmark and the chaos harness.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { MemoryWatch } from "./process-memory";
-import { TsChild, waitUntil, type LogEntry } from "./child-process";
+import { REPO_ROOT, TsChild, waitUntil, type LogEntry } from "./child-process";
+
+/** `node <node args> <entry>` from package.json's "worker" script. */
+export function workerCommand(): { nodeArgs: string[]; entry: string } {
+  const scripts = (JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { scripts?: Record<string, string> }).scripts ?? {};
+  const words = (scripts.worker ?? "").trim().split(/\s+/);
+  const entryAt = words.findIndex((word) => /\.(c|m)?[jt]s$/.test(word));
+  if (words[0] !== "node" || entryAt === -1 || entryAt !== words.length - 1) {
+    throw new Error(`package.json's "worker" script should read "node [node options] <entry>.ts", got "${scripts.worker}"`);
+  }
+  return { nodeArgs: words.slice(1, entryAt), entry: words[entryAt]! };
+}
 
 export interface WorkerStartOptions {
   name: string;
@@ -20,9 +34,11 @@ export class BenchWorker {
   private readonly memory: MemoryWatch;
 
   constructor(options: WorkerStartOptions) {
+    const command = workerCommand();
     this.process = new TsChild({
       name: options.name,
-      entry: "worker/cli.ts",
+      entry: command.entry,
+      nodeArgs: command.nodeArgs,
       // Loopback only, free port: several workers run side by side.
       env: { METRICS_PORT: "0", METRICS_HOST: "127.0.0.1", ...options.env },
       ...(options.onResultLine ? { onStdoutLine: options.onResultLine } : {}),

@@ -15,6 +15,8 @@ export interface IdleBurstSettings {
   idleSeconds: number;
   burstPerPartition: number;
   timeLimitMs: number;
+  /** Extra worker settings (e.g. a shorter MAX_WAIT_MS); the worker's defaults otherwise. */
+  workerEnv?: Record<string, string>;
 }
 
 export interface IdleBurstRun {
@@ -37,7 +39,7 @@ export async function runIdleBurst(settings: IdleBurstSettings): Promise<IdleBur
   const seen = new Set<string>();
   const worker = new BenchWorker({
     name: "worker",
-    env: stack.env(),
+    env: { ...stack.env(), ...settings.workerEnv },
     onResultLine: (line) => {
       const match = RESULT_KEY.exec(line);
       if (match) seen.add(`${match[1]}:${match[2]}`);
@@ -45,7 +47,7 @@ export async function runIdleBurst(settings: IdleBurstSettings): Promise<IdleBur
   });
   const producer = new EventHubProducerClient(stack.eventHubConnectionString, stack.eventHubName);
   try {
-    const defaults = workerDefaults(stack);
+    const defaults = workerDefaults(stack, settings.workerEnv);
     await worker.started(60_000);
     await waitUntil("the worker to own every partition", () => worker.ownedPartitions.length === PARTITIONS, 60_000, () => worker.process.describe());
     await sleep(settings.idleSeconds * 1000);

@@ -15,6 +15,8 @@ export interface LatencySettings {
   rate: number;
   seconds: number;
   warmUpSeconds: number;
+  /** Extra worker settings (e.g. NODE_OPTIONS for profiling); the worker's defaults otherwise. */
+  workerEnv?: Record<string, string>;
 }
 
 export interface LatencyRun {
@@ -25,6 +27,8 @@ export interface LatencyRun {
   sent: number;
   checkpointsPerSecond: number;
   peakRssBytes: number;
+  /** The worker's own histogram (enqueued time to durable result, whole run): share within 50 ms. */
+  workerSideShareWithin50Ms: number;
 }
 
 const ENQUEUED = /"enqueuedTimeUtc":"([^"]+)"/;
@@ -35,7 +39,7 @@ export async function runLatency(settings: LatencySettings, log: (line: string) 
   let measureFrom = Number.POSITIVE_INFINITY;
   const worker = new BenchWorker({
     name: "worker",
-    env: stack.env(),
+    env: { ...stack.env(), ...settings.workerEnv },
     onResultLine: (line, receivedAt) => {
       const enqueued = ENQUEUED.exec(line)?.[1];
       if (enqueued === undefined) return;
@@ -55,6 +59,8 @@ export async function runLatency(settings: LatencySettings, log: (line: string) 
     const checkpointsAfter = await worker.counter("worker_checkpoints_total", { result: "written" });
     if (sent.lateTicks > 0) log(`  producer: ${sent.lateTicks} late ticks`);
     await waitUntil("every result", () => worker.process.stdoutLines >= events.length, 30_000, () => worker.process.describe());
+    const within50Ms = await worker.counter("worker_end_to_end_latency_seconds_bucket", { le: "0.05" });
+    const observed = await worker.counter("worker_end_to_end_latency_seconds_count");
     return {
       offeredRate: settings.rate,
       achievedRate: sent.sent / sent.seconds,
@@ -63,6 +69,7 @@ export async function runLatency(settings: LatencySettings, log: (line: string) 
       sent: sent.sent,
       checkpointsPerSecond: (checkpointsAfter - checkpointsBefore) / sent.seconds,
       peakRssBytes: await worker.peakRssBytes(),
+      workerSideShareWithin50Ms: observed > 0 ? within50Ms / observed : Number.NaN,
     };
   } finally {
     await producer.close();

@@ -23,6 +23,8 @@ export interface ThroughputSettings {
   sampleTimeLimitMs: number;
   /** Safety limit for every other configuration. */
   timeLimitMs: number;
+  /** Extra environment for the worker and every consumer child (e.g. NODE_OPTIONS for profiling). */
+  childEnv?: Record<string, string>;
 }
 
 export interface WorkerDrain {
@@ -65,8 +67,8 @@ function sampleEnv(stack: LocalStack, consumerGroup: string, expected: number, t
   };
 }
 
-async function drainWithWorker(stack: LocalStack, expected: number, timeLimitMs: number, log: (line: string) => void): Promise<WorkerDrain> {
-  const worker = new BenchWorker({ name: "worker", env: stack.env() });
+async function drainWithWorker(stack: LocalStack, expected: number, timeLimitMs: number, childEnv: Record<string, string>, log: (line: string) => void): Promise<WorkerDrain> {
+  const worker = new BenchWorker({ name: "worker", env: { ...stack.env(), ...childEnv } });
   try {
     await worker.started(60_000);
     const done = () => worker.process.stdoutLines >= expected || !worker.process.running;
@@ -93,6 +95,7 @@ export async function runThroughputRepetition(events: readonly BenchEvent[], set
       prefetchCount: defaults.subscription.prefetchCount,
     };
     const expected = events.length;
+    const childEnv = settings.childEnv ?? {};
 
     const producer = new EventHubProducerClient(stack.eventHubConnectionString, stack.eventHubName);
     try {
@@ -108,25 +111,26 @@ export async function runThroughputRepetition(events: readonly BenchEvent[], set
       BENCH_MAX_QUEUE: String(maxQueue),
       BENCH_IN_FLIGHT: String(PARTITIONS * workerSubscription.maxBatchSize),
       BENCH_TIME_LIMIT_MS: String(settings.timeLimitMs),
+      ...childEnv,
     }, settings.timeLimitMs + 60_000);
     log(`  processor only: ${Math.round(eventsPerSecond(processor))} events/s`);
 
     const raw = await runConsumerChild("raw-receive", "bench/consumers/raw-receive.ts",
-      hubEnv(stack, RAW_CONSUMER_GROUP, expected, settings.timeLimitMs, workerSubscription), settings.timeLimitMs + 60_000);
+      { ...hubEnv(stack, RAW_CONSUMER_GROUP, expected, settings.timeLimitMs, workerSubscription), ...childEnv }, settings.timeLimitMs + 60_000);
     log(`  raw receive: ${Math.round(eventsPerSecond(raw))} events/s`);
 
     // The sample leaves every option at the SDK default: batch 1, 60 s wait, prefetch 3 x batch.
     const sample = await runConsumerChild("sdk-sample", "bench/consumers/sdk-sample.ts",
-      sampleEnv(stack, SAMPLE_CONSUMER_GROUP, expected, settings.sampleTimeLimitMs, { maxBatchSize: 1, maxWaitMs: 60_000, prefetchCount: 3 }),
+      { ...sampleEnv(stack, SAMPLE_CONSUMER_GROUP, expected, settings.sampleTimeLimitMs, { maxBatchSize: 1, maxWaitMs: 60_000, prefetchCount: 3 }), ...childEnv },
       settings.sampleTimeLimitMs + 60_000);
     log(`  SDK sample pattern: ${Math.round(eventsPerSecond(sample))} events/s`);
 
     const sampleBatched = await runConsumerChild("sdk-sample-batched", "bench/consumers/sdk-sample.ts",
-      sampleEnv(stack, SAMPLE_BATCHED_CONSUMER_GROUP, expected, settings.sampleTimeLimitMs, workerSubscription),
+      { ...sampleEnv(stack, SAMPLE_BATCHED_CONSUMER_GROUP, expected, settings.sampleTimeLimitMs, workerSubscription), ...childEnv },
       settings.sampleTimeLimitMs + 60_000);
     log(`  SDK sample pattern, worker's batch settings: ${Math.round(eventsPerSecond(sampleBatched))} events/s`);
 
-    const worker = await drainWithWorker(stack, expected, settings.timeLimitMs, log);
+    const worker = await drainWithWorker(stack, expected, settings.timeLimitMs, childEnv, log);
     log(`  worker: ${Math.round(eventsPerSecond(worker))} events/s, peak RSS ${Math.round(worker.peakRssBytes / 1024 / 1024)} MB`);
     return { raw, processor, sample, sampleBatched, worker, threads };
   } finally {
