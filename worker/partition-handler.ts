@@ -169,13 +169,14 @@ export class PartitionHandler {
     partition: string,
   ): Promise<BatchOutcome | undefined> {
     const { batches, batchRetry, metrics, logger } = this.deps;
-    const signal = state.closed.signal;
-    const stopRetrying = AbortSignal.any([signal, this.draining.signal]);
-    for (let attempt = 1; !stopRetrying.aborted; attempt++) {
+    // Closing or draining: events already on a thread finish, events still waiting for room or for a retry
+    // are left for the next owner, and the finished prefix is checkpointed.
+    const stopping = AbortSignal.any([state.closed.signal, this.draining.signal]);
+    for (let attempt = 1; !stopping.aborted; attempt++) {
       try {
-        return await batches.process(partition, events, signal);
+        return await batches.process(partition, events, stopping);
       } catch (error) {
-        if (stopRetrying.aborted) return undefined;
+        if (stopping.aborted) return undefined;
         metrics.eventsFailed.inc({ partition, reason: "batch" }, events.length);
         // Backoff grows to the cap and stays there: the partition pauses instead of stalling or losing events.
         const delayMs = backoffDelayMs(batchRetry, Math.min(attempt, 30), Math.random);
@@ -183,7 +184,7 @@ export class PartitionHandler {
           { partitionId: partition, attempt, delayMs, events: events.length, err: errorFields(error) },
           "batch could not be made durable (sink or dead-letter store failing); pausing the partition, then re-running it",
         );
-        await sleep(Math.max(delayMs, batchRetry.baseDelayMs), undefined, { signal: stopRetrying }).catch(() => undefined);
+        await sleep(Math.max(delayMs, batchRetry.baseDelayMs), undefined, { signal: stopping }).catch(() => undefined);
       }
     }
     return undefined;

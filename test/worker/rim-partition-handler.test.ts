@@ -1,9 +1,11 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { CloseReason, type Checkpoint, type CheckpointStore, type PartitionContext, type ReceivedEventData } from "@azure/event-hubs";
 import pino from "pino";
-import { describe, expect, it } from "vitest";
-import type { BatchOutcome } from "../../worker/batch-processor";
+import { describe, expect, it, vi } from "vitest";
+import { BatchProcessor, type BatchOutcome } from "../../worker/batch-processor";
 import { OwnershipTracker } from "../../worker/ownership-tracker";
 import { NotPartitionOwnerError, PartitionHandler, type BatchRunner } from "../../worker/partition-handler";
+import { ThrottledError, type EventInput } from "../../worker/processing/processor";
 import { WorkerMetrics } from "../../worker/telemetry/metrics";
 
 const retry = { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 10 };
@@ -92,8 +94,7 @@ describe("PartitionHandler", () => {
     const runner = flakyRunner(Number.POSITIVE_INFINITY);
     const { store, handler, ctx } = await setUp(runner);
     const processing = handler.handlers.processEvents([event(0)], ctx);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(runner.calls).toBeGreaterThan(1);
+    await vi.waitFor(() => expect(runner.calls).toBeGreaterThan(1), { timeout: 10_000 });
     await handler.drain();
     await expect(processing).resolves.toBeUndefined();
     expect(store.writes).toEqual([]);
@@ -110,6 +111,39 @@ describe("PartitionHandler", () => {
     await second.handler.handlers.processEvents([event(0), event(1)], second.ctx);
     await second.handler.handlers.processClose?.(CloseReason.OwnershipLost, second.ctx);
     expect(second.store.writes).toEqual([]);
+  });
+
+  it("drain interrupts events still waiting to retry and checkpoints the finished prefix", async () => {
+    // Event 0 succeeds; event 1 is throttled with a 60 s Retry-After. Draining must not wait for that retry.
+    const attempts = new Map<number, number>();
+    const batches = new BatchProcessor({
+      processor: {
+        name: "throttled-after-first",
+        async process(input: EventInput) {
+          attempts.set(input.sequenceNumber, (attempts.get(input.sequenceNumber) ?? 0) + 1);
+          if (input.sequenceNumber === 1) throw new ThrottledError("429", 60_000);
+          return { ok: input.sequenceNumber };
+        },
+        async close() {},
+      },
+      sink: { write: async () => undefined, close: async () => undefined },
+      deadLetters: { put: async () => undefined },
+      retry: { maxAttempts: 5, baseDelayMs: 60_000, maxDelayMs: 60_000 },
+      eventHubName: "events",
+      consumerGroup: "ai-workers",
+    });
+    const { store, handler, ctx } = await setUp(batches, 1000);
+    const processing = handler.handlers.processEvents([event(0), event(1), event(2)], ctx);
+    await vi.waitFor(() => expect(attempts.get(1)).toBe(1), { timeout: 10_000 });
+
+    const giveUp = new AbortController();
+    const stillWaiting = sleep(10_000, "still waiting", { signal: giveUp.signal }).catch(() => "cancelled");
+    const drained = await Promise.race([handler.drain().then(() => "drained"), stillWaiting]);
+    giveUp.abort();
+    expect(drained).toBe("drained");
+    await expect(processing).resolves.toBeUndefined();
+    expect(attempts.get(1)).toBe(1); // the retry never ran
+    expect(store.writes.map((c) => c.sequenceNumber)).toEqual([0]); // not past the unfinished event 1
   });
 
   it("stops taking batches once draining: new batches are left for the next owner", async () => {
