@@ -67,7 +67,8 @@ export class TsChild {
   /** SIGTERM, then SIGKILL if it has not exited within `timeoutMs`. */
   async stop(timeoutMs: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; killed: boolean }> {
     this.signal("SIGTERM");
-    const exit = await Promise.race([this.exited, sleep(timeoutMs).then(() => undefined)]);
+    // An unreferenced timer: a deadline that lost the race must not keep this process alive.
+    const exit = await Promise.race([this.exited, sleep(timeoutMs, undefined, { ref: false }).then(() => undefined)]);
     if (exit) return { ...exit, killed: false };
     this.signal("SIGKILL");
     return { ...(await this.exited), killed: true };

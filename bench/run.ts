@@ -14,7 +14,8 @@ import { eventsPerSecond, runThroughputRepetition, type ThroughputRepetition } f
 import { spread } from "./stats";
 import { generateEvents, meanBodyBytes } from "./workload";
 
-const log = (line: string) => process.stderr.write(`${line}\n`);
+const startedAt = performance.now();
+const log = (line: string) => process.stderr.write(`[${((performance.now() - startedAt) / 1000).toFixed(1).padStart(5)} s] ${line}\n`);
 const mb = (bytes: number) => bytes / 1024 / 1024;
 
 function configurations(runs: ThroughputRepetition[]): ConfigurationResult[] {
