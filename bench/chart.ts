@@ -67,11 +67,11 @@ function latencyPanel(report: BenchReport, top: number): { svg: string[]; height
   const slot = plotWidth / buckets.length;
   const title = `End-to-end latency at ${Math.round(report.latency.offeredRate).toLocaleString("en-US")} events/s: p50 ${latency.p50.toFixed(1)} ms, p99 ${latency.p99.toFixed(1)} ms (${latency.samples.toLocaleString("en-US")} events)`;
   const svg: string[] = [text(20, top + 18, title, `font-size="16" font-weight="bold" fill="${COLORS.text}"`)];
-  for (let tick = 0; tick <= 4; tick++) {
-    const share = (maxShare / 4) * tick;
+  for (let tick = 0; tick <= 5; tick++) {
+    const share = (maxShare / 5) * tick;
     const y = plotTop + plotHeight - (share / maxShare) * plotHeight;
     svg.push(`<line x1="${plotLeft}" y1="${y.toFixed(1)}" x2="${plotLeft + plotWidth}" y2="${y.toFixed(1)}" stroke="${COLORS.grid}"/>`);
-    svg.push(text(plotLeft - 8, y + 4, `${share.toFixed(share < 10 ? 1 : 0)}%`, `font-size="11" text-anchor="end" fill="${COLORS.muted}"`));
+    svg.push(text(plotLeft - 8, y + 4, `${Number(share.toFixed(1))}%`, `font-size="11" text-anchor="end" fill="${COLORS.muted}"`));
   }
   let previous = 0;
   buckets.forEach((bucket, i) => {

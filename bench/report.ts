@@ -44,7 +44,7 @@ const megabytes = (bytes: number) => bytes / 1024 / 1024;
 export function evaluateTargets(report: Omit<BenchReport, "targets">): Target[] {
   const { ratios, latency, backlog } = report;
   return [
-    { name: "efficiency = worker / min(raw receive, processor only)", target: ">= 0.85", measured: showSpread(ratios.efficiency, 2), met: ratios.efficiency.median >= 0.85 },
+    { name: "efficiency = worker / min(raw receive, processor only)", target: ">= 0.85", measured: showSpread(ratios.efficiency, 3), met: ratios.efficiency.median >= 0.85 },
     { name: "speedup = worker / SDK sample pattern", target: ">= 1.6x", measured: showSpread(ratios.speedup, 1, "x"), met: ratios.speedup.median >= 1.6 },
     { name: `p99 end-to-end latency at ${number(latency.offeredRate)} events/s`, target: "<= 50 ms", measured: `${number(latency.latency.p99, 1)} ms`, met: latency.latency.p99 <= 50 },
     { name: `peak worker RSS draining ${number(backlog.eventsPerPartition)} events per partition`, target: "<= 300 MB", measured: showSpread(backlog.workerPeakRssMb, 0, " MB"), met: backlog.workerPeakRssMb.median <= 300 },
@@ -61,7 +61,7 @@ export function toMarkdown(report: BenchReport): string {
   lines.push("## Throughput", "", "| Configuration | events/s | peak RSS | How |", "|---|---:|---:|---|");
   for (const c of report.configurations) lines.push(`| ${c.label} | ${showSpread(c.eventsPerSecond)} | ${showSpread(c.peakRssMb, 0, " MB")} | ${c.how} |`);
   lines.push("", "| Ratio | Value |", "|---|---:|");
-  lines.push(`| efficiency = worker / min(raw receive, processor only) | ${showSpread(report.ratios.efficiency, 2)} |`);
+  lines.push(`| efficiency = worker / min(raw receive, processor only) | ${showSpread(report.ratios.efficiency, 3)} |`);
   lines.push(`| speedup = worker / SDK sample pattern | ${showSpread(report.ratios.speedup, 1, "x")} |`);
   lines.push(`| worker / SDK sample pattern with the worker's batch settings | ${showSpread(report.ratios.speedupOverBatchedSample, 2, "x")} |`);
   lines.push("", "## Latency", "");
