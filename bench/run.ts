@@ -9,7 +9,7 @@ import { describeMachine, PARTITIONS } from "./local-hub";
 import { parseBenchOptions, type BenchOptions } from "./options";
 import { evaluateTargets, toMarkdown, type BenchReport, type ConfigurationResult } from "./report";
 import { runIdleBurst, type IdleBurstRun } from "./scenarios/idle-burst";
-import { runLatency } from "./scenarios/latency";
+import { runLatency, runReceiveFloor } from "./scenarios/latency";
 import { eventsPerSecond, runThroughputRepetition, type ThroughputRepetition } from "./scenarios/throughput";
 import { spread } from "./stats";
 import { generateEvents, meanBodyBytes } from "./workload";
@@ -46,6 +46,9 @@ async function main(options: BenchOptions): Promise<void> {
   log(`latency at ${options.latencyRate} events/s for ${options.latencySeconds} s`);
   const latency = await runLatency({ rate: options.latencyRate, seconds: options.latencySeconds, warmUpSeconds: options.warmUpSeconds, workerEnv: childEnv }, log);
   log(`  p50 ${latency.latency.p50.toFixed(1)} ms, p99 ${latency.latency.p99.toFixed(1)} ms`);
+  log(`receive-only latency floor at ${options.latencyRate} events/s`);
+  const receiveFloor = await runReceiveFloor({ rate: options.latencyRate, seconds: options.latencySeconds, warmUpSeconds: options.warmUpSeconds, workerEnv: childEnv });
+  log(`  p50 ${receiveFloor.latency.p50.toFixed(1)} ms, p99 ${receiveFloor.latency.p99.toFixed(1)} ms`);
 
   const idleBurst: IdleBurstRun[] = [];
   if (options.idleBurst) {
@@ -72,6 +75,7 @@ async function main(options: BenchOptions): Promise<void> {
       speedupOverBatchedSample: spread(runs.map((r) => eventsPerSecond(r.worker) / eventsPerSecond(r.sampleBatched))),
     },
     latency,
+    receiveFloor,
     backlog: { eventsPerPartition: options.eventsPerPartition, workerPeakRssMb: spread(runs.map((r) => mb(r.worker.peakRssBytes))) },
     checkpoints: {
       workerDrainPerSecond: spread(runs.map((r) => r.worker.checkpointsWritten / Math.max(r.worker.seconds, 1e-9))),

@@ -2,6 +2,7 @@
 // BENCH_* environment variables (validated here, once), and the child's one result is a JSON log line
 // `{"benchSummary": {...}}` on stderr (stdout carries result lines, as the worker's does).
 import { z } from "zod";
+import type { LatencySummary } from "../stats";
 
 export interface ChildSummary {
   /** Events fully handled within the measured window. */
@@ -12,6 +13,8 @@ export interface ChildSummary {
   checkpoints: number;
   /** False when the time limit ended the run before every expected event was done. */
   completed: boolean;
+  /** Enqueued time to handled, for events enqueued after BENCH_MEASURE_FROM_MS (when set). */
+  latencyMs?: LatencySummary;
 }
 
 const wholeNumber = (min: number) => z.coerce.number().int().min(min);
@@ -34,6 +37,11 @@ export function readChildSettings<T extends z.ZodRawShape>(shape: T): z.output<z
   const problems = parsed.error.issues.map((issue) => `  - ${String(issue.path[0])}: ${issue.message}`);
   process.stderr.write(`Invalid benchmark child settings:\n${problems.join("\n")}\n`);
   process.exit(2);
+}
+
+/** The child is subscribed to every partition (logged once, so a live producer can start). */
+export function reportReady(): void {
+  process.stderr.write(`${JSON.stringify({ benchReady: true })}\n`);
 }
 
 export function reportSummary(summary: ChildSummary): void {

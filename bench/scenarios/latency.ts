@@ -5,7 +5,8 @@
 // Checkpoint writes per second in this steady state are read from the worker's /metrics.
 import { EventHubProducerClient } from "@azure/event-hubs";
 import { waitUntil } from "../child-process";
-import { startBenchStack, PARTITIONS } from "../local-hub";
+import { runConsumerChild } from "../consumers/run-child";
+import { PARTITIONS, RAW_CONSUMER_GROUP, startBenchStack, workerDefaults } from "../local-hub";
 import { sendAtRate } from "../paced-producer";
 import { summarizeLatency, type LatencySummary } from "../stats";
 import { BenchWorker } from "../worker-process";
@@ -32,6 +33,45 @@ export interface LatencyRun {
 }
 
 const ENQUEUED = /"enqueuedTimeUtc":"([^"]+)"/;
+
+export interface ReceiveFloorRun {
+  latency: LatencySummary;
+  events: number;
+}
+
+/**
+ * The same offered load read by the raw-receive child (configuration 1: no processing, the worker's
+ * batch settings): the latency the SDK's receive path alone adds (it waits 20 ms after the first event
+ * of a partial batch), i.e. the floor under any processor's figure.
+ */
+export async function runReceiveFloor(settings: LatencySettings): Promise<ReceiveFloorRun> {
+  const stack = await startBenchStack();
+  const producer = new EventHubProducerClient(stack.eventHubConnectionString, stack.eventHubName);
+  try {
+    const { subscription } = workerDefaults(stack);
+    const events = generateEvents(Math.round(settings.rate * settings.seconds), PARTITIONS);
+    const env = {
+      BENCH_CONNECTION_STRING: stack.eventHubConnectionString,
+      BENCH_EVENTHUB_NAME: stack.eventHubName,
+      BENCH_CONSUMER_GROUP: RAW_CONSUMER_GROUP,
+      BENCH_EXPECTED_EVENTS: String(events.length),
+      BENCH_TIME_LIMIT_MS: String((settings.seconds + 60) * 1000),
+      BENCH_MAX_BATCH_SIZE: String(subscription.maxBatchSize),
+      BENCH_MAX_WAIT_MS: String(subscription.maxWaitTimeMs),
+      BENCH_PREFETCH_COUNT: String(subscription.prefetchCount),
+      BENCH_WARM_UP_MS: String(settings.warmUpSeconds * 1000),
+    };
+    const measured = await runConsumerChild("raw-receive-latency", "bench/consumers/raw-receive.ts", env, (settings.seconds + 90) * 1000, async () => {
+      await producer.getPartitionIds();
+      await sendAtRate(producer, events, settings.rate);
+    });
+    if (!measured.latencyMs) throw new Error("the raw-receive child reported no latency");
+    return { latency: measured.latencyMs, events: measured.events };
+  } finally {
+    await producer.close();
+    await stack.stop();
+  }
+}
 
 export async function runLatency(settings: LatencySettings, log: (line: string) => void): Promise<LatencyRun> {
   const stack = await startBenchStack();
