@@ -5,6 +5,8 @@ import type { EventInput, Processor } from "./processor";
 import { Semaphore } from "./semaphore";
 import { unwrap, type TaskOutcome } from "./thread-protocol";
 
+const TASKS_POSTED_PER_THREAD = 16;
+
 /** One task for a pool thread. A warm-up task only makes the thread load its model or module. */
 export type PoolTask = { warmUp: true; input?: undefined } | { warmUp?: false; input: EventInput };
 
@@ -53,6 +55,9 @@ export class ProcessingPool implements Processor {
       maxThreads: threads,
       maxQueue,
       idleTimeout: Number.POSITIVE_INFINITY, // loading a model is expensive: keep threads alive
+      // Keep several tasks posted to each thread so it never idles waiting for the next message (one at a
+      // time, a thread sat idle 30-45% of the time); synchronous handlers still run them one after another.
+      concurrentTasksPerWorker: TASKS_POSTED_PER_THREAD,
       execArgv: threadExecArgv(filename),
       workerData: options.workerData,
     });
