@@ -1,6 +1,7 @@
 // `npm run bench` options, validated once; --quick swaps in small defaults for a smoke run under a minute.
-import { Command, CommanderError } from "commander";
+import { Command } from "commander";
 import { z } from "zod";
+import { parseCommandLine, wholeNumber } from "./command-line";
 
 export interface BenchOptions {
   quick: boolean;
@@ -21,17 +22,16 @@ export interface BenchOptions {
 const FULL = { runs: 3, eventsPerPartition: 25_000, latencySeconds: 20, warmUpSeconds: 2, sampleTimeLimitSeconds: 20, idleSeconds: 30, burstPerPartition: 10_000 };
 const QUICK = { runs: 1, eventsPerPartition: 2_500, latencySeconds: 6, warmUpSeconds: 1, sampleTimeLimitSeconds: 4, idleSeconds: 5, burstPerPartition: 2_000 };
 
-const whole = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const schema = z.object({
   quick: z.boolean(),
-  runs: whole(1, 20).optional(),
-  eventsPerPartition: whole(100, 1_000_000).optional(),
-  latencyRate: whole(1, 100_000),
-  latencySeconds: whole(2, 600).optional(),
-  warmUpSeconds: whole(0, 60).optional(),
-  sampleTimeLimitSeconds: whole(1, 600).optional(),
-  idleSeconds: whole(0, 600).optional(),
-  burstPerPartition: whole(1, 1_000_000).optional(),
+  runs: wholeNumber(1, 20).optional(),
+  eventsPerPartition: wholeNumber(100, 1_000_000).optional(),
+  latencyRate: wholeNumber(1, 100_000),
+  latencySeconds: wholeNumber(2, 600).optional(),
+  warmUpSeconds: wholeNumber(0, 60).optional(),
+  sampleTimeLimitSeconds: wholeNumber(1, 600).optional(),
+  idleSeconds: wholeNumber(0, 600).optional(),
+  burstPerPartition: wholeNumber(1, 1_000_000).optional(),
   idleBurst: z.boolean(),
   out: z.string().min(1),
   cpuProf: z.string().min(1).optional(),
@@ -53,19 +53,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     .option("--no-idle-burst", "skip the idle-then-burst runs")
     .option("--out <dir>", "where latest.json/.md/.svg go", "bench/results")
     .option("--cpu-prof <dir>", "write a V8 CPU profile of every child process (worker, baselines) to <dir>");
-  try {
-    command.parse([...argv], { from: "user" });
-  } catch (error) {
-    if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
-    throw error;
-  }
-  const parsed = schema.safeParse(command.opts());
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `  --${String(issue.path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${issue.message}`);
-    process.stderr.write(`Invalid bench options:\n${problems.join("\n")}\n`);
-    process.exit(2);
-  }
-  const o = parsed.data;
+  const o = parseCommandLine(command, schema, argv, "bench");
   const base = o.quick ? QUICK : FULL;
   return {
     quick: o.quick,

@@ -1,10 +1,10 @@
 // `npm run chaos` options, validated once.
-import { Command, CommanderError } from "commander";
+import { Command } from "commander";
 import { z } from "zod";
+import { parseCommandLine, wholeNumber } from "../command-line";
 import { FAULT_KINDS, type FaultKind } from "./faults";
 import type { ChaosOptions } from "./harness";
 
-const whole = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const faultList = z.string().transform((raw, ctx): FaultKind[] => {
   const names = raw.split(",").map((name) => name.trim()).filter(Boolean);
   if (names.length === 1 && names[0] === "all") return [...FAULT_KINDS];
@@ -18,15 +18,15 @@ const faultList = z.string().transform((raw, ctx): FaultKind[] => {
 });
 
 const schema = z.object({
-  duration: whole(5, 86_400),
-  workers: whole(1, 16),
-  rate: whole(1, 20_000),
+  duration: wholeNumber(5, 86_400),
+  workers: wholeNumber(1, 16),
+  rate: wholeNumber(1, 20_000),
   faults: faultList,
   faultInterval: z.coerce.number().min(0.5).max(3600),
   poisonRatio: z.coerce.number().min(0).max(1),
-  seed: whole(0, 2 ** 31),
-  drainTimeout: whole(5, 3600),
-  partitions: whole(1, 32),
+  seed: wholeNumber(0, 2 ** 31),
+  drainTimeout: wholeNumber(5, 3600),
+  partitions: wholeNumber(1, 32),
   out: z.string().min(1),
 });
 
@@ -44,19 +44,7 @@ export function parseChaosOptions(argv: readonly string[]): ChaosOptions & { out
     .option("--drain-timeout <s>", "longest wait for every event to be accounted for after traffic stops", "90")
     .option("--partitions <n>", "partitions of the hub", "4")
     .option("--out <dir>", "where chaos-latest.json goes", "bench/results");
-  try {
-    command.parse([...argv], { from: "user" });
-  } catch (error) {
-    if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
-    throw error;
-  }
-  const parsed = schema.safeParse(command.opts());
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `  --${String(issue.path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${issue.message}`);
-    process.stderr.write(`Invalid chaos options:\n${problems.join("\n")}\n`);
-    process.exit(2);
-  }
-  const o = parsed.data;
+  const o = parseCommandLine(command, schema, argv, "chaos");
   return {
     durationSeconds: o.duration,
     workers: o.workers,
