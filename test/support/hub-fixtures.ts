@@ -11,6 +11,11 @@ export interface SentEvent {
   poison: boolean;
 }
 
+/** Emulator config with one 4-partition hub per name, each with the workers' consumer group. */
+export const fourPartitionHubs = (...names: string[]) => ({
+  hubs: names.map((name) => ({ name, partitionCount: 4, consumerGroups: ["ai-workers"] })),
+});
+
 /**
  * Sends `perPartition` JSON text events to every partition (poison ones, declared JSON but cut off, where
  * `isPoison(i)`), and returns what the service assigned, from the partitions' sequence numbers.

@@ -116,6 +116,23 @@ export class WorkerProcess {
 }
 
 /** Polls `condition` every 100 ms until it holds or `timeoutMs` passes; then fails with `describe()`. */
+/** The worker processes one test file starts against its local stack, all disposed together after each test. */
+export class WorkerFleet {
+  private readonly running: WorkerProcess[] = [];
+
+  constructor(private readonly stackEnv: () => Record<string, string>) {}
+
+  start(name: string, hub: string, env: Record<string, string> = {}): WorkerProcess {
+    const worker = WorkerProcess.start(name, { ...this.stackEnv(), EVENTHUB_NAME: hub, ...env });
+    this.running.push(worker);
+    return worker;
+  }
+
+  async disposeAll(): Promise<void> {
+    await Promise.all(this.running.splice(0).map((worker) => worker.dispose()));
+  }
+}
+
 export async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs: number, describe?: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {

@@ -2,30 +2,18 @@
 // SIGTERM drains, checkpoints and releases ownership; a restart resumes from the checkpoints.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startLocalStack, type LocalStack } from "../../emulator";
-import { keysOf, readCheckpoints, readOwnership, sendToEveryPartition } from "../support/hub-fixtures";
-import { exitOf, key, waitFor, WorkerProcess } from "../support/worker-process";
+import { keysOf, readCheckpoints, readOwnership, sendToEveryPartition, fourPartitionHubs } from "../support/hub-fixtures";
+import { exitOf, key, waitFor, WorkerFleet } from "../support/worker-process";
 
 let stack: LocalStack;
-const workers: WorkerProcess[] = [];
-
-function startWorker(name: string, hub: string, env: Record<string, string> = {}): WorkerProcess {
-  const worker = WorkerProcess.start(name, { ...stack.env(), EVENTHUB_NAME: hub, ...env });
-  workers.push(worker);
-  return worker;
-}
+const workers = new WorkerFleet(() => stack.env());
+const startWorker = (name: string, hub: string, env?: Record<string, string>) => workers.start(name, hub, env);
 
 beforeAll(async () => {
-  stack = await startLocalStack({
-    config: {
-      hubs: [
-        { name: "backlog", partitionCount: 4, consumerGroups: ["ai-workers"] },
-        { name: "restart", partitionCount: 4, consumerGroups: ["ai-workers"] },
-      ],
-    },
-  });
+  stack = await startLocalStack({ config: fourPartitionHubs("backlog", "restart") });
 });
 afterEach(async () => {
-  await Promise.all(workers.splice(0).map((w) => w.dispose()));
+  await workers.disposeAll();
 });
 afterAll(async () => {
   await stack?.stop();

@@ -2,17 +2,12 @@
 // with kill -9 has its partitions taken over with nothing lost.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startLocalStack, type LocalStack } from "../../emulator";
-import { keysOf, readCheckpoints, readOwnership, sendToEveryPartition } from "../support/hub-fixtures";
-import { exitOf, key, waitFor, WorkerProcess } from "../support/worker-process";
+import { keysOf, readCheckpoints, readOwnership, sendToEveryPartition, fourPartitionHubs } from "../support/hub-fixtures";
+import { exitOf, key, waitFor, WorkerFleet, WorkerProcess } from "../support/worker-process";
 
 let stack: LocalStack;
-const workers: WorkerProcess[] = [];
-
-function startWorker(name: string, hub: string, env: Record<string, string> = {}): WorkerProcess {
-  const worker = WorkerProcess.start(name, { ...stack.env(), EVENTHUB_NAME: hub, ...env });
-  workers.push(worker);
-  return worker;
-}
+const workers = new WorkerFleet(() => stack.env());
+const startWorker = (name: string, hub: string, env?: Record<string, string>) => workers.start(name, hub, env);
 
 async function ownersOf(hub: string): Promise<Map<string, string>> {
   return readOwnership(stack.storageConnectionString, stack.checkpointContainer, hub);
@@ -30,17 +25,10 @@ async function splitTwoTwo(hub: string, a: WorkerProcess, b: WorkerProcess): Pro
 }
 
 beforeAll(async () => {
-  stack = await startLocalStack({
-    config: {
-      hubs: [
-        { name: "split", partitionCount: 4, consumerGroups: ["ai-workers"] },
-        { name: "crash", partitionCount: 4, consumerGroups: ["ai-workers"] },
-      ],
-    },
-  });
+  stack = await startLocalStack({ config: fourPartitionHubs("split", "crash") });
 });
 afterEach(async () => {
-  await Promise.all(workers.splice(0).map((w) => w.dispose()));
+  await workers.disposeAll();
 });
 afterAll(async () => {
   await stack?.stop();

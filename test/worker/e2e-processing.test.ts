@@ -3,34 +3,22 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startLocalStack, type LocalStack } from "../../emulator";
 import { FakeOpenAIServer } from "../support/fake-openai-server";
-import { keysOf, readCheckpoints, readDeadLetters, sendToEveryPartition } from "../support/hub-fixtures";
-import { exitOf, waitFor, WorkerProcess } from "../support/worker-process";
+import { keysOf, readCheckpoints, readDeadLetters, sendToEveryPartition, fourPartitionHubs } from "../support/hub-fixtures";
+import { exitOf, waitFor, WorkerFleet } from "../support/worker-process";
 
 let stack: LocalStack;
 let openai: FakeOpenAIServer;
-const workers: WorkerProcess[] = [];
-
-function startWorker(name: string, hub: string, env: Record<string, string> = {}): WorkerProcess {
-  const worker = WorkerProcess.start(name, { ...stack.env(), EVENTHUB_NAME: hub, ...env });
-  workers.push(worker);
-  return worker;
-}
+const workers = new WorkerFleet(() => stack.env());
+const startWorker = (name: string, hub: string, env?: Record<string, string>) => workers.start(name, hub, env);
 
 beforeAll(async () => {
   [stack, openai] = await Promise.all([
-    startLocalStack({
-      config: {
-        hubs: [
-          { name: "poison", partitionCount: 4, consumerGroups: ["ai-workers"] },
-          { name: "openai", partitionCount: 4, consumerGroups: ["ai-workers"] },
-        ],
-      },
-    }),
+    startLocalStack({ config: fourPartitionHubs("poison", "openai") }),
     FakeOpenAIServer.start(),
   ]);
 });
 afterEach(async () => {
-  await Promise.all(workers.splice(0).map((w) => w.dispose()));
+  await workers.disposeAll();
 });
 afterAll(async () => {
   await Promise.all([stack?.stop(), openai?.close()]);
