@@ -3,7 +3,7 @@
 // Started as `node --import tsx` rather than the `tsx` wrapper: the wrapper relays SIGTERM and SIGKILLs a child
 // that does not acknowledge within ~60 ms, which a busy worker can miss, cutting its graceful shutdown short.
 import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, type WriteStream } from "node:fs";
+import type { WriteStream } from "node:fs";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
