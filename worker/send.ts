@@ -156,11 +156,19 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const options = parsed.data;
-  const producer = options.connectionString
-    ? options.eventhubName
-      ? new EventHubProducerClient(options.connectionString, options.eventhubName)
-      : new EventHubProducerClient(options.connectionString)
-    : new EventHubProducerClient(options.namespace ?? "", options.eventhubName ?? "", new DefaultAzureCredential());
+  let producer: EventHubProducerClient;
+  try {
+    producer = options.connectionString
+      ? options.eventhubName
+        ? new EventHubProducerClient(options.connectionString, options.eventhubName)
+        : new EventHubProducerClient(options.connectionString)
+      : new EventHubProducerClient(options.namespace ?? "", options.eventhubName ?? "", new DefaultAzureCredential());
+  } catch (error) {
+    // The SDK validates the connection string and hub name as it builds the client.
+    const setting = options.connectionString ? "EVENTHUB_CONNECTION_STRING (--connection-string)" : "EVENTHUB_NAMESPACE (--namespace)";
+    process.stderr.write(`Invalid send options:\n  - ${setting}: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(2);
+  }
   const abort = new AbortController();
   process.once("SIGINT", () => abort.abort());
   process.once("SIGTERM", () => abort.abort());
