@@ -1,6 +1,7 @@
 // How the benchmark's consumer children are configured and how they report back: settings arrive as
 // BENCH_* environment variables (validated here, once), and the child's one result is a JSON log line
 // `{"benchSummary": {...}}` on stderr (stdout carries result lines, as the worker's does).
+import { earliestEventPosition, type SubscribeOptions } from "@azure/event-hubs";
 import { z } from "zod";
 import type { LatencySummary } from "../stats";
 
@@ -29,6 +30,23 @@ export const hubSettings = {
   BENCH_MAX_WAIT_MS: wholeNumber(10),
   BENCH_PREFETCH_COUNT: wholeNumber(1),
 };
+
+type HubSettings = z.output<z.ZodObject<typeof hubSettings>>;
+
+/** What every receiving configuration subscribes with: the whole backlog, in batches the parent chose. */
+export function backlogSubscribeOptions(settings: HubSettings): SubscribeOptions {
+  return {
+    startPosition: earliestEventPosition,
+    maxBatchSize: settings.BENCH_MAX_BATCH_SIZE,
+    maxWaitTimeInSeconds: settings.BENCH_MAX_WAIT_MS / 1000,
+    prefetchCount: settings.BENCH_PREFETCH_COUNT,
+  };
+}
+
+/** Subscription errors go to stderr as a warning log line; the run window decides whether the run failed. */
+export async function logSubscriptionError(error: Error): Promise<void> {
+  process.stderr.write(`${JSON.stringify({ level: 40, msg: "subscription error", error: error.message })}\n`);
+}
 
 /** Parses the child's settings or exits with code 2 naming each bad variable. */
 export function readChildSettings<T extends z.ZodRawShape>(shape: T): z.output<z.ZodObject<T>> {

@@ -3,9 +3,9 @@
 // With BENCH_WARM_UP_MS it also records each event's latency (enqueued time to its batch arriving) for
 // events enqueued that long after it reported ready: the floor the SDK itself sets for any processor.
 import { z } from "zod";
-import { EventHubConsumerClient, earliestEventPosition } from "@azure/event-hubs";
+import { EventHubConsumerClient } from "@azure/event-hubs";
 import { summarizeLatency } from "../stats";
-import { RunWindow, hubSettings, readChildSettings, reportReady, reportSummary } from "./child-protocol";
+import { RunWindow, backlogSubscribeOptions, hubSettings, logSubscriptionError, readChildSettings, reportReady, reportSummary } from "./child-protocol";
 
 async function main(): Promise<void> {
   const settings = readChildSettings({ ...hubSettings, BENCH_WARM_UP_MS: z.coerce.number().int().min(0).optional() });
@@ -37,17 +37,9 @@ async function main(): Promise<void> {
         }
         window.completed(events.length);
       },
-      processError: async (error) => {
-        process.stderr.write(`${JSON.stringify({ level: 40, msg: "subscription error", error: error.message })}\n`);
-      },
+      processError: logSubscriptionError,
     },
-    {
-      startPosition: earliestEventPosition,
-      maxBatchSize: settings.BENCH_MAX_BATCH_SIZE,
-      maxWaitTimeInSeconds: settings.BENCH_MAX_WAIT_MS / 1000,
-      prefetchCount: settings.BENCH_PREFETCH_COUNT,
-      skipParsingBodyAsJson: true,
-    },
+    { ...backlogSubscribeOptions(settings), skipParsingBodyAsJson: true },
   );
   const summary = await window.result();
   reportSummary(warmUpMs === undefined ? summary : { ...summary, latencyMs: summarizeLatency(latencies) });

@@ -6,11 +6,11 @@
 // load balancing (the default, balanced, claims one partition per 10 s, so the first 30 s would measure
 // the ramp instead of the pattern). Child process of `npm run bench`; result lines go to stdout.
 import { z } from "zod";
-import { EventHubConsumerClient, earliestEventPosition, type ReceivedEventData } from "@azure/event-hubs";
+import { EventHubConsumerClient, type ReceivedEventData } from "@azure/event-hubs";
 import { BlobCheckpointStore } from "@azure/eventhubs-checkpointstore-blob";
 import { ContainerClient } from "@azure/storage-blob";
 import { analyzeText } from "../../worker/processing/text-insights";
-import { RunWindow, hubSettings, readChildSettings, reportSummary } from "./child-protocol";
+import { RunWindow, backlogSubscribeOptions, hubSettings, logSubscriptionError, readChildSettings, reportSummary } from "./child-protocol";
 
 /** The SDK parses JSON bodies by default; a body it could not parse arrives as bytes. */
 function textOf(event: ReceivedEventData): string {
@@ -54,16 +54,9 @@ async function main(): Promise<void> {
         window.checkpoints++;
         window.completed(events.length);
       },
-      processError: async (error) => {
-        process.stderr.write(`${JSON.stringify({ level: 40, msg: "subscription error", error: error.message })}\n`);
-      },
+      processError: logSubscriptionError,
     },
-    {
-      startPosition: earliestEventPosition,
-      maxBatchSize: settings.BENCH_MAX_BATCH_SIZE,
-      maxWaitTimeInSeconds: settings.BENCH_MAX_WAIT_MS / 1000,
-      prefetchCount: settings.BENCH_PREFETCH_COUNT,
-    },
+    backlogSubscribeOptions(settings),
   );
   const summary = await window.result();
   reportSummary(summary);
