@@ -2,7 +2,7 @@ import type { ReceivedEventData } from "@azure/event-hubs";
 import type { Logger } from "pino";
 import { deadLetterBody, type DeadLetterRecord } from "./dead-letter";
 import { decodeEvent, messageIdOf, toIsoTime } from "./decode-event";
-import { isPoisonEventError, retryAfterMsOf, type Processor } from "./processing/processor";
+import { isPoisonEventError, retryAfterMsOf, type EventInput, type EventSettlement, type Processor } from "./processing/processor";
 import { withRetry, type RetryPolicy } from "./retry";
 import type { ResultRecord, Sink } from "./sinks/sink";
 
@@ -11,10 +11,24 @@ export interface BatchOutcome {
   deadLettered: number;
   /** Extra attempts spent on processing, sink writes and dead letters. */
   retries: number;
-  /** Per successful event, from its first attempt to its result. */
+  /** Per successful event, the processor's time for it. */
   processingMs: number[];
   /** Highest event whose result or dead letter is durable: safe to checkpoint. */
   lastEvent?: ReceivedEventData;
+}
+
+/** A batch after processing, before anything is written: what commit() makes durable. */
+export interface ProcessedBatch {
+  partitionId: string;
+  records: ResultRecord[];
+  deadLetters: DeadLetterRecord[];
+  /** Extra processing attempts. */
+  retries: number;
+  processingMs: number[];
+  /** The last event of the finished prefix (undefined when nothing finished). */
+  lastEvent?: ReceivedEventData;
+  /** Events after the finished prefix, left unfinished by an abort: they must be replayed. */
+  interrupted: number;
 }
 
 export interface BatchProcessorDeps {
@@ -33,17 +47,22 @@ type EventOutcome =
   | { kind: "interrupted" }; // stopped by the abort signal before it finished: neither written nor dead-lettered
 
 /**
- * Processes one partition's batch so that one bad event never stalls the partition and nothing is lost.
+ * Processes one partition's batch so that one bad event never stalls the partition and nothing is lost, in
+ * two steps: run() processes, commit() makes the outcome durable (process() does both).
  *
- * Every event is decoded and handed to the processor at once (the pool or the HTTP semaphore bounds real
- * concurrency); each is retried on its own with withRetry, except PoisonEventError. Events that fail for
- * good go to the dead-letter store with the error; the results go to the sink in sequence order, in one
- * write. Sink and dead-letter writes are retried with the same policy; if they still fail, process() rejects
- * and nothing of this batch may be checkpointed.
+ * run(): every event is decoded and the batch is handed to the processor at once: in one processMany call
+ * when the processor has one (the pool sends a thread a share of the batch per message), else event by event
+ * (the HTTP semaphore bounds real concurrency). A failed event is retried on its own with withRetry, except
+ * PoisonEventError; a body that cannot be decoded is poison. Events that fail for good become dead letters
+ * with the error. run() never rejects.
+ *
+ * commit(): the results go to the sink in sequence order, in one write, and the dead letters to their store.
+ * Both are retried with the same policy; if they still fail, commit() rejects and nothing of this batch may
+ * be checkpointed. Calling it again retries the writes.
  *
  * Abort (shutdown): work already started finishes, nothing new starts. An event still waiting for room in
  * the processor, or waiting to retry, is interrupted. The batch then keeps its prefix up to the first
- * interrupted event: results and dead letters of that prefix are written, and lastEvent is the prefix's
+ * interrupted event: results and dead letters of that prefix are committed, and lastEvent is the prefix's
  * last event, so the checkpoint never passes an event that was not finished; the rest is replayed by the
  * next owner (at least once).
  */
@@ -51,25 +70,49 @@ export class BatchProcessor {
   constructor(private readonly deps: BatchProcessorDeps) {}
 
   async process(partitionId: string, events: ReceivedEventData[], signal?: AbortSignal): Promise<BatchOutcome> {
+    return this.commit(await this.run(partitionId, events, signal));
+  }
+
+  async run(partitionId: string, events: ReceivedEventData[], signal?: AbortSignal): Promise<ProcessedBatch> {
     const ordered = [...events].sort((a, b) => a.sequenceNumber - b.sequenceNumber);
-    const outcome: BatchOutcome = { processed: 0, deadLettered: 0, retries: 0, processingMs: [] };
-    const eventOutcomes = await Promise.all(ordered.map((event) => this.processEvent(partitionId, event, outcome, signal)));
+    const batch: ProcessedBatch = { partitionId, records: [], deadLetters: [], retries: 0, processingMs: [], interrupted: 0 };
+    const decoded = ordered.map((event) => decodeOrPoison(partitionId, event));
+    const firstAttempts = this.startFirstAttempts(decoded.filter((d): d is EventInput => !(d instanceof Error)), signal);
+    const eventOutcomes = await Promise.all(
+      ordered.map((event, i) => {
+        const input = decoded[i] as EventInput | Error;
+        if (input instanceof Error) return this.failed(partitionId, event, input, 1);
+        return this.processEvent(partitionId, event, input, firstAttempts.get(input) as Promise<EventSettlement>, batch, signal);
+      }),
+    );
 
     const firstInterrupted = eventOutcomes.findIndex((o) => o.kind === "interrupted");
     const settledCount = firstInterrupted === -1 ? ordered.length : firstInterrupted;
-    const records: ResultRecord[] = [];
-    const deadLetters: DeadLetterRecord[] = [];
     for (let i = 0; i < settledCount; i++) {
       const event = ordered[i] as ReceivedEventData;
       const result = eventOutcomes[i] as EventOutcome;
       if (result.kind === "processed") {
-        records.push(this.resultRecord(partitionId, event, result.result));
-        outcome.processingMs.push(result.ms);
+        batch.records.push(this.resultRecord(partitionId, event, result.result));
+        batch.processingMs.push(result.ms);
+      } else if (result.kind === "failed") {
+        batch.deadLetters.push(this.deadLetterRecord(partitionId, event, result.error, result.attempts));
       }
-      else if (result.kind === "failed") deadLetters.push(this.deadLetterRecord(partitionId, event, result.error, result.attempts));
     }
+    if (settledCount > 0) batch.lastEvent = ordered[settledCount - 1];
+    batch.interrupted = ordered.length - settledCount;
+    if (batch.interrupted > 0) {
+      this.deps.logger?.info(
+        { partitionId, finished: settledCount, interrupted: batch.interrupted },
+        "batch interrupted by shutdown; unfinished events will be replayed",
+      );
+    }
+    return batch;
+  }
 
-    // Durable writes are not tied to the abort signal: they are what makes the finished work checkpointable.
+  /** Writes the batch's results and dead letters. Not tied to any abort signal: this is what makes finished work checkpointable. */
+  async commit(batch: ProcessedBatch): Promise<BatchOutcome> {
+    const { partitionId, records, deadLetters } = batch;
+    const outcome: BatchOutcome = { processed: records.length, deadLettered: deadLetters.length, retries: batch.retries, processingMs: batch.processingMs };
     const writes = await Promise.allSettled([
       records.length > 0 ? this.durably("sink write", partitionId, outcome, () => this.deps.sink.write(records)) : Promise.resolve(),
       ...deadLetters.map((record) =>
@@ -78,40 +121,50 @@ export class BatchProcessor {
     ]);
     const failedWrite = writes.find((w): w is PromiseRejectedResult => w.status === "rejected");
     if (failedWrite) throw failedWrite.reason;
-
-    outcome.processed = records.length;
-    outcome.deadLettered = deadLetters.length;
-    if (settledCount > 0) outcome.lastEvent = ordered[settledCount - 1];
-    if (firstInterrupted !== -1) {
-      this.deps.logger?.info(
-        { partitionId, finished: settledCount, interrupted: ordered.length - settledCount },
-        "batch interrupted by shutdown; unfinished events will be replayed",
-      );
-    }
+    if (batch.lastEvent) outcome.lastEvent = batch.lastEvent;
     return outcome;
+  }
+
+  /** Every input's first attempt, started now: one processMany call, or one process call per event. */
+  private startFirstAttempts(inputs: EventInput[], signal: AbortSignal | undefined): Map<EventInput, Promise<EventSettlement>> {
+    const { processor } = this.deps;
+    const attempts = new Map<EventInput, Promise<EventSettlement>>();
+    if (inputs.length === 0) return attempts;
+    if (signal?.aborted) {
+      for (const input of inputs) attempts.set(input, Promise.resolve({ ok: false, error: signal.reason }));
+    } else if (processor.processMany) {
+      const all = processor.processMany(inputs, signal);
+      inputs.forEach((input, i) => attempts.set(input, all.then((settlements) => settlementAt(settlements, i))));
+    } else {
+      for (const input of inputs) attempts.set(input, timedSettlement(() => processor.process(input, signal)));
+    }
+    for (const attempt of attempts.values()) attempt.catch(() => undefined); // awaited by processEvent; a rejection there is a failed attempt
+    return attempts;
   }
 
   private async processEvent(
     partitionId: string,
     event: ReceivedEventData,
-    outcome: BatchOutcome,
+    input: EventInput,
+    firstAttempt: Promise<EventSettlement>,
+    batch: ProcessedBatch,
     signal: AbortSignal | undefined,
   ): Promise<EventOutcome> {
-    const started = performance.now();
     let attempts = 0;
     try {
-      const input = decodeEvent(partitionId, event);
-      const result = await withRetry(
-        (attempt) => {
+      const settlement = await withRetry(
+        async (attempt) => {
           attempts = attempt;
-          return this.deps.processor.process(input, signal);
+          const settled = attempt === 1 ? await firstAttempt : await timedSettlement(() => this.deps.processor.process(input, signal));
+          if (!settled.ok) throw settled.error;
+          return settled;
         },
         this.deps.retry,
         {
           ...(signal ? { signal } : {}),
           retryAfterMs: retryAfterMsOf,
           onRetry: (error, attempt, delayMs) => {
-            outcome.retries++;
+            batch.retries++;
             this.deps.logger?.warn(
               { partitionId, sequenceNumber: event.sequenceNumber, attempt, delayMs, err: error },
               "event processing failed; retrying",
@@ -119,15 +172,19 @@ export class BatchProcessor {
           },
         },
       );
-      return { kind: "processed", result, ms: performance.now() - started };
+      return { kind: "processed", result: settlement.value, ms: settlement.ms };
     } catch (error) {
       if (signal?.aborted && !isPoisonEventError(error)) return { kind: "interrupted" };
-      this.deps.logger?.warn(
-        { partitionId, sequenceNumber: event.sequenceNumber, attempts, err: error },
-        isPoisonEventError(error) ? "poison event; dead-lettering" : "event failed after all attempts; dead-lettering",
-      );
-      return { kind: "failed", error, attempts: Math.max(1, attempts) };
+      return this.failed(partitionId, event, error, Math.max(1, attempts));
     }
+  }
+
+  private failed(partitionId: string, event: ReceivedEventData, error: unknown, attempts: number): EventOutcome {
+    this.deps.logger?.warn(
+      { partitionId, sequenceNumber: event.sequenceNumber, attempts, err: error },
+      isPoisonEventError(error) ? "poison event; dead-lettering" : "event failed after all attempts; dead-lettering",
+    );
+    return { kind: "failed", error, attempts };
   }
 
   private durably(what: string, partitionId: string, outcome: BatchOutcome, write: () => Promise<void>): Promise<void> {
@@ -176,5 +233,29 @@ export class BatchProcessor {
     if (messageId !== undefined) record.messageId = messageId;
     if (event.contentType !== undefined) record.contentType = event.contentType;
     return record;
+  }
+}
+
+/** The processor's input for the event, or the PoisonEventError that says why its body cannot be one. */
+function decodeOrPoison(partitionId: string, event: ReceivedEventData): EventInput | Error {
+  try {
+    return decodeEvent(partitionId, event);
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
+  }
+}
+
+function settlementAt(settlements: EventSettlement[], index: number): EventSettlement {
+  return settlements[index] ?? { ok: false, error: new Error(`the processor returned no outcome for event ${index} of the batch`) };
+}
+
+/** One process() call as a settlement, timed on this thread. */
+async function timedSettlement(run: () => Promise<unknown>): Promise<EventSettlement> {
+  const started = performance.now();
+  try {
+    const value = await run();
+    return { ok: true, value, ms: performance.now() - started };
+  } catch (error) {
+    return { ok: false, error };
   }
 }

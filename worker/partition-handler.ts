@@ -1,8 +1,15 @@
 // The subscription's event handlers. processEvents never throws on a processing failure: a throw would stop
 // the partition until its ownership expires and then replay it, so every failure is handled here. Poison
-// events are dead-lettered by the BatchProcessor; if the sink or dead-letter store stays down, the batch is
-// re-run with backoff (the partition pauses, nothing is checkpointed past the failure) until it succeeds or
-// the partition closes.
+// events are dead-lettered by the BatchProcessor; if the sink or dead-letter store stays down, the batch's
+// writes are retried with backoff (the partition pauses, nothing is checkpointed past the failure) until
+// they succeed or the partition closes.
+//
+// Batches are pipelined: processEvents hands a batch to the processor and returns while fewer than
+// BATCHES_IN_FLIGHT of the partition's batches are unfinished, so the SDK receives the next batch while this
+// one is processed and the processor never waits for a round trip. Processing overlaps; committing does not:
+// a batch is written and recorded for checkpointing only after the one before it, so results and
+// checkpoints keep sequence order. If a batch is left unfinished (shutdown), the later ones are not
+// committed either: they are replayed with it.
 //
 // The one deliberate throw is a fence: when this worker no longer owns a partition (another worker's claim
 // seen in the ownership listing, or our renewals failing past the expiration interval) but the SDK still
@@ -17,15 +24,21 @@ import {
   type SubscriptionEventHandlers,
 } from "@azure/event-hubs";
 import type { Logger } from "pino";
-import type { BatchOutcome } from "./batch-processor";
+import type { BatchOutcome, ProcessedBatch } from "./batch-processor";
 import { PartitionCheckpointer, type CheckpointSchedule } from "./checkpoint-policy";
 import type { OwnershipTracker } from "./ownership-tracker";
 import { backoffDelayMs, type RetryPolicy } from "./retry";
 import { errorFields } from "./telemetry/logger";
 import type { WorkerMetrics } from "./telemetry/metrics";
 
+/** Per partition: one batch being processed while the SDK receives the next (more buys nothing, see bench/). */
+const BATCHES_IN_FLIGHT = 2;
+
 export interface BatchRunner {
-  process(partitionId: string, events: ReceivedEventData[], signal?: AbortSignal): Promise<BatchOutcome>;
+  /** Processes the events; never rejects. */
+  run(partitionId: string, events: ReceivedEventData[], signal?: AbortSignal): Promise<ProcessedBatch>;
+  /** Makes a processed batch durable; rejects if it could not, and may be called again. */
+  commit(batch: ProcessedBatch): Promise<BatchOutcome>;
 }
 
 export class NotPartitionOwnerError extends Error {
@@ -39,7 +52,10 @@ interface PartitionState {
   readonly checkpointer: PartitionCheckpointer;
   /** Aborted when the partition closes: ends backoff waits and in-flight processing. */
   readonly closed: AbortController;
-  inFlight: Promise<void> | undefined;
+  /** Batches taken and not yet finished (committed or abandoned). */
+  readonly inFlight: Set<Promise<void>>;
+  /** Settles when the newest batch is finished: true if it was committed whole, so the next one may commit. */
+  commitTail: Promise<boolean>;
   lastSequenceNumber: number | undefined;
   /** Stopped by the fence: it closes like a lost partition. */
   fenced: boolean;
@@ -74,7 +90,7 @@ export class PartitionHandler {
   /** Stop taking batches, wait for in-flight ones, and checkpoint what is durable. Never throws. */
   async drain(): Promise<void> {
     this.draining.abort();
-    await Promise.all([...this.partitions.values()].map((state) => state.inFlight));
+    await Promise.all([...this.partitions.values()].map((state) => settled(state.inFlight)));
     await Promise.all([...this.partitions.values()].map((state) => state.checkpointer.flush()));
   }
 
@@ -117,7 +133,8 @@ export class PartitionHandler {
         logger,
       }),
       closed: new AbortController(),
-      inFlight: undefined,
+      inFlight: new Set(),
+      commitTail: Promise.resolve(true),
       lastSequenceNumber: undefined,
       fenced: false,
     };
@@ -136,58 +153,70 @@ export class PartitionHandler {
       state.fenced = true;
       throw new NotPartitionOwnerError(context.partitionId);
     }
-    const run = this.runBatch(state, events, context).catch((error: unknown) => {
-      this.deps.logger.error({ partitionId: context.partitionId, err: errorFields(error) }, "unexpected failure in batch handling");
-    });
-    state.inFlight = run;
-    try {
-      await run;
-    } finally {
-      if (state.inFlight === run) state.inFlight = undefined;
+    this.updateLag(state, events, context);
+    if (events.length === 0) {
+      // Empty batches arrive every MAX_WAIT_MS, so the time-based schedule is honoured on idle partitions too.
+      await state.checkpointer.checkpointIfDue();
+      return;
     }
+    const batch = this.startBatch(state, events, context.partitionId);
+    state.inFlight.add(batch);
+    void batch.finally(() => state.inFlight.delete(batch));
+    // Backpressure: the SDK gets control back (and receives the next batch) only below the pipeline depth.
+    while (state.inFlight.size >= BATCHES_IN_FLIGHT) await Promise.race(state.inFlight);
   }
 
-  private async runBatch(state: PartitionState, events: ReceivedEventData[], context: PartitionContext): Promise<void> {
-    const partition = context.partitionId;
-    this.updateLag(state, events, context);
-    if (events.length > 0) {
-      const outcome = await this.processUntilDurable(state, events, partition);
-      if (!outcome) return; // the partition closed before the batch became durable: nothing to checkpoint
+  /** Starts processing now; commits after the partition's previous batch. Settles when finished; never rejects. */
+  private startBatch(state: PartitionState, events: ReceivedEventData[], partition: string): Promise<void> {
+    // Closing or draining: events already on a thread finish, events still waiting for room or for a retry
+    // are left for the next owner, and the finished prefix is committed and checkpointed.
+    const stopping = AbortSignal.any([state.closed.signal, this.draining.signal]);
+    const processed = this.deps.batches.run(partition, events, stopping);
+    const previous = state.commitTail;
+    const committed = (async () => {
+      const previousWhole = await previous;
+      const batch = await processed;
+      // An earlier batch was left unfinished: its events are replayed, and these with them.
+      if (!previousWhole) return false;
+      const outcome = await this.commitUntilDurable(batch, stopping);
+      if (!outcome) return false; // the partition closed before the batch became durable: nothing to checkpoint
       this.recordOutcome(events, outcome, partition);
       if (outcome.lastEvent) {
         const { sequenceNumber, offset } = outcome.lastEvent;
         state.checkpointer.recordDurable({ sequenceNumber, offset }, outcome.processed + outcome.deadLettered);
       }
-    }
-    // Empty batches arrive every MAX_WAIT_MS, so the time-based schedule is honoured on idle partitions too.
-    await state.checkpointer.checkpointIfDue();
+      // Not awaited: the next batch's commit does not wait for a checkpoint write (drain and close flush).
+      void state.checkpointer.checkpointIfDue();
+      return batch.interrupted === 0;
+    })().catch((error: unknown) => {
+      this.deps.logger.error({ partitionId: partition, err: errorFields(error) }, "unexpected failure in batch handling");
+      return false;
+    });
+    state.commitTail = committed;
+    return committed.then(() => undefined);
   }
 
-  private async processUntilDurable(
-    state: PartitionState,
-    events: ReceivedEventData[],
-    partition: string,
-  ): Promise<BatchOutcome | undefined> {
+  /** Commits until durable, pausing with backoff between tries; undefined if the partition stops first. */
+  private async commitUntilDurable(batch: ProcessedBatch, stopping: AbortSignal): Promise<BatchOutcome | undefined> {
     const { batches, batchRetry, metrics, logger } = this.deps;
-    // Closing or draining: events already on a thread finish, events still waiting for room or for a retry
-    // are left for the next owner, and the finished prefix is checkpointed.
-    const stopping = AbortSignal.any([state.closed.signal, this.draining.signal]);
-    for (let attempt = 1; !stopping.aborted; attempt++) {
+    const partition = batch.partitionId;
+    const events = batch.records.length + batch.deadLetters.length;
+    for (let attempt = 1; ; attempt++) {
       try {
-        return await batches.process(partition, events, stopping);
+        return await batches.commit(batch);
       } catch (error) {
         if (stopping.aborted) return undefined;
-        metrics.eventsFailed.inc({ partition, reason: "batch" }, events.length);
+        metrics.eventsFailed.inc({ partition, reason: "batch" }, events);
         // Backoff grows to the cap and stays there: the partition pauses instead of stalling or losing events.
         const delayMs = backoffDelayMs(batchRetry, Math.min(attempt, 30), Math.random);
         logger.warn(
-          { partitionId: partition, attempt, delayMs, events: events.length, err: errorFields(error) },
-          "batch could not be made durable (sink or dead-letter store failing); pausing the partition, then re-running it",
+          { partitionId: partition, attempt, delayMs, events, err: errorFields(error) },
+          "batch could not be made durable (sink or dead-letter store failing); pausing the partition, then retrying its writes",
         );
         await sleep(Math.max(delayMs, batchRetry.baseDelayMs), undefined, { signal: stopping }).catch(() => undefined);
+        if (stopping.aborted) return undefined;
       }
     }
-    return undefined;
   }
 
   private recordOutcome(events: ReceivedEventData[], outcome: BatchOutcome, partition: string): void {
@@ -228,11 +257,16 @@ export class PartitionHandler {
     state.closed.abort();
     this.partitions.delete(context.partitionId);
     this.deps.metrics.partitionLag.remove({ partition: context.partitionId });
+    await settled(state.inFlight); // their finished prefix is committed, so the flush below covers it
     // Flush durable progress only if still the owner (a lost partition belongs to someone else now).
     const lost = reason === CloseReason.OwnershipLost || state.fenced;
     const result = lost ? "skipped: ownership lost" : await state.checkpointer.flush();
     this.deps.logger.info({ partitionId: context.partitionId, reason, checkpoint: result }, "partition stopped");
   }
+}
+
+function settled(batches: Set<Promise<void>>): Promise<unknown> {
+  return Promise.all([...batches]);
 }
 
 function waitForAbort(signal: AbortSignal): Promise<void> {

@@ -1,6 +1,7 @@
 // Configuration 2, the processor ceiling: the default text-insights processor (createProcessor, the
-// worker's thread count and queue) on the benchmark's events, with no Event Hubs at all. At most
-// BENCH_IN_FLIGHT events are submitted at once: what the worker holds (partitions x batch size).
+// worker's thread count and queue) on the benchmark's events, with no Event Hubs at all. It is driven the
+// way the worker drives it: batches of the worker's batch size through processMany, at most
+// BENCH_BATCHES_IN_FLIGHT at once (what the worker holds across its partitions).
 // Bodies are decoded before the clock starts. Child process of `npm run bench`.
 import { z } from "zod";
 import type { EventInput } from "../../worker/processing/processor";
@@ -14,7 +15,8 @@ async function main(): Promise<void> {
     BENCH_PARTITIONS: z.coerce.number().int().min(1),
     BENCH_THREADS: z.coerce.number().int().min(1),
     BENCH_MAX_QUEUE: z.coerce.number().int().min(1),
-    BENCH_IN_FLIGHT: z.coerce.number().int().min(1),
+    BENCH_BATCH_SIZE: z.coerce.number().int().min(1),
+    BENCH_BATCHES_IN_FLIGHT: z.coerce.number().int().min(1),
     BENCH_TIME_LIMIT_MS: z.coerce.number().int().min(100),
   });
   const enqueuedTimeUtc = new Date().toISOString();
@@ -28,19 +30,22 @@ async function main(): Promise<void> {
     properties: {},
   }));
   const processor = await createProcessor({ kind: "text-insights", threads: settings.BENCH_THREADS, maxQueue: settings.BENCH_MAX_QUEUE });
+  const processMany = processor.processMany?.bind(processor);
+  if (!processMany) throw new Error("the text-insights processor has no processMany");
   const deadline = performance.now() + settings.BENCH_TIME_LIMIT_MS;
   const started = performance.now();
   let next = 0;
   let done = 0;
-  // A fixed number of submitters, each taking the next event when its previous one is done.
+  // A fixed number of submitters, each taking the next batch when its previous one is done.
   const submitter = async () => {
     while (next < inputs.length && performance.now() < deadline) {
-      const input = inputs[next++]!;
-      await processor.process(input);
-      done++;
+      const batch = inputs.slice(next, next + settings.BENCH_BATCH_SIZE);
+      next += batch.length;
+      const settlements = await processMany(batch);
+      done += settlements.filter((s) => s.ok).length;
     }
   };
-  await Promise.all(Array.from({ length: settings.BENCH_IN_FLIGHT }, submitter));
+  await Promise.all(Array.from({ length: settings.BENCH_BATCHES_IN_FLIGHT }, submitter));
   const seconds = (performance.now() - started) / 1000;
   reportSummary({ events: done, seconds, checkpoints: 0, completed: done === inputs.length });
   await processor.close();

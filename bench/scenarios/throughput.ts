@@ -109,7 +109,8 @@ export async function runThroughputRepetition(events: readonly BenchEvent[], set
       BENCH_PARTITIONS: String(PARTITIONS),
       BENCH_THREADS: String(threads),
       BENCH_MAX_QUEUE: String(maxQueue),
-      BENCH_IN_FLIGHT: String(PARTITIONS * workerSubscription.maxBatchSize),
+      BENCH_BATCH_SIZE: String(workerSubscription.maxBatchSize),
+      BENCH_BATCHES_IN_FLIGHT: String(PARTITIONS),
       BENCH_TIME_LIMIT_MS: String(settings.timeLimitMs),
       ...childEnv,
     }, settings.timeLimitMs + 60_000);

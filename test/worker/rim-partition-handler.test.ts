@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { CloseReason, type Checkpoint, type CheckpointStore, type PartitionContext, type ReceivedEventData } from "@azure/event-hubs";
 import pino from "pino";
 import { describe, expect, it, vi } from "vitest";
-import { BatchProcessor, type BatchOutcome } from "../../worker/batch-processor";
+import { BatchProcessor, type BatchOutcome, type ProcessedBatch } from "../../worker/batch-processor";
 import { OwnershipTracker } from "../../worker/ownership-tracker";
 import { NotPartitionOwnerError, PartitionHandler, type BatchRunner } from "../../worker/partition-handler";
 import { ThrottledError, type EventInput } from "../../worker/processing/processor";
@@ -50,14 +50,20 @@ function memoryStore(): CheckpointStore & { writes: Checkpoint[] } {
   };
 }
 
-/** Fails the first `failures` calls (a sink that is down), then makes every event durable. */
-function flakyRunner(failures: number): BatchRunner & { calls: number } {
+/** Its commits fail the first `failures` times (a sink that is down), then make every event durable. */
+function flakyRunner(failures: number): BatchRunner & { runs: number; commits: number } {
   const runner = {
-    calls: 0,
-    async process(_partitionId: string, events: ReceivedEventData[]): Promise<BatchOutcome> {
-      runner.calls++;
-      if (runner.calls <= failures) throw new Error("sink unavailable");
-      return { processed: events.length, deadLettered: 0, retries: 0, processingMs: events.map(() => 1), lastEvent: events.at(-1) };
+    runs: 0,
+    commits: 0,
+    async run(partitionId: string, events: ReceivedEventData[]): Promise<ProcessedBatch> {
+      runner.runs++;
+      return { partitionId, records: [], deadLetters: [], retries: 0, processingMs: events.map(() => 1), lastEvent: events.at(-1), interrupted: 0 };
+    },
+    async commit(batch: ProcessedBatch): Promise<BatchOutcome> {
+      runner.commits++;
+      if (runner.commits <= failures) throw new Error("sink unavailable");
+      const events = batch.processingMs.length;
+      return { processed: events, deadLettered: 0, retries: 0, processingMs: batch.processingMs, ...(batch.lastEvent ? { lastEvent: batch.lastEvent } : {}) };
     },
   };
   return runner;
@@ -82,22 +88,52 @@ async function setUp(runner: BatchRunner, everyEvents = 1) {
 }
 
 describe("PartitionHandler", () => {
-  it("pauses and re-runs a batch while the sink is down, then checkpoints; processEvents never throws", async () => {
+  it("pauses and retries a batch's writes while the sink is down, then checkpoints; processEvents never throws", async () => {
     const runner = flakyRunner(3);
     const { store, handler, ctx } = await setUp(runner);
     await expect(handler.handlers.processEvents([event(0), event(1), event(2)], ctx)).resolves.toBeUndefined();
-    expect(runner.calls).toBe(4);
-    expect(store.writes.map((c) => c.sequenceNumber)).toEqual([2]);
+    await vi.waitFor(() => expect(store.writes.map((c) => c.sequenceNumber)).toEqual([2]), { timeout: 10_000 });
+    expect(runner.runs).toBe(1); // processed once; only the writes were retried
+    expect(runner.commits).toBe(4);
   });
 
   it("checkpoints nothing of a batch that never became durable, and drain ends the retries", async () => {
     const runner = flakyRunner(Number.POSITIVE_INFINITY);
     const { store, handler, ctx } = await setUp(runner);
     const processing = handler.handlers.processEvents([event(0)], ctx);
-    await vi.waitFor(() => expect(runner.calls).toBeGreaterThan(1), { timeout: 10_000 });
+    await vi.waitFor(() => expect(runner.commits).toBeGreaterThan(1), { timeout: 10_000 });
     await handler.drain();
     await expect(processing).resolves.toBeUndefined();
     expect(store.writes).toEqual([]);
+  });
+
+  it("pipelines batches: returns while the batch is processed, commits in order, and waits at the pipeline depth", async () => {
+    const releases: Array<() => void> = [];
+    const committed: number[] = [];
+    const runner: BatchRunner = {
+      run: (partitionId, events) =>
+        new Promise<ProcessedBatch>((resolve) => {
+          releases.push(() => resolve({ partitionId, records: [], deadLetters: [], retries: 0, processingMs: [], lastEvent: events.at(-1), interrupted: 0 }));
+        }),
+      commit: async (batch) => {
+        committed.push(batch.lastEvent?.sequenceNumber ?? -1);
+        return { processed: 1, deadLettered: 0, retries: 0, processingMs: [], ...(batch.lastEvent ? { lastEvent: batch.lastEvent } : {}) };
+      },
+    };
+    const { store, handler, ctx } = await setUp(runner);
+    await handler.handlers.processEvents([event(0)], ctx); // returns at once: one batch in flight
+    let secondReturned = false;
+    const second = handler.handlers.processEvents([event(1)], ctx).then(() => (secondReturned = true));
+    await vi.waitFor(() => expect(releases).toHaveLength(2)); // both are processing at once
+    await sleep(20);
+    expect(secondReturned).toBe(false); // two in flight: the SDK waits
+    releases[1]!(); // the later batch finishes first ...
+    await sleep(20);
+    expect(committed).toEqual([]); // ... but is not committed before the earlier one
+    releases[0]!();
+    await second;
+    await vi.waitFor(() => expect(committed).toEqual([0, 1]));
+    await vi.waitFor(() => expect(store.writes.map((c) => c.sequenceNumber)).toEqual([0, 1]));
   });
 
   it("flushes pending progress on a clean close but not after ownership was lost", async () => {
@@ -153,7 +189,7 @@ describe("PartitionHandler", () => {
     const late = handler.handlers.processEvents([event(5)], ctx);
     await handler.handlers.processClose?.(CloseReason.Shutdown, ctx);
     await expect(late).resolves.toBeUndefined();
-    expect(runner.calls).toBe(0);
+    expect(runner.runs).toBe(0);
     expect(store.writes).toEqual([]);
   });
 
@@ -168,7 +204,7 @@ describe("PartitionHandler", () => {
     await ownership.listOwnership("ns", "events", "ai-workers");
     expect(ownership.isOwner("0")).toBe(false);
     await expect(handler.handlers.processEvents([event(1)], ctx)).rejects.toBeInstanceOf(NotPartitionOwnerError);
-    expect(runner.calls).toBe(1);
+    expect(runner.runs).toBe(1);
     await handler.handlers.processClose?.(CloseReason.Shutdown, ctx);
     expect(store.writes).toEqual([]); // progress of event 0 was pending, but the partition is someone else's
   });

@@ -1,8 +1,8 @@
 // Pool thread entry for custom processor modules: imports the user's module and runs its init() once per thread.
 import { workerData } from "node:worker_threads";
+import type { EventInput } from "./processor";
+import { runTask, type PoolTask, type TaskOutcome } from "./thread-protocol";
 import { loadUserModule, type UserModule } from "./user-module";
-import { settle, type TaskOutcome } from "./thread-protocol";
-import type { PoolTask } from "./pool";
 
 const { modulePath } = workerData as { modulePath: string };
 
@@ -13,9 +13,13 @@ const ready: Promise<UserModule> = (async () => {
 })();
 ready.catch(() => undefined); // reported through every task's outcome instead of as an unhandled rejection
 
-export default async function runUserModule(task: PoolTask): Promise<TaskOutcome> {
-  return settle(async () => {
-    const userModule = await ready;
-    return task.warmUp ? null : userModule.process(task.input);
-  });
+export default function runUserModule(task: PoolTask): Promise<TaskOutcome[]> {
+  return runTask(
+    task,
+    async (input: EventInput) => (await ready).process(input),
+    async () => {
+      await ready;
+      return null;
+    },
+  );
 }

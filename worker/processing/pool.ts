@@ -1,14 +1,15 @@
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { Piscina } from "piscina";
-import type { EventInput, Processor } from "./processor";
+import type { EventInput, EventSettlement, Processor } from "./processor";
 import { Semaphore } from "./semaphore";
-import { unwrap, type TaskOutcome } from "./thread-protocol";
+import { toSettlement, type PoolTask, type TaskOutcome } from "./thread-protocol";
 
-const TASKS_POSTED_PER_THREAD = 16;
-
-/** One task for a pool thread. A warm-up task only makes the thread load its model or module. */
-export type PoolTask = { warmUp: true; input?: undefined } | { warmUp?: false; input: EventInput };
+/**
+ * Tasks posted to a thread ahead of the one it runs, so it never waits for the main thread to send the next
+ * (one at a time, a thread sat idle 30-45% of the time). A task is a share of a batch, so a few suffice.
+ */
+const TASKS_POSTED_PER_THREAD = 4;
 
 export interface ProcessingPoolOptions {
   /** Reported as Processor.name and in results. */
@@ -16,14 +17,15 @@ export interface ProcessingPoolOptions {
   /** Thread entry file name next to this file, without extension (e.g. "text-insights-thread"). */
   entry: string;
   threads: number;
-  /** Tasks that may wait inside the pool for a free thread; further callers wait for room (backpressure). */
+  /** Tasks (shares of a batch) that may wait inside the pool for a thread; further callers wait for room (backpressure). */
   maxQueue: number;
   workerData?: unknown;
 }
 
 /**
- * A Processor that runs each event on a fixed set of worker threads (piscina), keeping CPU-bound inference
- * off the event loop so ownership renewal and AMQP keep running.
+ * A Processor that runs events on a fixed set of worker threads (piscina), keeping CPU-bound inference off
+ * the event loop so ownership renewal and AMQP keep running. A batch is split into one task per thread, so
+ * every thread works on it and each event costs no message of its own.
  *
  * Bounded: at most `threads` tasks run and `maxQueue` wait inside piscina; any further `process` call waits
  * for a permit before it is handed to piscina, so a slow model slows the callers (the partition batches)
@@ -35,8 +37,8 @@ export class ProcessingPool implements Processor {
 
   private constructor(
     readonly name: string,
-    private readonly piscina: Piscina<PoolTask, TaskOutcome>,
-    threads: number,
+    private readonly piscina: Piscina<PoolTask, TaskOutcome[]>,
+    private readonly threads: number,
     maxQueue: number,
   ) {
     this.admission = new Semaphore(threads + maxQueue);
@@ -48,22 +50,22 @@ export class ProcessingPool implements Processor {
     if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`threads must be an integer >= 1, got ${threads}`);
     if (!Number.isInteger(maxQueue) || maxQueue < 0) throw new RangeError(`maxQueue must be an integer >= 0, got ${maxQueue}`);
     const filename = threadEntryPath(options.entry);
-    const piscina = new Piscina<PoolTask, TaskOutcome>({
+    const piscina = new Piscina<PoolTask, TaskOutcome[]>({
       filename,
       name: "default",
       minThreads: threads,
       maxThreads: threads,
       maxQueue,
       idleTimeout: Number.POSITIVE_INFINITY, // loading a model is expensive: keep threads alive
-      // Keep several tasks posted to each thread so it never idles waiting for the next message (one at a
-      // time, a thread sat idle 30-45% of the time); synchronous handlers still run them one after another.
+      // Synchronous handlers still run the posted tasks one after another.
       concurrentTasksPerWorker: TASKS_POSTED_PER_THREAD,
       execArgv: threadExecArgv(filename),
       workerData: options.workerData,
     });
     const pool = new ProcessingPool(options.name, piscina, threads, maxQueue);
     try {
-      await Promise.all(Array.from({ length: threads }, () => pool.submit({ warmUp: true })));
+      const warmUps = await Promise.all(Array.from({ length: threads }, () => pool.submit({ warmUp: true })));
+      for (const settlement of warmUps.flat()) if (!settlement.ok) throw settlement.error;
     } catch (error) {
       await piscina.destroy();
       throw error;
@@ -73,7 +75,26 @@ export class ProcessingPool implements Processor {
 
   /** Waits for room (abortable while waiting), then runs the event on a thread; started work is never cut short. */
   async process(input: EventInput, signal?: AbortSignal): Promise<unknown> {
-    return this.submit({ input }, signal);
+    const [settlement] = await this.processMany([input], signal);
+    if (!settlement) throw new Error("the pool returned no outcome for the event");
+    if (!settlement.ok) throw settlement.error;
+    return settlement.value;
+  }
+
+  /** The events in one task per thread; a task whose wait for room is aborted settles its events with the abort reason. */
+  async processMany(inputs: EventInput[], signal?: AbortSignal): Promise<EventSettlement[]> {
+    const perTask = Math.max(1, Math.ceil(inputs.length / this.threads));
+    const tasks: Array<Promise<EventSettlement[]>> = [];
+    for (let start = 0; start < inputs.length; start += perTask) {
+      const share = inputs.slice(start, start + perTask);
+      tasks.push(
+        this.submit({ inputs: share }, signal).catch((error: unknown) => {
+          if (!signal?.aborted) throw error;
+          return share.map((): EventSettlement => ({ ok: false, error: signal.reason }));
+        }),
+      );
+    }
+    return (await Promise.all(tasks)).flat();
   }
 
   /** Tasks waiting inside piscina for a thread (never more than maxQueue). */
@@ -96,12 +117,12 @@ export class ProcessingPool implements Processor {
     await this.piscina.close();
   }
 
-  private async submit(task: PoolTask, signal?: AbortSignal): Promise<unknown> {
+  private async submit(task: PoolTask, signal?: AbortSignal): Promise<EventSettlement[]> {
     await this.admission.acquire(signal);
     try {
       const running = this.piscina.run(task);
       this.highestQueued = Math.max(this.highestQueued, this.piscina.queueSize);
-      return unwrap(await running);
+      return (await running).map(toSettlement);
     } finally {
       this.admission.release();
     }

@@ -24,8 +24,18 @@ export interface Processor {
    * an HTTP concurrency slot): work that has started runs to completion, so shutdown never cuts a task short.
    */
   process(input: EventInput, signal?: AbortSignal): Promise<unknown>;
+  /**
+   * Optional: several events as one unit of work (the pool sends them to a thread in one message instead of
+   * one per event). One settlement per input, in order; one event failing does not fail the others, and an
+   * event whose wait for capacity the signal aborted settles with the signal's reason. Rejects only when the
+   * processor itself broke (e.g. a pool thread died): then every event counts as a failed attempt.
+   */
+  processMany?(inputs: EventInput[], signal?: AbortSignal): Promise<EventSettlement[]>;
   close(): Promise<void>;
 }
+
+/** One event's outcome from processMany; `ms` is the processor's own time for that event. */
+export type EventSettlement = { ok: true; value: unknown; ms: number } | { ok: false; error: unknown };
 
 /**
  * A permanent failure for one event: never retried, dead-lettered at once.

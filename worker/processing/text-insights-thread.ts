@@ -1,8 +1,7 @@
 // Pool thread entry for the text-insights processor: the wink model loads once, when this thread imports it.
 import { analyzeEvent } from "./text-insights";
-import { settle, type TaskOutcome } from "./thread-protocol";
-import type { PoolTask } from "./pool";
+import { runTask, type PoolTask, type TaskOutcome } from "./thread-protocol";
 
-export default function runTextInsights(task: PoolTask): Promise<TaskOutcome> {
-  return settle(() => (task.warmUp ? null : analyzeEvent(task.input)));
+export default function runTextInsights(task: PoolTask): Promise<TaskOutcome[]> {
+  return runTask(task, analyzeEvent);
 }

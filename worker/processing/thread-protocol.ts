@@ -1,37 +1,55 @@
-import { PoisonEventError } from "./processor";
+import { PoisonEventError, type EventInput, type EventSettlement } from "./processor";
 
 /**
- * What a pool thread sends back for one task. Errors travel as plain data because structured cloning keeps
+ * One task for a pool thread: several events of one batch (one message each way instead of one per event),
+ * or a warm-up that only makes the thread load its model or module.
+ */
+export type PoolTask = { warmUp: true; inputs?: undefined } | { warmUp?: false; inputs: EventInput[] };
+
+/**
+ * What a pool thread sends back for one event. Errors travel as plain data because structured cloning keeps
  * only the built-in error names: a PoisonEventError thrown in a thread would otherwise arrive as "Error"
  * and be retried instead of dead-lettered.
  */
 export type TaskOutcome =
-  | { ok: true; value: unknown }
+  | { ok: true; value: unknown; ms: number }
   | { ok: false; error: { name: string; message: string; retryAfterMs?: number } };
 
-/** In the thread: runs the handler and turns its result or failure into a TaskOutcome. */
-export async function settle(handler: () => unknown): Promise<TaskOutcome> {
+/**
+ * In the thread: runs the handler on each input in turn (one outcome each, in order; one event failing does
+ * not affect the others). A warm-up runs `warmUp` instead and returns its single outcome.
+ */
+export async function runTask(task: PoolTask, handler: (input: EventInput) => unknown, warmUp: () => unknown = () => null): Promise<TaskOutcome[]> {
+  if (task.warmUp) return [await settle(warmUp)];
+  const outcomes: TaskOutcome[] = [];
+  for (const input of task.inputs) outcomes.push(await settle(() => handler(input)));
+  return outcomes;
+}
+
+async function settle(handler: () => unknown): Promise<TaskOutcome> {
+  const started = performance.now();
   let value: unknown;
   try {
     value = await handler();
   } catch (error) {
     return { ok: false, error: describeError(error) };
   }
+  const ms = performance.now() - started;
   try {
     // Results go to JSON sinks; converting here also keeps functions or class instances off the thread boundary.
-    return { ok: true, value: value === undefined ? null : (JSON.parse(JSON.stringify(value)) as unknown) };
+    return { ok: true, value: value === undefined ? null : (JSON.parse(JSON.stringify(value)) as unknown), ms };
   } catch (error) {
     return { ok: false, error: { name: "PoisonEventError", message: `result is not JSON-serialisable: ${(error as Error).message}` } };
   }
 }
 
-/** On the main thread: the value, or the thread's error rebuilt with its name (a PoisonEventError stays one). */
-export function unwrap(outcome: TaskOutcome): unknown {
-  if (outcome.ok) return outcome.value;
+/** On the main thread: the outcome as a settlement, the thread's error rebuilt with its name (a PoisonEventError stays one). */
+export function toSettlement(outcome: TaskOutcome): EventSettlement {
+  if (outcome.ok) return outcome;
   const { name, message, retryAfterMs } = outcome.error;
   const error = name === "PoisonEventError" ? new PoisonEventError(message) : Object.assign(new Error(message), { name });
   if (retryAfterMs !== undefined) Object.assign(error, { retryAfterMs });
-  throw error;
+  return { ok: false, error };
 }
 
 function describeError(error: unknown): { name: string; message: string; retryAfterMs?: number } {
