@@ -2,7 +2,7 @@ import type { ReceivedEventData } from "@azure/event-hubs";
 import type { Logger } from "pino";
 import { deadLetterBody, type DeadLetterRecord } from "./dead-letter";
 import { decodeEvent, messageIdOf, toIsoTime } from "./decode-event";
-import { isPoisonEventError, retryAfterMsOf, type EventInput, type EventSettlement, type Processor } from "./processing/processor";
+import { isPoisonEventError, resultToJson, retryAfterMsOf, type EventInput, type EventSettlement, type Processor } from "./processing/processor";
 import { withRetry, type RetryPolicy } from "./retry";
 import type { ResultRecord, Sink } from "./sinks/sink";
 
@@ -42,7 +42,7 @@ export interface BatchProcessorDeps {
 }
 
 type EventOutcome =
-  | { kind: "processed"; result: unknown; ms: number }
+  | { kind: "processed"; json: string; ms: number }
   | { kind: "failed"; error: unknown; attempts: number }
   | { kind: "interrupted" }; // stopped by the abort signal before it finished: neither written nor dead-lettered
 
@@ -92,7 +92,7 @@ export class BatchProcessor {
       const event = ordered[i] as ReceivedEventData;
       const result = eventOutcomes[i] as EventOutcome;
       if (result.kind === "processed") {
-        batch.records.push(this.resultRecord(partitionId, event, result.result));
+        batch.records.push(this.resultRecord(partitionId, event, result.json));
         batch.processingMs.push(result.ms);
       } else if (result.kind === "failed") {
         batch.deadLetters.push(this.deadLetterRecord(partitionId, event, result.error, result.attempts));
@@ -172,7 +172,7 @@ export class BatchProcessor {
           },
         },
       );
-      return { kind: "processed", result: settlement.value, ms: settlement.ms };
+      return { kind: "processed", json: settlement.json, ms: settlement.ms };
     } catch (error) {
       if (signal?.aborted && !isPoisonEventError(error)) return { kind: "interrupted" };
       return this.failed(partitionId, event, error, Math.max(1, attempts));
@@ -197,7 +197,7 @@ export class BatchProcessor {
     });
   }
 
-  private resultRecord(partitionId: string, event: ReceivedEventData, result: unknown): ResultRecord {
+  private resultRecord(partitionId: string, event: ReceivedEventData, resultJson: string): ResultRecord {
     const record: ResultRecord = {
       partitionId,
       sequenceNumber: event.sequenceNumber,
@@ -205,7 +205,7 @@ export class BatchProcessor {
       enqueuedTimeUtc: toIsoTime(event.enqueuedTimeUtc),
       processor: this.deps.processor.name,
       processedAt: new Date().toISOString(),
-      result,
+      resultJson,
     };
     const messageId = messageIdOf(event);
     if (messageId !== undefined) record.messageId = messageId;
@@ -254,7 +254,8 @@ async function timedSettlement(run: () => Promise<unknown>): Promise<EventSettle
   const started = performance.now();
   try {
     const value = await run();
-    return { ok: true, value, ms: performance.now() - started };
+    const ms = performance.now() - started;
+    return { ok: true, json: resultToJson(value), ms };
   } catch (error) {
     return { ok: false, error };
   }

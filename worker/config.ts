@@ -70,7 +70,7 @@ export const SETTINGS = {
   PROCESSOR_THREADS: { group: PROCESSING, shownDefault: `CPUs - 1, at least 1 (${DEFAULT_THREADS} here)`,
     help: "worker threads for text-insights and module processors" },
   PROCESSOR_MAX_QUEUE: { group: PROCESSING, shownDefault: "1000",
-    help: "bounded queue in front of the thread pool (backpressure)" },
+    help: "tasks (a batch's share per thread) that may wait for a pool thread; beyond it callers wait (backpressure)" },
   RETRY_MAX_ATTEMPTS: { group: PROCESSING, shownDefault: "5",
     help: "attempts per event (processor) and per write (sink, dead letters, checkpoints)" },
   RETRY_BASE_DELAY_MS: { group: PROCESSING, shownDefault: "200", help: "first backoff delay (ms), exponential with jitter" },

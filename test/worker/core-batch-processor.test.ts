@@ -6,7 +6,7 @@ import type { DeadLetterRecord } from "../../worker/dead-letter";
 import { createProcessor } from "../../worker/processing/create-processor";
 import { PoisonEventError, ThrottledError, type EventInput, type Processor } from "../../worker/processing/processor";
 import type { RetryPolicy } from "../../worker/retry";
-import type { ResultRecord, Sink } from "../../worker/sinks/sink";
+import { serializeResultRecord, type ResultRecord, type Sink } from "../../worker/sinks/sink";
 
 const retry: RetryPolicy = { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 20 };
 
@@ -91,8 +91,9 @@ describe("BatchProcessor", () => {
     expect(records.map((r) => r.sequenceNumber)).toEqual([10, 12, 15, 16]);
     expect(records[1]).toMatchObject({
       partitionId: "2", offset: "1200", messageId: "msg-12", processor: "scripted",
-      enqueuedTimeUtc: "2024-03-12T09:00:12.000Z", result: { seq: 12, attempt: 3 },
+      enqueuedTimeUtc: "2024-03-12T09:00:12.000Z",
     });
+    expect(JSON.parse(serializeResultRecord(records[1]!))).toMatchObject({ messageId: "msg-12", result: { seq: 12, attempt: 3 } });
 
     expect([...deadLetters.records.keys()].sort()).toEqual([11, 13, 14]);
     expect(deadLetters.records.get(11)).toMatchObject({
@@ -184,7 +185,7 @@ describe("BatchProcessor with the real text-insights pool", () => {
     expect(outcome).toMatchObject({ processed: 19, deadLettered: 1 });
     expect(outcome.lastEvent?.sequenceNumber).toBe(19);
     expect(sink.writes[0]?.map((r) => r.sequenceNumber)).toEqual(events.map((e) => e.sequenceNumber).filter((n) => n !== 7));
-    expect(sink.writes[0]?.[0]?.result).toMatchObject({ sentiment: { label: "positive" } });
+    expect(JSON.parse(sink.writes[0]?.[0]?.resultJson ?? "null")).toMatchObject({ sentiment: { label: "positive" } });
     expect(deadLetters.records.get(7)).toMatchObject({
       body: { encoding: "base64", data: "AP8Q" },
       error: { name: "PoisonEventError", attempts: 1 },

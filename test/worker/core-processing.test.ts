@@ -151,6 +151,37 @@ describe("pool backpressure", () => {
     }
   });
 
+  it("processMany sends one task per thread and settles every event on its own, in order", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "wc-many-"));
+    const file = path.join(dir, "mixed.mjs");
+    await writeFile(file, `import { threadId } from "node:worker_threads";
+      export function process(input) {
+        if (input.body === "poison") { const e = new Error("unreadable " + input.sequenceNumber); e.name = "PoisonEventError"; throw e; }
+        if (input.body === "flaky") throw new Error("backend hiccup");
+        if (input.body === "no-json") return { big: 1n };
+        return { seq: input.sequenceNumber, threadId };
+      }`);
+    const pool = await ProcessingPool.start({ name: "mixed", entry: "module-thread", threads: 2, maxQueue: 0, workerData: { modulePath: file } });
+    try {
+      const bodies = ["ok", "poison", "ok", "flaky", "ok", "no-json", "ok", "ok"];
+      const settlements = await pool.processMany(bodies.map((body, i) => input(i, body)));
+      expect(settlements).toHaveLength(8);
+      const ok = settlements.flatMap((s, i) => (s.ok ? [{ i, result: JSON.parse(s.json) as { seq: number; threadId: number } }] : []));
+      expect(ok.map(({ i, result }) => [i, result.seq])).toEqual([[0, 0], [2, 2], [4, 4], [6, 6], [7, 7]]);
+      // Two threads, maxQueue 0: the batch went out as exactly two tasks, one per thread.
+      expect(new Set(ok.map(({ result }) => result.threadId)).size).toBe(2);
+      const failed = (i: number) => settlements[i] as { ok: false; error: Error };
+      expect(isPoisonEventError(failed(1).error)).toBe(true);
+      expect(failed(1).error.message).toBe("unreadable 1");
+      expect(isPoisonEventError(failed(3).error)).toBe(false); // transient: the batch processor retries it
+      expect(isPoisonEventError(failed(5).error)).toBe(true); // a result without a JSON form is permanent
+      expect(failed(5).error.message).toMatch(/not JSON-serialisable/);
+    } finally {
+      await pool.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it("an aborted caller that is still waiting for room never reaches the pool", async () => {
     const dir = await mkdtemp(path.join(tmpdir(), "wc-abort-"));
     const file = path.join(dir, "count.mjs");

@@ -20,7 +20,7 @@ function deadLetter(overrides: Partial<DeadLetterRecord> = {}): DeadLetterRecord
 function result(partitionId: string, sequenceNumber: number, enqueuedTimeUtc: string): ResultRecord {
   return {
     partitionId, sequenceNumber, offset: String(sequenceNumber * 10), enqueuedTimeUtc, messageId: `m-${sequenceNumber}`,
-    processor: "text-insights", processedAt: new Date().toISOString(), result: { n: sequenceNumber },
+    processor: "text-insights", processedAt: new Date().toISOString(), resultJson: JSON.stringify({ n: sequenceNumber }),
   };
 }
 

@@ -78,7 +78,7 @@ export class ProcessingPool implements Processor {
     const [settlement] = await this.processMany([input], signal);
     if (!settlement) throw new Error("the pool returned no outcome for the event");
     if (!settlement.ok) throw settlement.error;
-    return settlement.value;
+    return JSON.parse(settlement.json) as unknown;
   }
 
   /** The events in one task per thread; a task whose wait for room is aborted settles its events with the abort reason. */

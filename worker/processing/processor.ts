@@ -34,8 +34,22 @@ export interface Processor {
   close(): Promise<void>;
 }
 
-/** One event's outcome from processMany; `ms` is the processor's own time for that event. */
-export type EventSettlement = { ok: true; value: unknown; ms: number } | { ok: false; error: unknown };
+/**
+ * One event's outcome from processMany: the result as JSON text (it crosses the thread boundary as text and
+ * sinks write it verbatim, so it is never parsed and re-serialised), and the processor's own time for it.
+ */
+export type EventSettlement = { ok: true; json: string; ms: number } | { ok: false; error: unknown };
+
+/** A result as JSON text; a result that cannot be serialised is a permanent failure of its event. */
+export function resultToJson(value: unknown): string {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(value);
+  } catch (error) {
+    throw new PoisonEventError(`result is not JSON-serialisable: ${(error as Error).message}`);
+  }
+  return json ?? "null"; // undefined (or a function) has no JSON form: the event simply has no result
+}
 
 /**
  * A permanent failure for one event: never retried, dead-lettered at once.

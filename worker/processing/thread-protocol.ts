@@ -1,4 +1,4 @@
-import { PoisonEventError, type EventInput, type EventSettlement } from "./processor";
+import { PoisonEventError, resultToJson, type EventInput, type EventSettlement } from "./processor";
 
 /**
  * One task for a pool thread: several events of one batch (one message each way instead of one per event),
@@ -12,7 +12,7 @@ export type PoolTask = { warmUp: true; inputs?: undefined } | { warmUp?: false; 
  * and be retried instead of dead-lettered.
  */
 export type TaskOutcome =
-  | { ok: true; value: unknown; ms: number }
+  | { ok: true; json: string; ms: number }
   | { ok: false; error: { name: string; message: string; retryAfterMs?: number } };
 
 /**
@@ -28,18 +28,13 @@ export async function runTask(task: PoolTask, handler: (input: EventInput) => un
 
 async function settle(handler: () => unknown): Promise<TaskOutcome> {
   const started = performance.now();
-  let value: unknown;
   try {
-    value = await handler();
+    const value = await handler();
+    const ms = performance.now() - started;
+    // Serialised here, on the thread: text is cheap to pass back, and the sinks write it as it is.
+    return { ok: true, json: resultToJson(value), ms };
   } catch (error) {
     return { ok: false, error: describeError(error) };
-  }
-  const ms = performance.now() - started;
-  try {
-    // Results go to JSON sinks; converting here also keeps functions or class instances off the thread boundary.
-    return { ok: true, value: value === undefined ? null : (JSON.parse(JSON.stringify(value)) as unknown), ms };
-  } catch (error) {
-    return { ok: false, error: { name: "PoisonEventError", message: `result is not JSON-serialisable: ${(error as Error).message}` } };
   }
 }
 

@@ -1,5 +1,5 @@
 import type { ContainerClient } from "@azure/storage-blob";
-import type { ResultRecord, Sink } from "./sink";
+import { serializeResultRecord, type ResultRecord, type Sink } from "./sink";
 
 /** Append blocks are limited to 4 MiB by older service versions and Azurite. */
 const MAX_BLOCK_BYTES = 4 * 1024 * 1024;
@@ -47,7 +47,7 @@ function groupByBlob(prefix: string, records: ResultRecord[]): Map<string, strin
   for (const record of records) {
     const name = resultBlobName(prefix, record);
     const lines = groups.get(name) ?? [];
-    lines.push(JSON.stringify(record) + "\n");
+    lines.push(serializeResultRecord(record) + "\n");
     groups.set(name, lines);
   }
   return groups;

@@ -1,6 +1,6 @@
 import type { TokenCredential } from "@azure/core-auth";
 import { EventHubProducerClient, type EventDataBatch } from "@azure/event-hubs";
-import type { ResultRecord, Sink } from "./sink";
+import { serializeResultRecord, type ResultRecord, type Sink } from "./sink";
 
 export interface EventHubSinkOptions {
   /** Either a connection string (namespace-level or with EntityPath) or a namespace with a credential. */
@@ -32,7 +32,9 @@ export class EventHubSink implements Sink {
     let batch: EventDataBatch | undefined;
     let batchKey: string | undefined;
     for (const record of records) {
-      const event = { body: record, contentType: "application/json", messageId: `${record.partitionId}-${record.sequenceNumber}` };
+      // The JSON bytes the SDK would produce for the record as an object, without re-serialising the result.
+      const body = Buffer.from(serializeResultRecord(record), "utf8");
+      const event = { body, contentType: "application/json", messageId: `${record.partitionId}-${record.sequenceNumber}` };
       if (batch !== undefined && batchKey === record.partitionId && batch.tryAdd(event)) continue;
       if (batch !== undefined && batch.count > 0) await this.producer.sendBatch(batch);
       batch = await this.producer.createBatch({ partitionKey: record.partitionId });

@@ -9,7 +9,14 @@ export interface ResultRecord {
   processor: string;
   /** ISO 8601. */
   processedAt: string;
-  result: unknown;
+  /** The processor's result as JSON text; written as the record's "result" field. */
+  resultJson: string;
+}
+
+/** The record as one JSON object, its result spliced in as it is (never parsed and re-serialised). */
+export function serializeResultRecord(record: ResultRecord): string {
+  const { resultJson, ...fields } = record;
+  return `${JSON.stringify(fields).slice(0, -1)},"result":${resultJson}}`;
 }
 
 export interface Sink {

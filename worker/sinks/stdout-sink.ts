@@ -1,6 +1,6 @@
 import { once } from "node:events";
 import type { Writable } from "node:stream";
-import type { ResultRecord, Sink } from "./sink";
+import { serializeResultRecord, type ResultRecord, type Sink } from "./sink";
 
 /**
  * One JSON line per record on stdout (logs go to stderr, so stdout stays data). A batch is one write; when
@@ -11,7 +11,7 @@ export class StdoutSink implements Sink {
 
   async write(records: ResultRecord[]): Promise<void> {
     if (records.length === 0) return;
-    const chunk = records.map((record) => JSON.stringify(record) + "\n").join("");
+    const chunk = records.map((record) => serializeResultRecord(record) + "\n").join("");
     const written = new Promise<void>((resolve, reject) => {
       this.stream.write(chunk, (error) => (error ? reject(error) : resolve()));
     });
