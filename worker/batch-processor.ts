@@ -52,9 +52,9 @@ type EventOutcome =
  *
  * run(): every event is decoded and the batch is handed to the processor at once: in one processMany call
  * when the processor has one (the pool sends a thread a share of the batch per message), else event by event
- * (the HTTP semaphore bounds real concurrency). A failed event is retried on its own with withRetry, except
- * PoisonEventError; a body that cannot be decoded is poison. Events that fail for good become dead letters
- * with the error. run() never rejects.
+ * (the HTTP semaphore bounds real concurrency). Once every first attempt is settled, each failed event is
+ * retried on its own with withRetry, except PoisonEventError; a body that cannot be decoded is poison.
+ * Events that fail for good become dead letters with the error. run() never rejects.
  *
  * commit(): the results go to the sink in sequence order, in one write, and the dead letters to their store.
  * Both are retried with the same policy; if they still fail, commit() rejects and nothing of this batch may
@@ -77,22 +77,25 @@ export class BatchProcessor {
     const ordered = [...events].sort((a, b) => a.sequenceNumber - b.sequenceNumber);
     const batch: ProcessedBatch = { partitionId, records: [], deadLetters: [], retries: 0, processingMs: [], interrupted: 0 };
     const decoded = ordered.map((event) => decodeOrPoison(partitionId, event));
-    const firstAttempts = this.startFirstAttempts(decoded.filter((d): d is EventInput => !(d instanceof Error)), signal);
-    const eventOutcomes = await Promise.all(
+    const firstAttempts = await this.firstAttempts(decoded.filter((d): d is EventInput => !(d instanceof Error)), signal);
+    const eventOutcomes: EventOutcome[] = await Promise.all(
       ordered.map((event, i) => {
         const input = decoded[i] as EventInput | Error;
         if (input instanceof Error) return this.failed(partitionId, event, input, 1);
-        return this.processEvent(partitionId, event, input, firstAttempts.get(input) as Promise<EventSettlement>, batch, signal);
+        const first = firstAttempts.get(input) as EventSettlement;
+        if (first.ok) return { kind: "processed", json: first.json, ms: first.ms } as const;
+        return this.retryEvent(partitionId, event, input, first.error, batch, signal);
       }),
     );
 
     const firstInterrupted = eventOutcomes.findIndex((o) => o.kind === "interrupted");
     const settledCount = firstInterrupted === -1 ? ordered.length : firstInterrupted;
+    const processedAt = new Date().toISOString();
     for (let i = 0; i < settledCount; i++) {
       const event = ordered[i] as ReceivedEventData;
       const result = eventOutcomes[i] as EventOutcome;
       if (result.kind === "processed") {
-        batch.records.push(this.resultRecord(partitionId, event, result.json));
+        batch.records.push(this.resultRecord(decoded[i] as EventInput, result.json, processedAt));
         batch.processingMs.push(result.ms);
       } else if (result.kind === "failed") {
         batch.deadLetters.push(this.deadLetterRecord(partitionId, event, result.error, result.attempts));
@@ -125,37 +128,36 @@ export class BatchProcessor {
     return outcome;
   }
 
-  /** Every input's first attempt, started now: one processMany call, or one process call per event. */
-  private startFirstAttempts(inputs: EventInput[], signal: AbortSignal | undefined): Map<EventInput, Promise<EventSettlement>> {
+  /** Every input's first attempt: one processMany call, or one process call per event. Never rejects. */
+  private async firstAttempts(inputs: EventInput[], signal: AbortSignal | undefined): Promise<Map<EventInput, EventSettlement>> {
     const { processor } = this.deps;
-    const attempts = new Map<EventInput, Promise<EventSettlement>>();
-    if (inputs.length === 0) return attempts;
-    if (signal?.aborted) {
-      for (const input of inputs) attempts.set(input, Promise.resolve({ ok: false, error: signal.reason }));
-    } else if (processor.processMany) {
-      const all = processor.processMany(inputs, signal);
-      inputs.forEach((input, i) => attempts.set(input, all.then((settlements) => settlementAt(settlements, i))));
+    let settlements: EventSettlement[];
+    if (inputs.length === 0) settlements = [];
+    else if (signal?.aborted) settlements = inputs.map(() => ({ ok: false, error: signal.reason }));
+    else if (processor.processMany) {
+      settlements = await processor.processMany(inputs, signal).catch((error: unknown) => inputs.map((): EventSettlement => ({ ok: false, error })));
     } else {
-      for (const input of inputs) attempts.set(input, timedSettlement(() => processor.process(input, signal)));
+      settlements = await Promise.all(inputs.map((input) => timedSettlement(() => processor.process(input, signal))));
     }
-    for (const attempt of attempts.values()) attempt.catch(() => undefined); // awaited by processEvent; a rejection there is a failed attempt
-    return attempts;
+    return new Map(inputs.map((input, i) => [input, settlements[i] ?? { ok: false, error: new Error("the processor returned no outcome for the event") }]));
   }
 
-  private async processEvent(
+  /** An event whose first attempt failed with `firstError`: retried on its own (unless poison), else dead-lettered. */
+  private async retryEvent(
     partitionId: string,
     event: ReceivedEventData,
     input: EventInput,
-    firstAttempt: Promise<EventSettlement>,
+    firstError: unknown,
     batch: ProcessedBatch,
     signal: AbortSignal | undefined,
   ): Promise<EventOutcome> {
+    if (isPoisonEventError(firstError)) return this.failed(partitionId, event, firstError, 1);
     let attempts = 0;
     try {
       const settlement = await withRetry(
         async (attempt) => {
           attempts = attempt;
-          const settled = attempt === 1 ? await firstAttempt : await timedSettlement(() => this.deps.processor.process(input, signal));
+          const settled = attempt === 1 ? { ok: false as const, error: firstError } : await timedSettlement(() => this.deps.processor.process(input, signal));
           if (!settled.ok) throw settled.error;
           return settled;
         },
@@ -197,17 +199,10 @@ export class BatchProcessor {
     });
   }
 
-  private resultRecord(partitionId: string, event: ReceivedEventData, resultJson: string): ResultRecord {
-    const record: ResultRecord = {
-      partitionId,
-      sequenceNumber: event.sequenceNumber,
-      offset: String(event.offset),
-      enqueuedTimeUtc: toIsoTime(event.enqueuedTimeUtc),
-      processor: this.deps.processor.name,
-      processedAt: new Date().toISOString(),
-      resultJson,
-    };
-    const messageId = messageIdOf(event);
+  /** From the event's decoded input, whose position fields are already in their written form. */
+  private resultRecord(input: EventInput, resultJson: string, processedAt: string): ResultRecord {
+    const { partitionId, sequenceNumber, offset, enqueuedTimeUtc, messageId } = input;
+    const record: ResultRecord = { partitionId, sequenceNumber, offset, enqueuedTimeUtc, processor: this.deps.processor.name, processedAt, resultJson };
     if (messageId !== undefined) record.messageId = messageId;
     return record;
   }
@@ -243,10 +238,6 @@ function decodeOrPoison(partitionId: string, event: ReceivedEventData): EventInp
   } catch (error) {
     return error instanceof Error ? error : new Error(String(error));
   }
-}
-
-function settlementAt(settlements: EventSettlement[], index: number): EventSettlement {
-  return settlements[index] ?? { ok: false, error: new Error(`the processor returned no outcome for event ${index} of the batch`) };
 }
 
 /** One process() call as a settlement, timed on this thread. */
