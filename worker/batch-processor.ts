@@ -2,7 +2,7 @@ import type { ReceivedEventData } from "@azure/event-hubs";
 import type { Logger } from "pino";
 import { deadLetterBody, type DeadLetterRecord } from "./dead-letter";
 import { decodeEvent, messageIdOf, toIsoTime } from "./decode-event";
-import { isPoisonEventError, resultToJson, retryAfterMsOf, type EventInput, type EventSettlement, type Processor } from "./processing/processor";
+import { isPoisonEventError, retryAfterMsOf, settle, type EventInput, type EventSettlement, type Processor } from "./processing/processor";
 import { withRetry, type RetryPolicy } from "./retry";
 import type { ResultRecord, Sink } from "./sinks/sink";
 
@@ -137,7 +137,7 @@ export class BatchProcessor {
     else if (processor.processMany) {
       settlements = await processor.processMany(inputs, signal).catch((error: unknown) => inputs.map((): EventSettlement => ({ ok: false, error })));
     } else {
-      settlements = await Promise.all(inputs.map((input) => timedSettlement(() => processor.process(input, signal))));
+      settlements = await Promise.all(inputs.map((input) => settle(() => processor.process(input, signal))));
     }
     return new Map(inputs.map((input, i) => [input, settlements[i] ?? { ok: false, error: new Error("the processor returned no outcome for the event") }]));
   }
@@ -157,7 +157,8 @@ export class BatchProcessor {
       const settlement = await withRetry(
         async (attempt) => {
           attempts = attempt;
-          const settled = attempt === 1 ? { ok: false as const, error: firstError } : await timedSettlement(() => this.deps.processor.process(input, signal));
+          if (attempt === 1) throw firstError; // the first attempt already ran with the batch
+          const settled = await settle(() => this.deps.processor.process(input, signal));
           if (!settled.ok) throw settled.error;
           return settled;
         },
@@ -237,17 +238,5 @@ function decodeOrPoison(partitionId: string, event: ReceivedEventData): EventInp
     return decodeEvent(partitionId, event);
   } catch (error) {
     return error instanceof Error ? error : new Error(String(error));
-  }
-}
-
-/** One process() call as a settlement, timed on this thread. */
-async function timedSettlement(run: () => Promise<unknown>): Promise<EventSettlement> {
-  const started = performance.now();
-  try {
-    const value = await run();
-    const ms = performance.now() - started;
-    return { ok: true, json: resultToJson(value), ms };
-  } catch (error) {
-    return { ok: false, error };
   }
 }

@@ -1,7 +1,7 @@
 // Configuration 2, the processor ceiling: the default text-insights processor (createProcessor, the
 // worker's thread count and queue) on the benchmark's events, with no Event Hubs at all. It is driven the
 // way the worker drives it: batches of the worker's batch size through processMany, at most
-// BENCH_BATCHES_IN_FLIGHT at once (what the worker holds across its partitions).
+// BENCH_BATCHES_IN_FLIGHT at once (one per partition, which already keeps every thread busy).
 // Bodies are decoded before the clock starts. Child process of `npm run bench`.
 import { z } from "zod";
 import type { EventInput } from "../../worker/processing/processor";

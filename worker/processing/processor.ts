@@ -40,6 +40,21 @@ export interface Processor {
  */
 export type EventSettlement = { ok: true; json: string; ms: number } | { ok: false; error: unknown };
 
+/**
+ * Runs one processing call and settles it: the result as JSON text, timed, or the error. Used on pool threads
+ * and for processors that run on the main thread alike.
+ */
+export async function settle(run: () => unknown): Promise<EventSettlement> {
+  const started = performance.now();
+  try {
+    const value = await run();
+    const ms = performance.now() - started;
+    return { ok: true, json: resultToJson(value), ms };
+  } catch (error) {
+    return { ok: false, error };
+  }
+}
+
 /** A result as JSON text; a result that cannot be serialised is a permanent failure of its event. */
 export function resultToJson(value: unknown): string {
   let json: string | undefined;

@@ -1,4 +1,4 @@
-import { PoisonEventError, resultToJson, type EventInput, type EventSettlement } from "./processor";
+import { PoisonEventError, settle, type EventInput, type EventSettlement } from "./processor";
 
 /**
  * One task for a pool thread: several events of one batch (one message each way instead of one per event),
@@ -20,22 +20,15 @@ export type TaskOutcome =
  * not affect the others). A warm-up runs `warmUp` instead and returns its single outcome.
  */
 export async function runTask(task: PoolTask, handler: (input: EventInput) => unknown, warmUp: () => unknown = () => null): Promise<TaskOutcome[]> {
-  if (task.warmUp) return [await settle(warmUp)];
+  if (task.warmUp) return [toOutcome(await settle(warmUp))];
   const outcomes: TaskOutcome[] = [];
-  for (const input of task.inputs) outcomes.push(await settle(() => handler(input)));
+  // Results are serialised here, on the thread: text is cheap to pass back, and the sinks write it as it is.
+  for (const input of task.inputs) outcomes.push(toOutcome(await settle(() => handler(input))));
   return outcomes;
 }
 
-async function settle(handler: () => unknown): Promise<TaskOutcome> {
-  const started = performance.now();
-  try {
-    const value = await handler();
-    const ms = performance.now() - started;
-    // Serialised here, on the thread: text is cheap to pass back, and the sinks write it as it is.
-    return { ok: true, json: resultToJson(value), ms };
-  } catch (error) {
-    return { ok: false, error: describeError(error) };
-  }
+function toOutcome(settlement: EventSettlement): TaskOutcome {
+  return settlement.ok ? settlement : { ok: false, error: describeError(settlement.error) };
 }
 
 /** On the main thread: the outcome as a settlement, the thread's error rebuilt with its name (a PoisonEventError stays one). */
