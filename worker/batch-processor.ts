@@ -2,8 +2,9 @@ import type { ReceivedEventData } from "@azure/event-hubs";
 import type { Logger } from "pino";
 import { deadLetterBody, type DeadLetterRecord } from "./dead-letter";
 import { decodeEvent, messageIdOf, toIsoTime } from "./decode-event";
-import { isPoisonEventError, retryAfterMsOf, settle, type EventInput, type EventSettlement, type Processor } from "./processing/processor";
-import { withRetry, type RetryPolicy } from "./retry";
+import { setTimeout as sleep } from "node:timers/promises";
+import { isPoisonEventError, isTransientFailure, retryAfterMsOf, settle, type EventInput, type EventSettlement, type Processor } from "./processing/processor";
+import { backoffDelayMs, withRetry, type RetryPolicy } from "./retry";
 import type { ResultRecord, Sink } from "./sinks/sink";
 
 export interface BatchOutcome {
@@ -11,6 +12,8 @@ export interface BatchOutcome {
   deadLettered: number;
   /** Extra attempts spent on processing, sink writes and dead letters. */
   retries: number;
+  /** Retries of events a dependency failed transiently (throttled, down): they wait, they never exhaust. */
+  transientRetries: number;
   /** Per successful event, the processor's time for it. */
   processingMs: number[];
   /** Highest event whose result or dead letter is durable: safe to checkpoint. */
@@ -22,8 +25,10 @@ export interface ProcessedBatch {
   partitionId: string;
   records: ResultRecord[];
   deadLetters: DeadLetterRecord[];
-  /** Extra processing attempts. */
+  /** Extra processing attempts after ordinary failures. */
   retries: number;
+  /** Extra processing attempts after transient failures. */
+  transientRetries: number;
   processingMs: number[];
   /** The last event of the finished prefix (undefined when nothing finished). */
   lastEvent?: ReceivedEventData;
@@ -51,10 +56,10 @@ type EventOutcome =
  * two steps: run() processes, commit() makes the outcome durable (process() does both).
  *
  * run(): every event is decoded and the batch is handed to the processor at once: in one processMany call
- * when the processor has one (the pool sends a thread a share of the batch per message), else event by event
- * (the HTTP semaphore bounds real concurrency). Once every first attempt is settled, each failed event is
- * retried on its own with withRetry, except PoisonEventError; a body that cannot be decoded is poison.
- * Events that fail for good become dead letters with the error. run() never rejects.
+ * when the processor has one (the pool sends a thread a share of the batch per message; embeddings pack it
+ * into few requests), else event by event (the model's rate governor bounds real concurrency). Failed events
+ * are retried together in rounds (see settleAll); a body that cannot be decoded is poison. Events that fail
+ * for good become dead letters with the error; transient failures never do. run() never rejects.
  *
  * commit(): the results go to the sink in sequence order, in one write, and the dead letters to their store.
  * Both are retried with the same policy; if they still fail, commit() rejects and nothing of this batch may
@@ -75,25 +80,16 @@ export class BatchProcessor {
 
   async run(partitionId: string, events: ReceivedEventData[], signal?: AbortSignal): Promise<ProcessedBatch> {
     const ordered = [...events].sort((a, b) => a.sequenceNumber - b.sequenceNumber);
-    const batch: ProcessedBatch = { partitionId, records: [], deadLetters: [], retries: 0, processingMs: [], interrupted: 0 };
+    const batch: ProcessedBatch = { partitionId, records: [], deadLetters: [], retries: 0, transientRetries: 0, processingMs: [], interrupted: 0 };
     const decoded = ordered.map((event) => decodeOrPoison(partitionId, event));
-    const firstAttempts = await this.firstAttempts(decoded.filter((d): d is EventInput => !(d instanceof Error)), signal);
-    const eventOutcomes: EventOutcome[] = await Promise.all(
-      ordered.map((event, i) => {
-        const input = decoded[i] as EventInput | Error;
-        if (input instanceof Error) return this.failed(partitionId, event, input, 1);
-        const first = firstAttempts.get(input) as EventSettlement;
-        if (first.ok) return { kind: "processed", json: first.json, ms: first.ms } as const;
-        return this.retryEvent(partitionId, event, input, first.error, batch, signal);
-      }),
-    );
+    const outcomes = await this.settleAll(partitionId, ordered, decoded, batch, signal);
 
-    const firstInterrupted = eventOutcomes.findIndex((o) => o.kind === "interrupted");
+    const firstInterrupted = outcomes.findIndex((o) => o.kind === "interrupted");
     const settledCount = firstInterrupted === -1 ? ordered.length : firstInterrupted;
     const processedAt = new Date().toISOString();
     for (let i = 0; i < settledCount; i++) {
       const event = ordered[i] as ReceivedEventData;
-      const result = eventOutcomes[i] as EventOutcome;
+      const result = outcomes[i] as EventOutcome;
       if (result.kind === "processed") {
         batch.records.push(this.resultRecord(decoded[i] as EventInput, result.json, processedAt));
         batch.processingMs.push(result.ms);
@@ -115,7 +111,13 @@ export class BatchProcessor {
   /** Writes the batch's results and dead letters. Not tied to any abort signal: this is what makes finished work checkpointable. */
   async commit(batch: ProcessedBatch): Promise<BatchOutcome> {
     const { partitionId, records, deadLetters } = batch;
-    const outcome: BatchOutcome = { processed: records.length, deadLettered: deadLetters.length, retries: batch.retries, processingMs: batch.processingMs };
+    const outcome: BatchOutcome = {
+      processed: records.length,
+      deadLettered: deadLetters.length,
+      retries: batch.retries,
+      transientRetries: batch.transientRetries,
+      processingMs: batch.processingMs,
+    };
     const writes = await Promise.allSettled([
       records.length > 0 ? this.durably("sink write", partitionId, outcome, () => this.deps.sink.write(records)) : Promise.resolve(),
       ...deadLetters.map((record) =>
@@ -128,58 +130,83 @@ export class BatchProcessor {
     return outcome;
   }
 
-  /** Every input's first attempt: one processMany call, or one process call per event. Never rejects. */
-  private async firstAttempts(inputs: EventInput[], signal: AbortSignal | undefined): Promise<Map<EventInput, EventSettlement>> {
+  /**
+   * Rounds of attempts: every unsettled event is tried together (one processMany call, or one process call
+   * each), then the failures wait one backoff (at least as long as any of them was asked to wait) and go again.
+   * A poison failure settles at once; an ordinary one after RETRY_MAX_ATTEMPTS; a transient one never: the
+   * batch, and with it the partition, waits for the dependency. Never rejects.
+   */
+  private async settleAll(
+    partitionId: string,
+    ordered: ReceivedEventData[],
+    decoded: Array<EventInput | Error>,
+    batch: ProcessedBatch,
+    signal: AbortSignal | undefined,
+  ): Promise<EventOutcome[]> {
+    const outcomes: EventOutcome[] = new Array(ordered.length);
+    const attempts: number[] = new Array(ordered.length).fill(0);
+    let pending: number[] = [];
+    decoded.forEach((input, i) => {
+      if (input instanceof Error) outcomes[i] = this.failed(partitionId, ordered[i] as ReceivedEventData, input, 1);
+      else pending.push(i);
+    });
+    for (let round = 1; pending.length > 0; round++) {
+      const settlements = await this.attempt(pending.map((i) => decoded[i] as EventInput), signal);
+      const failures: Array<{ index: number; error: unknown }> = [];
+      pending.forEach((index, k) => {
+        const settlement = settlements[k] as EventSettlement;
+        const event = ordered[index] as ReceivedEventData;
+        if (settlement.ok) {
+          outcomes[index] = { kind: "processed", json: settlement.json, ms: settlement.ms };
+          return;
+        }
+        const { error } = settlement;
+        if (signal?.aborted && !isPoisonEventError(error)) {
+          outcomes[index] = { kind: "interrupted" };
+          return;
+        }
+        const transient = isTransientFailure(error);
+        if (!transient) attempts[index] = (attempts[index] as number) + 1;
+        if (isPoisonEventError(error) || (attempts[index] as number) >= this.deps.retry.maxAttempts) {
+          outcomes[index] = this.failed(partitionId, event, error, Math.max(1, attempts[index] as number));
+          return;
+        }
+        failures.push({ index, error });
+        if (transient) batch.transientRetries++;
+        else batch.retries++;
+        const log = transient ? this.deps.logger?.debug : this.deps.logger?.warn;
+        log?.call(
+          this.deps.logger,
+          { partitionId, sequenceNumber: event.sequenceNumber, attempt: attempts[index], transient, err: error },
+          transient ? "dependency unavailable; the event waits and is retried" : "event processing failed; retrying",
+        );
+      });
+      pending = failures.map((f) => f.index);
+      if (pending.length === 0) break;
+      const requested = Math.max(0, ...failures.map((f) => retryAfterMsOf(f.error) ?? 0));
+      // The exponent stops growing once the cap is reached, so a long outage keeps probing at the cap.
+      const delayMs = backoffDelayMs(this.deps.retry, Math.min(round, 30), Math.random, requested || undefined);
+      try {
+        await sleep(delayMs, undefined, signal ? { signal } : {});
+      } catch {
+        for (const index of pending) outcomes[index] = { kind: "interrupted" };
+        break;
+      }
+    }
+    return outcomes;
+  }
+
+  /** One attempt for each input: one processMany call, or one process call per event. Never rejects. */
+  private async attempt(inputs: EventInput[], signal: AbortSignal | undefined): Promise<EventSettlement[]> {
     const { processor } = this.deps;
     let settlements: EventSettlement[];
-    if (inputs.length === 0) settlements = [];
-    else if (signal?.aborted) settlements = inputs.map(() => ({ ok: false, error: signal.reason }));
+    if (signal?.aborted) settlements = inputs.map(() => ({ ok: false, error: signal.reason }));
     else if (processor.processMany) {
       settlements = await processor.processMany(inputs, signal).catch((error: unknown) => inputs.map((): EventSettlement => ({ ok: false, error })));
     } else {
       settlements = await Promise.all(inputs.map((input) => settle(() => processor.process(input, signal))));
     }
-    return new Map(inputs.map((input, i) => [input, settlements[i] ?? { ok: false, error: new Error("the processor returned no outcome for the event") }]));
-  }
-
-  /** An event whose first attempt failed with `firstError`: retried on its own (unless poison), else dead-lettered. */
-  private async retryEvent(
-    partitionId: string,
-    event: ReceivedEventData,
-    input: EventInput,
-    firstError: unknown,
-    batch: ProcessedBatch,
-    signal: AbortSignal | undefined,
-  ): Promise<EventOutcome> {
-    if (isPoisonEventError(firstError)) return this.failed(partitionId, event, firstError, 1);
-    let attempts = 0;
-    try {
-      const settlement = await withRetry(
-        async (attempt) => {
-          attempts = attempt;
-          if (attempt === 1) throw firstError; // the first attempt already ran with the batch
-          const settled = await settle(() => this.deps.processor.process(input, signal));
-          if (!settled.ok) throw settled.error;
-          return settled;
-        },
-        this.deps.retry,
-        {
-          ...(signal ? { signal } : {}),
-          retryAfterMs: retryAfterMsOf,
-          onRetry: (error, attempt, delayMs) => {
-            batch.retries++;
-            this.deps.logger?.warn(
-              { partitionId, sequenceNumber: event.sequenceNumber, attempt, delayMs, err: error },
-              "event processing failed; retrying",
-            );
-          },
-        },
-      );
-      return { kind: "processed", json: settlement.json, ms: settlement.ms };
-    } catch (error) {
-      if (signal?.aborted && !isPoisonEventError(error)) return { kind: "interrupted" };
-      return this.failed(partitionId, event, error, Math.max(1, attempts));
-    }
+    return inputs.map((_, i) => settlements[i] ?? { ok: false, error: new Error("the processor returned no outcome for the event") });
   }
 
   private failed(partitionId: string, event: ReceivedEventData, error: unknown, attempts: number): EventOutcome {

@@ -1,12 +1,15 @@
 // Worker configuration: every setting is an environment variable and a command-line flag of the same
 // name (EVENTHUB_NAME <-> --eventhub-name; the flag wins). Parsed and validated once, at the edge,
 // before anything connects; every bad value is reported at once and the CLI exits with code 2.
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { parseEventHubConnectionString } from "@azure/event-hubs";
+import { Ajv } from "ajv";
 import { Command, CommanderError, Option } from "commander";
 import { z } from "zod";
+import type { ModelTask } from "./processing/create-processor";
+import type { ModelEndpointOptions } from "./processing/model/model-endpoint";
 
 interface SettingSpec {
   group: string;
@@ -21,7 +24,9 @@ const EVENT_HUBS = "Event Hubs:";
 const STORAGE = "Checkpoint and dead-letter storage:";
 const TUNING = "Consumer tuning:";
 const PROCESSING = "Processing:";
-const OPENAI = "Azure OpenAI processor (PROCESSOR=azure-openai):";
+const AZURE_OPENAI = "Azure OpenAI (PROCESSOR=azure-openai):";
+const OPENAI = "OpenAI or an OpenAI-compatible server such as Ollama, vLLM, LM Studio, llama.cpp (PROCESSOR=openai):";
+const MODEL = "Remote model task and quota (PROCESSOR=azure-openai|openai):";
 const SINK = "Result sink:";
 const OPERATIONS = "Operations:";
 
@@ -66,7 +71,7 @@ export const SETTINGS = {
     help: "ownership not renewed for this long is taken over (ms; > update interval)" },
 
   PROCESSOR: { group: PROCESSING, shownDefault: "text-insights",
-    help: "text-insights|azure-openai|<path to a module exporting a Processor>" },
+    help: "text-insights|azure-openai|openai|<path to a module exporting a Processor>" },
   PROCESSOR_THREADS: { group: PROCESSING, shownDefault: `CPUs - 1, at least 1 (${DEFAULT_THREADS} here)`,
     help: "worker threads for text-insights and module processors" },
   PROCESSOR_MAX_QUEUE: { group: PROCESSING, shownDefault: "1000",
@@ -76,14 +81,34 @@ export const SETTINGS = {
   RETRY_BASE_DELAY_MS: { group: PROCESSING, shownDefault: "200", help: "first backoff delay (ms), exponential with jitter" },
   RETRY_MAX_DELAY_MS: { group: PROCESSING, shownDefault: "10000", help: "backoff delay cap (ms)" },
 
-  AZURE_OPENAI_ENDPOINT: { group: OPENAI, help: "https://<resource>.openai.azure.com (required for azure-openai)" },
-  AZURE_OPENAI_DEPLOYMENT: { group: OPENAI, help: "deployment name (required for azure-openai)" },
-  AZURE_OPENAI_API_VERSION: { group: OPENAI, shownDefault: "2024-10-21", help: "API version" },
-  AZURE_OPENAI_API_KEY: { group: OPENAI, secret: true, help: "API key; unset = Entra ID via DefaultAzureCredential" },
-  AZURE_OPENAI_SYSTEM_PROMPT: { group: OPENAI, shownDefault: "a customer-message triage prompt",
-    help: "system prompt sent with every event" },
-  AZURE_OPENAI_MAX_CONCURRENCY: { group: OPENAI, shownDefault: "8", help: "requests in flight at once" },
-  AZURE_OPENAI_TIMEOUT_MS: { group: OPENAI, shownDefault: "30000", help: "timeout per request (ms)" },
+  AZURE_OPENAI_ENDPOINT: { group: AZURE_OPENAI, help: "https://<resource>.openai.azure.com (required for azure-openai)" },
+  AZURE_OPENAI_DEPLOYMENT: { group: AZURE_OPENAI, help: "deployment name (required for azure-openai)" },
+  AZURE_OPENAI_API_VERSION: { group: AZURE_OPENAI, shownDefault: "2024-10-21", help: "API version" },
+  AZURE_OPENAI_API_KEY: { group: AZURE_OPENAI, secret: true, help: "API key; unset = Entra ID via DefaultAzureCredential" },
+
+  OPENAI_BASE_URL: { group: OPENAI, shownDefault: "https://api.openai.com/v1",
+    help: "the API's base URL, e.g. http://127.0.0.1:11434/v1 for Ollama or http://127.0.0.1:8000/v1 for vLLM" },
+  OPENAI_API_KEY: { group: OPENAI, secret: true, help: "API key (local servers usually need none)" },
+  OPENAI_MODEL: { group: OPENAI, help: "model name, e.g. gpt-4o-mini, text-embedding-3-small, llama3.1 (required for openai)" },
+
+  MODEL_TASK: { group: MODEL, shownDefault: "chat",
+    help: "chat|structured|embeddings: a chat answer, a JSON object matching MODEL_JSON_SCHEMA, or an embedding vector" },
+  MODEL_SYSTEM_PROMPT: { group: MODEL, shownDefault: "a customer-message triage prompt", help: "system prompt for chat and structured" },
+  MODEL_JSON_SCHEMA: { group: MODEL,
+    help: "path to a JSON Schema file; required for MODEL_TASK=structured (answers that do not match are retried, then dead-lettered)" },
+  MODEL_MAX_OUTPUT_TOKENS: { group: MODEL, help: "max completion tokens per answer (unset: the model's default)" },
+  MODEL_MAX_INPUT_TOKENS: { group: MODEL, shownDefault: "8000", help: "longest event text sent, in tokens" },
+  MODEL_INPUT_OVERFLOW: { group: MODEL, shownDefault: "truncate",
+    help: "truncate|dead-letter: what happens to an event text longer than MODEL_MAX_INPUT_TOKENS" },
+  MODEL_MAX_CONCURRENCY: { group: MODEL, shownDefault: "64",
+    help: "ceiling of the adaptive number of requests in flight (the worker finds the quota's level by itself)" },
+  MODEL_INITIAL_CONCURRENCY: { group: MODEL, shownDefault: "4", help: "requests in flight at start, before adapting" },
+  MODEL_MAX_REQUESTS_PER_MINUTE: { group: MODEL, help: "optional hard limit on requests per minute for this process" },
+  MODEL_MAX_TOKENS_PER_MINUTE: { group: MODEL,
+    help: "optional hard limit on tokens per minute for this process (prompt tokens estimated before sending + max output)" },
+  MODEL_TIMEOUT_MS: { group: MODEL, shownDefault: "60000", help: "timeout per request (ms); a timeout is transient: the event waits" },
+  MODEL_EMBEDDING_BATCH_SIZE: { group: MODEL, shownDefault: "256", help: "events per embeddings request (the API takes up to 2048)" },
+  MODEL_EMBEDDING_DIMENSIONS: { group: MODEL, help: "vector size for models that can shorten it (text-embedding-3-*)" },
 
   SINK: { group: SINK, shownDefault: "stdout", help: "stdout|eventhub|blob: where results go" },
   SINK_EVENTHUB_CONNECTION_STRING: { group: SINK, secret: true,
@@ -187,7 +212,18 @@ const storageConnectionString = parsed(
 const boolean = parsed("true | false", (raw) => ({ true: true, false: false })[raw.toLowerCase()]);
 const text = parsed("a non-empty text", (raw) => (raw.length > 0 ? raw : undefined));
 
-const PROCESSOR_KINDS = ["text-insights", "azure-openai"] as const;
+const jsonSchemaFile = parsed("a readable JSON file holding a JSON Schema (an object)", (raw) => {
+  try {
+    const schema = JSON.parse(readFileSync(resolve(raw), "utf8")) as unknown;
+    if (typeof schema !== "object" || schema === null || Array.isArray(schema)) return undefined;
+    new Ajv({ strict: false }).compile(schema);
+    return schema as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+});
+
+const PROCESSOR_KINDS = ["text-insights", "azure-openai", "openai"] as const;
 const processorChoice = parsed(
   `${PROCESSOR_KINDS.join(" | ")} | a path to an existing .js/.ts module`,
   (raw): { kind: (typeof PROCESSOR_KINDS)[number] } | { kind: "module"; modulePath: string } | undefined => {
@@ -238,9 +274,22 @@ const schema = z
       "2024-10-21",
     ),
     AZURE_OPENAI_API_KEY: text.optional(),
-    AZURE_OPENAI_SYSTEM_PROMPT: text.default(DEFAULT_SYSTEM_PROMPT),
-    AZURE_OPENAI_MAX_CONCURRENCY: integer(1, 1000).default(8),
-    AZURE_OPENAI_TIMEOUT_MS: integer(100, 600_000).default(30_000),
+    OPENAI_BASE_URL: httpUrl("http://127.0.0.1:11434/v1").default("https://api.openai.com/v1"),
+    OPENAI_API_KEY: text.optional(),
+    OPENAI_MODEL: text.optional(),
+    MODEL_TASK: oneOf(["chat", "structured", "embeddings"] as const).default("chat"),
+    MODEL_SYSTEM_PROMPT: text.default(DEFAULT_SYSTEM_PROMPT),
+    MODEL_JSON_SCHEMA: jsonSchemaFile.optional(),
+    MODEL_MAX_OUTPUT_TOKENS: integer(1, 1_000_000).optional(),
+    MODEL_MAX_INPUT_TOKENS: integer(1, 10_000_000).default(8000),
+    MODEL_INPUT_OVERFLOW: oneOf(["truncate", "dead-letter"] as const).default("truncate"),
+    MODEL_MAX_CONCURRENCY: integer(1, 1000).default(64),
+    MODEL_INITIAL_CONCURRENCY: integer(1, 1000).default(4),
+    MODEL_MAX_REQUESTS_PER_MINUTE: integer(1, 100_000_000).optional(),
+    MODEL_MAX_TOKENS_PER_MINUTE: integer(1, 1_000_000_000).optional(),
+    MODEL_TIMEOUT_MS: integer(100, 600_000).default(60_000),
+    MODEL_EMBEDDING_BATCH_SIZE: integer(1, 2048).default(256),
+    MODEL_EMBEDDING_DIMENSIONS: integer(1, 100_000).optional(),
     SINK: oneOf(["stdout", "eventhub", "blob"] as const).default("stdout"),
     SINK_EVENTHUB_CONNECTION_STRING: eventHubConnectionString.optional(),
     SINK_EVENTHUB_NAMESPACE: hostName.optional(),
@@ -259,6 +308,10 @@ const schema = z
       problem("EVENTHUB_NAME", `must match the connection string's EntityPath "${entityPath}"`);
     if (s.LOAD_BALANCING_OWNERSHIP_EXPIRATION_MS <= s.LOAD_BALANCING_UPDATE_INTERVAL_MS)
       problem("LOAD_BALANCING_OWNERSHIP_EXPIRATION_MS", "must be greater than LOAD_BALANCING_UPDATE_INTERVAL_MS");
+    if (s.MODEL_TASK === "structured" && !s.MODEL_JSON_SCHEMA)
+      problem("MODEL_JSON_SCHEMA", "required when MODEL_TASK=structured");
+    if (s.MODEL_INITIAL_CONCURRENCY > s.MODEL_MAX_CONCURRENCY)
+      problem("MODEL_INITIAL_CONCURRENCY", "must not exceed MODEL_MAX_CONCURRENCY");
     if (s.RETRY_MAX_DELAY_MS < s.RETRY_BASE_DELAY_MS)
       problem("RETRY_MAX_DELAY_MS", "must be at least RETRY_BASE_DELAY_MS");
     const sinkPath = s.SINK_EVENTHUB_CONNECTION_STRING?.entityPath;
@@ -287,6 +340,7 @@ function presenceProblems(raw: RawSettings): Array<[SettingName, string]> {
     if (!has("AZURE_OPENAI_ENDPOINT")) problems.push(["AZURE_OPENAI_ENDPOINT", "required when PROCESSOR=azure-openai"]);
     if (!has("AZURE_OPENAI_DEPLOYMENT")) problems.push(["AZURE_OPENAI_DEPLOYMENT", "required when PROCESSOR=azure-openai"]);
   }
+  if (raw.PROCESSOR?.trim() === "openai" && !has("OPENAI_MODEL")) problems.push(["OPENAI_MODEL", "required when PROCESSOR=openai"]);
   if (raw.SINK?.trim().toLowerCase() === "eventhub") {
     if (!has("SINK_EVENTHUB_CONNECTION_STRING") && !has("SINK_EVENTHUB_NAMESPACE"))
       problems.push(["SINK_EVENTHUB_CONNECTION_STRING", "required when SINK=eventhub (or SINK_EVENTHUB_NAMESPACE)"]);
@@ -301,10 +355,8 @@ function presenceProblems(raw: RawSettings): Array<[SettingName, string]> {
 export type ProcessorConfig =
   | { kind: "text-insights"; threads: number; maxQueue: number }
   | { kind: "module"; modulePath: string; threads: number; maxQueue: number }
-  | {
-      kind: "azure-openai"; endpoint: string; deployment: string; apiVersion: string; apiKey?: string;
-      systemPrompt: string; maxConcurrency: number; timeoutMs: number;
-    };
+  /** A remote model; Entra ID credentials and telemetry are added when the worker starts. */
+  | { kind: "model"; endpoint: Omit<ModelEndpointOptions, "telemetry">; task: ModelTask };
 
 export type SinkConfig =
   | { kind: "stdout" }
@@ -348,23 +400,61 @@ export function defaultCheckpointContainer(consumerGroup: string): string {
   return name.replace(/-+$/, "");
 }
 
-function toWorkerConfig(s: Settings): WorkerConfig {
-  const eventHubName = s.EVENTHUB_NAME ?? s.EVENTHUB_CONNECTION_STRING?.entityPath ?? "";
-  const processor: ProcessorConfig =
-    s.PROCESSOR.kind === "azure-openai"
+/** Embeddings requests stay under the API's per-request token limit (300,000 on OpenAI and Azure OpenAI). */
+const EMBEDDING_TOKENS_PER_REQUEST = 300_000;
+
+function toModelConfig(s: Settings, provider: "azure-openai" | "openai"): ProcessorConfig {
+  const budget = { maxInputTokens: s.MODEL_MAX_INPUT_TOKENS, overflow: s.MODEL_INPUT_OVERFLOW };
+  const task: ModelTask =
+    s.MODEL_TASK === "embeddings"
       ? {
-          kind: "azure-openai",
+          kind: "embeddings",
+          maxInputsPerRequest: s.MODEL_EMBEDDING_BATCH_SIZE,
+          maxTokensPerRequest: EMBEDDING_TOKENS_PER_REQUEST,
+          budget,
+          ...(s.MODEL_EMBEDDING_DIMENSIONS !== undefined ? { dimensions: s.MODEL_EMBEDDING_DIMENSIONS } : {}),
+        }
+      : {
+          kind: "chat",
+          systemPrompt: s.MODEL_SYSTEM_PROMPT,
+          budget,
+          ...(s.MODEL_TASK === "structured" && s.MODEL_JSON_SCHEMA ? { jsonSchema: { name: "result", schema: s.MODEL_JSON_SCHEMA } } : {}),
+          ...(s.MODEL_MAX_OUTPUT_TOKENS !== undefined ? { maxOutputTokens: s.MODEL_MAX_OUTPUT_TOKENS } : {}),
+        };
+  const connection: ModelEndpointOptions["connection"] =
+    provider === "azure-openai"
+      ? {
+          provider,
           endpoint: s.AZURE_OPENAI_ENDPOINT ?? "",
           deployment: s.AZURE_OPENAI_DEPLOYMENT ?? "",
           apiVersion: s.AZURE_OPENAI_API_VERSION,
           ...(s.AZURE_OPENAI_API_KEY ? { apiKey: s.AZURE_OPENAI_API_KEY } : {}),
-          systemPrompt: s.AZURE_OPENAI_SYSTEM_PROMPT,
-          maxConcurrency: s.AZURE_OPENAI_MAX_CONCURRENCY,
-          timeoutMs: s.AZURE_OPENAI_TIMEOUT_MS,
         }
-      : s.PROCESSOR.kind === "module"
-        ? { kind: "module", modulePath: s.PROCESSOR.modulePath, threads: s.PROCESSOR_THREADS, maxQueue: s.PROCESSOR_MAX_QUEUE }
-        : { kind: "text-insights", threads: s.PROCESSOR_THREADS, maxQueue: s.PROCESSOR_MAX_QUEUE };
+      : { provider, baseUrl: s.OPENAI_BASE_URL, model: s.OPENAI_MODEL ?? "", ...(s.OPENAI_API_KEY ? { apiKey: s.OPENAI_API_KEY } : {}) };
+  return {
+    kind: "model",
+    endpoint: {
+      connection,
+      timeoutMs: s.MODEL_TIMEOUT_MS,
+      governor: {
+        maxConcurrency: s.MODEL_MAX_CONCURRENCY,
+        initialConcurrency: s.MODEL_INITIAL_CONCURRENCY,
+        ...(s.MODEL_MAX_REQUESTS_PER_MINUTE !== undefined ? { maxRequestsPerMinute: s.MODEL_MAX_REQUESTS_PER_MINUTE } : {}),
+        ...(s.MODEL_MAX_TOKENS_PER_MINUTE !== undefined ? { maxTokensPerMinute: s.MODEL_MAX_TOKENS_PER_MINUTE } : {}),
+      },
+    },
+    task,
+  };
+}
+
+function toWorkerConfig(s: Settings): WorkerConfig {
+  const eventHubName = s.EVENTHUB_NAME ?? s.EVENTHUB_CONNECTION_STRING?.entityPath ?? "";
+  const processor: ProcessorConfig =
+    s.PROCESSOR.kind === "module"
+      ? { kind: "module", modulePath: s.PROCESSOR.modulePath, threads: s.PROCESSOR_THREADS, maxQueue: s.PROCESSOR_MAX_QUEUE }
+      : s.PROCESSOR.kind === "text-insights"
+        ? { kind: "text-insights", threads: s.PROCESSOR_THREADS, maxQueue: s.PROCESSOR_MAX_QUEUE }
+        : toModelConfig(s, s.PROCESSOR.kind);
   const sink: SinkConfig =
     s.SINK === "eventhub"
       ? {
@@ -486,5 +576,17 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
     // An empty environment variable means "not set", as in most deployment tools.
     if (value !== undefined && (fromFlag !== undefined || value !== "")) raw[name] = value;
   }
-  return validateSettings(raw);
+  const renamed = Object.entries(RENAMED_SETTINGS)
+    .filter(([old]) => env[old] !== undefined && env[old] !== "")
+    .map(([old, now]) => `${old} was renamed ${now} (${flagOf(now)}): set that instead`);
+  const result = validateSettings(raw);
+  if (renamed.length === 0) return result;
+  return { kind: "invalid", problems: [...renamed, ...(result.kind === "invalid" ? result.problems : [])] };
 }
+
+/** Settings of earlier versions: a deployment that still sets one is told its new name instead of being ignored. */
+const RENAMED_SETTINGS: Record<string, SettingName> = {
+  AZURE_OPENAI_SYSTEM_PROMPT: "MODEL_SYSTEM_PROMPT",
+  AZURE_OPENAI_MAX_CONCURRENCY: "MODEL_MAX_CONCURRENCY",
+  AZURE_OPENAI_TIMEOUT_MS: "MODEL_TIMEOUT_MS",
+};

@@ -17,7 +17,8 @@ import { writeInitialCheckpoints } from "./initial-checkpoints";
 import { OwnershipTracker } from "./ownership-tracker";
 import { PartitionHandler } from "./partition-handler";
 import { createProcessor, type ProcessorOptions } from "./processing/create-processor";
-import type { Processor } from "./processing/processor";
+import type { ModelEndpoint } from "./processing/model/model-endpoint";
+import { ProcessingPool } from "./processing/pool";
 import { createSink, type SinkOptions } from "./sinks/create-sink";
 import type { Sink } from "./sinks/sink";
 import { startTelemetryServer, type Readiness, type TelemetryServer } from "./telemetry/http-server";
@@ -44,9 +45,33 @@ function lazyCredential(): () => TokenCredential {
   return () => (credential ??= new DefaultAzureCredential());
 }
 
-export function toProcessorOptions(config: ProcessorConfig, credential: () => TokenCredential): ProcessorOptions {
-  if (config.kind !== "azure-openai" || config.apiKey) return config;
-  return { ...config, credential: credential() };
+/** Adds what settings cannot hold: the Entra ID credential, the metrics, and a log line per circuit change. */
+export function toProcessorOptions(
+  config: ProcessorConfig,
+  credential: () => TokenCredential,
+  metrics: WorkerMetrics,
+  logger: Logger,
+  onEndpoint: (endpoint: ModelEndpoint) => void = () => undefined,
+): ProcessorOptions {
+  if (config.kind !== "model") return config;
+  const { connection } = config.endpoint;
+  const needsCredential = connection.provider === "azure-openai" && connection.apiKey === undefined;
+  return {
+    ...config,
+    endpoint: { ...config.endpoint, connection: needsCredential ? { ...connection, credential: credential() } : connection, telemetry: metrics.modelTelemetry },
+    onEndpoint: (endpoint) => {
+      metrics.observeModel(endpoint);
+      endpoint.onCircuitChange((state) => {
+        const message = {
+          open: "model circuit open: the model failed repeatedly; holding requests, events wait (none are dead-lettered)",
+          "half-open": "model circuit half-open: probing the model with one request",
+          closed: "model circuit closed: the model answers again",
+        }[state];
+        logger[state === "closed" ? "info" : "warn"]({ model: endpoint.model, circuit: state }, message);
+      });
+      onEndpoint(endpoint);
+    },
+  };
 }
 
 export function toSinkOptions(
@@ -81,11 +106,6 @@ async function ensureContainer(container: ContainerClient, create: boolean, sett
   );
 }
 
-function queueDepthOf(processor: Processor): (() => number | undefined) | undefined {
-  const queued = (processor as { queued?: unknown }).queued;
-  return typeof queued === "number" ? () => (processor as { queued?: number }).queued : undefined;
-}
-
 /** Reachability of the checkpoint container, re-checked at most every few seconds. */
 function cachedReachability(container: ContainerClient, ttlMs: number): () => Promise<boolean> {
   let checkedAt = 0;
@@ -117,7 +137,12 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
   await ensureContainer(checkpointContainer, storage.createContainers, "CHECKPOINT_CONTAINER");
   await ensureContainer(deadLetterContainer, storage.createContainers, "DEAD_LETTER_CONTAINER");
 
-  const processor = await createProcessor(toProcessorOptions(config.processor, credential));
+  // Metrics first: the model endpoint reports to them. The pool's queue gauge reads the processor made below.
+  let poolQueue: (() => number) | undefined;
+  const metrics = new WorkerMetrics({ queueDepth: () => poolQueue?.() });
+  let modelEndpoint: ModelEndpoint | undefined;
+  const processor = await createProcessor(toProcessorOptions(config.processor, credential, metrics, logger, (endpoint) => (modelEndpoint = endpoint)));
+  if (processor instanceof ProcessingPool) poolQueue = () => processor.queued;
   const closers: Array<[string, () => Promise<void>]> = [["processor", () => processor.close()]];
   let sink: Sink;
   try {
@@ -128,8 +153,6 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
   }
   closers.push(["sink", () => sink.close()]);
 
-  const queueDepth = queueDepthOf(processor);
-  const metrics = new WorkerMetrics(queueDepth ? { queueDepth } : {});
   const ownership = new OwnershipTracker(new BlobCheckpointStore(checkpointContainer), config.loadBalancing.ownershipExpirationMs);
   const batches = new BatchProcessor({
     processor,
@@ -202,6 +225,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
     const reasons: string[] = [];
     if (!subscription.isRunning) reasons.push("subscription not running");
     if (!(await checkpointStoreReachable())) reasons.push(`checkpoint container "${storage.checkpointContainer}" unreachable`);
+    if (modelEndpoint && modelEndpoint.snapshot().circuit !== "closed") reasons.push(`model "${modelEndpoint.model}" unavailable: circuit open, events wait`);
     return { ready: reasons.length === 0, reasons };
   };
   let server: TelemetryServer;

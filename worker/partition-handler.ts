@@ -227,6 +227,7 @@ export class PartitionHandler {
     metrics.eventsProcessed.inc({ partition }, outcome.processed);
     if (outcome.deadLettered > 0) metrics.eventsDeadLettered.inc({ partition }, outcome.deadLettered);
     if (outcome.retries > 0) metrics.eventsFailed.inc({ partition, reason: "attempt" }, outcome.retries);
+    if (outcome.transientRetries > 0) metrics.eventsFailed.inc({ partition, reason: "transient" }, outcome.transientRetries);
     for (const ms of outcome.processingMs) metrics.processingSeconds.observe(ms / 1000);
     const durableAt = Date.now();
     const lastDurable = outcome.lastEvent?.sequenceNumber ?? -1;

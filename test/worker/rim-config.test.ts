@@ -1,4 +1,7 @@
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { defaultCheckpointContainer, helpText, parseConfig, SETTINGS, type SettingName } from "../../worker/config";
 
@@ -116,8 +119,47 @@ describe("worker configuration", () => {
     );
     expect(result.kind).toBe("ok");
     if (result.kind !== "ok") return;
-    expect(result.config.processor).toMatchObject({ kind: "azure-openai", endpoint: "http://127.0.0.1:9", deployment: "gpt-4o-mini", apiKey: "k", apiVersion: "2024-10-21", maxConcurrency: 8 });
+    expect(result.config.processor).toMatchObject({
+      kind: "model",
+      endpoint: {
+        connection: { provider: "azure-openai", endpoint: "http://127.0.0.1:9", deployment: "gpt-4o-mini", apiKey: "k", apiVersion: "2024-10-21" },
+        timeoutMs: 60_000,
+        governor: { maxConcurrency: 64, initialConcurrency: 4 },
+      },
+      task: { kind: "chat", budget: { maxInputTokens: 8000, overflow: "truncate" } },
+    });
     expect(result.config.sink).toEqual({ kind: "blob", container: "results", prefix: "events/ai-workers/" });
+  });
+
+  it("maps an OpenAI-compatible server with structured output, quota limits and an input budget", () => {
+    const dir = mkdtempSync(join(tmpdir(), "schema-"));
+    const schemaPath = join(dir, "triage.schema.json");
+    writeFileSync(schemaPath, JSON.stringify({ type: "object", properties: { intent: { type: "string" } }, required: ["intent"] }));
+    const result = parseConfig([], {
+      ...VALID_ENV, PROCESSOR: "openai", OPENAI_BASE_URL: "http://127.0.0.1:11434/v1/", OPENAI_MODEL: "llama3.1",
+      MODEL_TASK: "structured", MODEL_JSON_SCHEMA: schemaPath, MODEL_MAX_REQUESTS_PER_MINUTE: "600", MODEL_MAX_TOKENS_PER_MINUTE: "90000",
+      MODEL_MAX_INPUT_TOKENS: "500", MODEL_INPUT_OVERFLOW: "dead-letter",
+    });
+    expect(result.kind).toBe("ok");
+    if (result.kind !== "ok") return;
+    expect(result.config.processor).toMatchObject({
+      kind: "model",
+      endpoint: { connection: { provider: "openai", baseUrl: "http://127.0.0.1:11434/v1", model: "llama3.1" }, governor: { maxRequestsPerMinute: 600, maxTokensPerMinute: 90_000 } },
+      task: { kind: "chat", jsonSchema: { name: "result", schema: { required: ["intent"] } }, budget: { maxInputTokens: 500, overflow: "dead-letter" } },
+    });
+  });
+
+  it("names what a model setup is missing, and the new name of a renamed setting", () => {
+    const result = parseConfig([], { ...VALID_ENV, PROCESSOR: "openai", MODEL_TASK: "structured", AZURE_OPENAI_MAX_CONCURRENCY: "8" });
+    expect(result.kind).toBe("invalid");
+    if (result.kind !== "invalid") return;
+    expect(result.problems).toEqual([
+      "AZURE_OPENAI_MAX_CONCURRENCY was renamed MODEL_MAX_CONCURRENCY (--model-max-concurrency): set that instead",
+      "OPENAI_MODEL (--openai-model) = (not set): required when PROCESSOR=openai",
+      "MODEL_JSON_SCHEMA (--model-json-schema) = (not set): required when MODEL_TASK=structured",
+    ]);
+    const badSchema = problemsOf({ ...VALID_ENV, MODEL_JSON_SCHEMA: "./no/such/schema.json" });
+    expect(badSchema).toEqual([`MODEL_JSON_SCHEMA (--model-json-schema) = "./no/such/schema.json": allowed: a readable JSON file holding a JSON Schema (an object)`]);
   });
 
   it("documents every setting in --help with its environment variable", () => {
@@ -153,7 +195,7 @@ describe("worker CLI exit codes", () => {
       `  - MAX_WAIT_MS (--max-wait-ms) = "soon": allowed: an integer from 10 to 600000`,
       `  - PREFETCH_COUNT (--prefetch-count) = "-1": allowed: an integer from 1 to 100000`,
       `  - START_POSITION (--start-position) = "yesterday": allowed: earliest | latest`,
-      `  - PROCESSOR (--processor) = "./no/such/model.js": allowed: text-insights | azure-openai | a path to an existing .js/.ts module`,
+      `  - PROCESSOR (--processor) = "./no/such/model.js": allowed: text-insights | azure-openai | openai | a path to an existing .js/.ts module`,
       `  - RETRY_MAX_ATTEMPTS (--retry-max-attempts) = "0": allowed: an integer from 1 to 100`,
     ]);
     expect(result.stderr).toMatch(/^Invalid worker configuration \(5 problems\):/);

@@ -57,13 +57,13 @@ function flakyRunner(failures: number): BatchRunner & { runs: number; commits: n
     commits: 0,
     async run(partitionId: string, events: ReceivedEventData[]): Promise<ProcessedBatch> {
       runner.runs++;
-      return { partitionId, records: [], deadLetters: [], retries: 0, processingMs: events.map(() => 1), lastEvent: events.at(-1), interrupted: 0 };
+      return { partitionId, records: [], deadLetters: [], retries: 0, transientRetries: 0, processingMs: events.map(() => 1), lastEvent: events.at(-1), interrupted: 0 };
     },
     async commit(batch: ProcessedBatch): Promise<BatchOutcome> {
       runner.commits++;
       if (runner.commits <= failures) throw new Error("sink unavailable");
       const events = batch.processingMs.length;
-      return { processed: events, deadLettered: 0, retries: 0, processingMs: batch.processingMs, ...(batch.lastEvent ? { lastEvent: batch.lastEvent } : {}) };
+      return { processed: events, deadLettered: 0, retries: 0, transientRetries: 0, processingMs: batch.processingMs, ...(batch.lastEvent ? { lastEvent: batch.lastEvent } : {}) };
     },
   };
   return runner;
@@ -113,11 +113,11 @@ describe("PartitionHandler", () => {
     const runner: BatchRunner = {
       run: (partitionId, events) =>
         new Promise<ProcessedBatch>((resolve) => {
-          releases.push(() => resolve({ partitionId, records: [], deadLetters: [], retries: 0, processingMs: [], lastEvent: events.at(-1), interrupted: 0 }));
+          releases.push(() => resolve({ partitionId, records: [], deadLetters: [], retries: 0, transientRetries: 0, processingMs: [], lastEvent: events.at(-1), interrupted: 0 }));
         }),
       commit: async (batch) => {
         committed.push(batch.lastEvent?.sequenceNumber ?? -1);
-        return { processed: 1, deadLettered: 0, retries: 0, processingMs: [], ...(batch.lastEvent ? { lastEvent: batch.lastEvent } : {}) };
+        return { processed: 1, deadLettered: 0, retries: 0, transientRetries: 0, processingMs: [], ...(batch.lastEvent ? { lastEvent: batch.lastEvent } : {}) };
       },
     };
     const { store, handler, ctx } = await setUp(runner);

@@ -13,7 +13,16 @@ export type PoolTask = { warmUp: true; inputs?: undefined } | { warmUp?: false; 
  */
 export type TaskOutcome =
   | { ok: true; json: string; ms: number }
-  | { ok: false; error: { name: string; message: string; retryAfterMs?: number } };
+  | { ok: false; error: ThreadError };
+
+/** An error as plain data, with what classifies it (name, socket code, HTTP status) and any requested wait. */
+interface ThreadError {
+  name: string;
+  message: string;
+  retryAfterMs?: number;
+  code?: string;
+  status?: number;
+}
 
 /**
  * In the thread: runs the handler on each input in turn (one outcome each, in order; one event failing does
@@ -34,16 +43,18 @@ function toOutcome(settlement: EventSettlement): TaskOutcome {
 /** On the main thread: the outcome as a settlement, the thread's error rebuilt with its name (a PoisonEventError stays one). */
 export function toSettlement(outcome: TaskOutcome): EventSettlement {
   if (outcome.ok) return outcome;
-  const { name, message, retryAfterMs } = outcome.error;
+  const { name, message, ...classifiers } = outcome.error;
   const error = name === "PoisonEventError" ? new PoisonEventError(message) : Object.assign(new Error(message), { name });
-  if (retryAfterMs !== undefined) Object.assign(error, { retryAfterMs });
-  return { ok: false, error };
+  return { ok: false, error: Object.assign(error, classifiers) };
 }
 
-function describeError(error: unknown): { name: string; message: string; retryAfterMs?: number } {
+function describeError(error: unknown): ThreadError {
   if (!(error instanceof Error)) return { name: "Error", message: String(error) };
-  const described: { name: string; message: string; retryAfterMs?: number } = { name: error.name, message: error.message };
-  const retryAfterMs = (error as { retryAfterMs?: unknown }).retryAfterMs;
+  const described: ThreadError = { name: error.name, message: error.message };
+  const { retryAfterMs, status, cause } = error as { retryAfterMs?: unknown; status?: unknown; cause?: { code?: unknown } };
+  const code = (error as { code?: unknown }).code ?? cause?.code; // fetch puts the socket error's code on its cause
   if (typeof retryAfterMs === "number") described.retryAfterMs = retryAfterMs;
+  if (typeof code === "string") described.code = code;
+  if (typeof status === "number") described.status = status;
   return described;
 }

@@ -1,5 +1,6 @@
 // Prometheus metrics of one worker process, in a registry of its own (tests create several).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { ModelEndpoint, ModelTelemetry } from "../processing/model/model-endpoint";
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 
@@ -14,7 +15,7 @@ export class WorkerMetrics {
   });
   readonly eventsFailed = new Counter({
     name: "worker_events_failed_total",
-    help: "Event failures: reason=attempt (a processor attempt failed and was retried), reason=batch (a batch could not be made durable and will be re-run)",
+    help: "Event failures: reason=attempt (a processor attempt failed and will be retried), reason=transient (a dependency was throttling or down; the event waits, never dead-lettered), reason=batch (a batch could not be made durable and will be re-run)",
     labelNames: ["partition", "reason"] as const,
     registers: [this.registry],
   });
@@ -65,6 +66,41 @@ export class WorkerMetrics {
     labelNames: ["partition"] as const,
     registers: [this.registry],
   });
+
+  readonly modelRequests = new Counter({
+    name: "worker_model_requests_total",
+    help: "Model requests by outcome: ok, throttled (429), rejected (4xx for one event), failed (5xx, timeout, connection), circuit-open (not sent)",
+    labelNames: ["partition", "outcome"] as const,
+    registers: [this.registry],
+  });
+  readonly modelTokens = new Counter({
+    name: "worker_model_tokens_total",
+    help: "Tokens the model reported, kind=prompt|completion",
+    labelNames: ["partition", "kind"] as const,
+    registers: [this.registry],
+  });
+
+  /** The ModelTelemetry the model endpoint reports to. */
+  readonly modelTelemetry: ModelTelemetry = {
+    request: (partition, outcome) => this.modelRequests.inc({ partition, outcome }),
+    tokens: (partition, prompt, completion) => {
+      this.modelTokens.inc({ partition, kind: "prompt" }, prompt);
+      if (completion > 0) this.modelTokens.inc({ partition, kind: "completion" }, completion);
+    },
+  };
+
+  /** Gauges read from the model endpoint's rate governor and circuit breaker at each scrape. */
+  observeModel(endpoint: { snapshot(): ReturnType<ModelEndpoint["snapshot"]> }): void {
+    const gauge = (name: string, help: string, read: (s: ReturnType<ModelEndpoint["snapshot"]>) => number) =>
+      new Gauge({ name, help, registers: [this.registry], collect() { this.set(read(endpoint.snapshot())); } });
+    gauge("worker_model_concurrency_limit", "Requests the rate governor lets be in flight now (adaptive)", (s) => s.concurrencyLimit);
+    gauge("worker_model_requests_in_flight", "Model requests in flight", (s) => s.inFlight);
+    gauge("worker_model_requests_waiting", "Model requests waiting for the rate governor", (s) => s.waiting);
+    gauge("worker_model_request_rate_limit", "Requests per second the governor paces to (learned from 429s or set); 0 = none", (s) => s.requestRate);
+    gauge("worker_model_token_rate_limit", "Tokens per second the governor paces to (learned from 429s or set); 0 = none", (s) => s.tokenRate);
+    gauge("worker_model_quota_wait_seconds_total", "Time requests spent waiting for the rate governor, summed", (s) => s.waitedMs / 1000);
+    gauge("worker_model_circuit_open", "1 while the model's circuit is open or half-open (requests held after repeated outage failures)", (s) => (s.circuit === "closed" ? 0 : 1));
+  }
 
   constructor(options: { queueDepth?: () => number | undefined } = {}) {
     // Default metrics include event-loop delay (nodejs_eventloop_lag_* from monitorEventLoopDelay).
