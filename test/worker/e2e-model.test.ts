@@ -1,0 +1,157 @@
+// Remote models end to end: real worker processes against the emulator, Azurite and a local model server with
+// a quota. Throttling and outages make events wait, never dead-lettered; a 429's wait holds the whole process;
+// a schema violation is retried, then dead-lettered with its reason; embeddings share requests.
+// Assertions are on counts and orderings only: how fast the quota is filled is the benchmark's business.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { FakeModelServer } from "../../bench/fake-model-server";
+import { startLocalStack, type LocalStack } from "../../emulator";
+import { keysOf, readCheckpoints, readDeadLetters, sendToEveryPartition, fourPartitionHubs } from "../support/hub-fixtures";
+import { exitOf, waitFor, WorkerFleet, type WorkerProcess } from "../support/worker-process";
+
+let stack: LocalStack;
+const servers: FakeModelServer[] = [];
+const workers = new WorkerFleet(() => stack.env());
+
+beforeAll(async () => {
+  stack = await startLocalStack({ config: fourPartitionHubs("tight", "outage", "pause", "schema", "embed") });
+});
+afterEach(async () => {
+  await workers.disposeAll();
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+async function modelServer(options: Parameters<typeof FakeModelServer.start>[0] = {}): Promise<FakeModelServer> {
+  const server = await FakeModelServer.start(options);
+  servers.push(server);
+  return server;
+}
+
+function modelWorker(name: string, hub: string, server: FakeModelServer, env: Record<string, string> = {}): WorkerProcess {
+  return workers.start(name, hub, {
+    PROCESSOR: "azure-openai",
+    AZURE_OPENAI_ENDPOINT: server.endpoint,
+    AZURE_OPENAI_DEPLOYMENT: "triage",
+    AZURE_OPENAI_API_KEY: "test-key",
+    // Few attempts: a throttled or failing-over event must not use them up.
+    RETRY_MAX_ATTEMPTS: "2",
+    RETRY_BASE_DELAY_MS: "50",
+    RETRY_MAX_DELAY_MS: "1000",
+    ...env,
+  });
+}
+
+async function metricsOf(worker: WorkerProcess): Promise<(name: string, filter?: string) => number> {
+  const port = worker.logs.find((l) => typeof l.metricsPort === "number")?.metricsPort as number;
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  return (name, filter = "") =>
+    text
+      .split("\n")
+      .filter((line) => line.startsWith(name) && line.includes(filter))
+      .reduce((sum, line) => sum + Number(line.split(" ").at(-1)), 0);
+}
+
+async function readinessOf(worker: WorkerProcess): Promise<{ ready: boolean; reasons: string[] }> {
+  const port = worker.logs.find((l) => typeof l.metricsPort === "number")?.metricsPort as number;
+  return (await (await fetch(`http://127.0.0.1:${port}/readyz`)).json()) as { ready: boolean; reasons: string[] };
+}
+
+const checkpointedAll = (hub: string, last: number) => async () =>
+  [...(await readCheckpoints(stack.storageConnectionString, stack.checkpointContainer, hub)).values()].filter((s) => s === last).length === 4;
+
+describe("remote model under a quota", () => {
+  it("a tight quota processes every event and dead-letters none", async () => {
+    // 120 requests a minute: 2 per 1 s window, so nearly every burst is throttled.
+    const server = await modelServer({ quota: { requestsPerMinute: 120 }, latency: { baseMs: 20 } });
+    const sent = await sendToEveryPartition(stack.eventHubConnectionString, "tight", 6);
+    const worker = modelWorker("tight", "tight", server);
+
+    await waitFor("every event", () => keysOf(worker.results).size >= sent.length, 50_000, () => worker.describe());
+    expect(keysOf(worker.results)).toEqual(keysOf(sent));
+    expect(server.count(429)).toBeGreaterThan(0);
+    expect(await readDeadLetters(stack.storageConnectionString, stack.deadLetterContainer, "tight")).toHaveProperty("size", 0);
+    await waitFor("checkpoints at the last event", checkpointedAll("tight", 5), 20_000, () => worker.describe());
+    const total = await metricsOf(worker);
+    expect(total("worker_model_requests_total", 'outcome="throttled"')).toBe(server.count(429));
+    expect(total("worker_events_dead_lettered_total")).toBe(0);
+  });
+
+  it("a 60-second model outage loses nothing and dead-letters nothing; readiness says why meanwhile", async () => {
+    const server = await modelServer();
+    server.outage(60_000);
+    const sent = await sendToEveryPartition(stack.eventHubConnectionString, "outage", 5);
+    const worker = modelWorker("outage", "outage", server);
+
+    await waitFor("the circuit to open", async () => (await readinessOf(worker).catch(() => ({ ready: true, reasons: [] }))).ready === false, 30_000, () => worker.describe());
+    const during = await readinessOf(worker);
+    expect(during.reasons.join("; ")).toMatch(/model "triage" unavailable: circuit open/);
+    expect(worker.logs.some((l) => l.msg.startsWith("model circuit open"))).toBe(true);
+    expect(worker.results).toHaveLength(0);
+
+    await waitFor("every event after the outage", () => keysOf(worker.results).size >= sent.length, 90_000, () => worker.describe());
+    expect(keysOf(worker.results)).toEqual(keysOf(sent));
+    expect(server.count(503)).toBeGreaterThan(0);
+    expect(await readDeadLetters(stack.storageConnectionString, stack.deadLetterContainer, "outage")).toHaveProperty("size", 0);
+    await waitFor("checkpoints at the last event", checkpointedAll("outage", 4), 20_000, () => worker.describe());
+    await waitFor("ready again", async () => (await readinessOf(worker)).ready, 20_000, () => worker.describe());
+  }, 180_000);
+
+  it("after a 429 with retry-after-ms 2000 no request arrives before the 2 s are over, from any partition", async () => {
+    const server = await modelServer();
+    server.script({ status: 429, retryAfterMs: 2000 });
+    const worker = modelWorker("pause", "pause", server, { MODEL_INITIAL_CONCURRENCY: "1", MODEL_MAX_CONCURRENCY: "1" });
+    // One request in flight at a time, so nothing was sent before the 429 came back; the events of the other
+    // partitions find a free slot at once and must still wait for the pause.
+    await sendToEveryPartition(stack.eventHubConnectionString, "pause", 1);
+    await waitFor("the 429 to be counted", async () => (await metricsOf(worker).catch(() => () => 0))("worker_model_requests_total", 'outcome="throttled"') === 1, 30_000, () => worker.describe());
+    const throttledAt = server.throttledAt[0] as number;
+    await waitFor("every event", () => worker.results.length >= 4, 30_000, () => worker.describe());
+
+    const after = server.requests.filter((r) => r.arrivedAt > throttledAt);
+    expect(after.length).toBeGreaterThanOrEqual(4);
+    expect(Math.min(...after.map((r) => r.arrivedAt)) - throttledAt).toBeGreaterThanOrEqual(2000);
+  });
+
+  it("an answer that breaks the JSON Schema is retried, then dead-lettered with its reason", async () => {
+    const schemaPath = join(mkdtempSync(join(tmpdir(), "schema-")), "triage.schema.json");
+    writeFileSync(schemaPath, JSON.stringify({ type: "object", properties: { urgency: { enum: ["low", "high"] } }, required: ["urgency"] }));
+    // The third event of each partition ("Message 2 ...") gets an answer outside the schema, every time.
+    const server = await modelServer({ answer: (text) => JSON.stringify({ urgency: text.includes("Message 2 ") ? "someday" : "high" }) });
+    const sent = await sendToEveryPartition(stack.eventHubConnectionString, "schema", 4);
+    const worker = modelWorker("schema", "schema", server, { MODEL_TASK: "structured", MODEL_JSON_SCHEMA: schemaPath, RETRY_MAX_ATTEMPTS: "3" });
+
+    const bad = sent.filter((e) => e.sequenceNumber % 4 === 2);
+    await waitFor("the good events", () => worker.results.length >= sent.length - bad.length, 40_000, () => worker.describe());
+    await waitFor("checkpoints at the last event", checkpointedAll("schema", 3), 20_000, () => worker.describe());
+    expect(worker.results.every((r) => (r.result as { output?: { urgency?: string } }).output?.urgency === "high")).toBe(true);
+    const letters = await readDeadLetters(stack.storageConnectionString, stack.deadLetterContainer, "schema");
+    expect(letters.size).toBe(bad.length);
+    for (const letter of letters.values()) {
+      expect(letter.error).toMatchObject({ name: "InvalidModelOutputError", attempts: 3, message: expect.stringMatching(/does not match MODEL_JSON_SCHEMA: \/urgency must be equal to one of the allowed values/) });
+    }
+    // Three attempts for each bad event; one for each good one.
+    expect(server.requests).toHaveLength(sent.length - bad.length + 3 * bad.length);
+  });
+
+  it("embeddings send many events per request", async () => {
+    const server = await modelServer();
+    const sent = await sendToEveryPartition(stack.eventHubConnectionString, "embed", 40);
+    const worker = modelWorker("embed", "embed", server, { MODEL_TASK: "embeddings", MAX_BATCH_SIZE: "40", MODEL_EMBEDDING_BATCH_SIZE: "16" });
+
+    await waitFor("every event", () => keysOf(worker.results).size >= sent.length, 40_000, () => worker.describe());
+    expect(keysOf(worker.results)).toEqual(keysOf(sent));
+    expect(worker.results.every((r) => Array.isArray((r.result as { embedding?: unknown }).embedding))).toBe(true);
+    const inputsPerRequest = server.requests.map((r) => [r.body.input].flat().length);
+    expect(inputsPerRequest.every((n) => n <= 16)).toBe(true);
+    expect(Math.max(...inputsPerRequest)).toBe(16);
+    expect(server.requests.length).toBeLessThanOrEqual(sent.length / 4);
+
+    worker.signal("SIGTERM");
+    expect((await exitOf(worker, 20_000)).code).toBe(0);
+  });
+});
