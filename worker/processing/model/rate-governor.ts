@@ -148,6 +148,8 @@ export class RateGovernor {
   private remaining: { requests?: number; tokens?: number; at: number; sentSince: number; tokensSince: number } | undefined;
   private latencyEwma: number | undefined;
   private latencyBaseline = Number.POSITIVE_INFINITY;
+  /** Until the first sign of a limit (a 429 or inflated latency) the concurrency limit doubles per round trip. */
+  private slowStart = true;
   private timer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
   /** Milliseconds requests spent waiting for the governor, summed (for the quota-wait metric). */
@@ -276,6 +278,7 @@ export class RateGovernor {
         if (!finish(quota)) return;
         const at = this.now();
         (kind === "tokens" ? this.tokens : this.requests).throttled(sentAt, at);
+        this.slowStart = false;
         // Without a stated wait, a short one: the next round of the pace probes again.
         this.pausedUntil = Math.max(this.pausedUntil, at + (retryAfterMs ?? 1000));
         this.pump();
@@ -292,11 +295,13 @@ export class RateGovernor {
     this.latencyBaseline = Math.min(this.latencyBaseline, this.latencyEwma);
     const inflated = this.latencyEwma > this.latencyBaseline * LATENCY_INFLATED;
     if (inflated) {
+      this.slowStart = false;
       this.concurrencyLimit = Math.max(1, this.concurrencyLimit * 0.9);
       this.latencyBaseline *= 1.01; // a baseline from a quieter time drifts up instead of pinning the limit
     } else if (this.waiters.length > 0 && this.inFlight + 1 >= Math.floor(this.concurrencyLimit)) {
-      // Slots were the constraint: +1 per round trip's worth of completions.
-      this.concurrencyLimit = Math.min(this.options.maxConcurrency, this.concurrencyLimit + 1 / Math.floor(this.concurrencyLimit));
+      // Slots were the constraint: +1 per completion in slow start (doubling per round trip), else +1 per round trip.
+      const step = this.slowStart ? 1 : 1 / Math.floor(this.concurrencyLimit);
+      this.concurrencyLimit = Math.min(this.options.maxConcurrency, this.concurrencyLimit + step);
     }
   }
 
