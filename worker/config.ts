@@ -74,6 +74,8 @@ export const SETTINGS = {
     help: "text-insights|azure-openai|openai|<path to a module exporting a Processor>" },
   PROCESSOR_THREADS: { group: PROCESSING, shownDefault: `CPUs - 1, at least 1 (${DEFAULT_THREADS} here)`,
     help: "worker threads for text-insights and module processors" },
+  PROCESSOR_TIMEOUT_MS: { group: PROCESSING, shownDefault: "30000",
+    help: "longest one event may take on a processing thread (ms); then it fails (retried, then dead-lettered) and a hung thread is replaced" },
   PROCESSOR_MAX_QUEUE: { group: PROCESSING, shownDefault: "1000",
     help: "tasks (a batch's share per thread) that may wait for a pool thread; beyond it callers wait (backpressure)" },
   RETRY_MAX_ATTEMPTS: { group: PROCESSING, shownDefault: "5",
@@ -264,6 +266,7 @@ const schema = z
     LOAD_BALANCING_OWNERSHIP_EXPIRATION_MS: integer(1000, 3_600_000).default(30_000),
     PROCESSOR: processorChoice.default({ kind: "text-insights" }),
     PROCESSOR_THREADS: integer(1, 256).default(DEFAULT_THREADS),
+    PROCESSOR_TIMEOUT_MS: integer(10, 3_600_000).default(30_000),
     PROCESSOR_MAX_QUEUE: integer(1, 1_000_000).default(1000),
     RETRY_MAX_ATTEMPTS: integer(1, 100).default(5),
     RETRY_BASE_DELAY_MS: integer(1, 600_000).default(200),
@@ -353,8 +356,8 @@ function presenceProblems(raw: RawSettings): Array<[SettingName, string]> {
 }
 
 export type ProcessorConfig =
-  | { kind: "text-insights"; threads: number; maxQueue: number }
-  | { kind: "module"; modulePath: string; threads: number; maxQueue: number }
+  | { kind: "text-insights"; threads: number; maxQueue: number; timeoutMs: number }
+  | { kind: "module"; modulePath: string; threads: number; maxQueue: number; timeoutMs: number }
   /** A remote model; Entra ID credentials and telemetry are added when the worker starts. */
   | { kind: "model"; endpoint: Omit<ModelEndpointOptions, "telemetry">; task: ModelTask };
 
@@ -451,9 +454,9 @@ function toWorkerConfig(s: Settings): WorkerConfig {
   const eventHubName = s.EVENTHUB_NAME ?? s.EVENTHUB_CONNECTION_STRING?.entityPath ?? "";
   const processor: ProcessorConfig =
     s.PROCESSOR.kind === "module"
-      ? { kind: "module", modulePath: s.PROCESSOR.modulePath, threads: s.PROCESSOR_THREADS, maxQueue: s.PROCESSOR_MAX_QUEUE }
+      ? { kind: "module", modulePath: s.PROCESSOR.modulePath, threads: s.PROCESSOR_THREADS, maxQueue: s.PROCESSOR_MAX_QUEUE, timeoutMs: s.PROCESSOR_TIMEOUT_MS }
       : s.PROCESSOR.kind === "text-insights"
-        ? { kind: "text-insights", threads: s.PROCESSOR_THREADS, maxQueue: s.PROCESSOR_MAX_QUEUE }
+        ? { kind: "text-insights", threads: s.PROCESSOR_THREADS, maxQueue: s.PROCESSOR_MAX_QUEUE, timeoutMs: s.PROCESSOR_TIMEOUT_MS }
         : toModelConfig(s, s.PROCESSOR.kind);
   const sink: SinkConfig =
     s.SINK === "eventhub"

@@ -90,11 +90,19 @@ export class PartitionHandler {
     processClose: (reason, context) => this.close(reason, context),
   };
 
-  /** Stop taking batches, wait for in-flight ones, and checkpoint what is durable. Never throws. */
+  /**
+   * Stop taking batches, wait for in-flight ones, and checkpoint what is durable. Each partition flushes as soon
+   * as its own batches are done, so one stuck partition does not keep the others' checkpoints from being
+   * written before the shutdown deadline. Never throws.
+   */
   async drain(): Promise<void> {
     this.draining.abort();
-    await Promise.all([...this.partitions.values()].map((state) => settled(state.inFlight)));
-    await Promise.all([...this.partitions.values()].map((state) => state.checkpointer.flush()));
+    await Promise.all(
+      [...this.partitions.values()].map(async (state) => {
+        await settled(state.inFlight);
+        await state.checkpointer.flush();
+      }),
+    );
   }
 
   /** Partitions with a running handler (for progress displays and tests). */

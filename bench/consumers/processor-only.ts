@@ -15,6 +15,7 @@ async function main(): Promise<void> {
     BENCH_PARTITIONS: z.coerce.number().int().min(1),
     BENCH_THREADS: z.coerce.number().int().min(1),
     BENCH_MAX_QUEUE: z.coerce.number().int().min(1),
+    BENCH_TIMEOUT_MS: z.coerce.number().int().min(1),
     BENCH_BATCH_SIZE: z.coerce.number().int().min(1),
     BENCH_BATCHES_IN_FLIGHT: z.coerce.number().int().min(1),
     BENCH_TIME_LIMIT_MS: z.coerce.number().int().min(100),
@@ -29,7 +30,7 @@ async function main(): Promise<void> {
     body: JSON.parse(event.body.toString("utf8")) as unknown,
     properties: {},
   }));
-  const processor = await createProcessor({ kind: "text-insights", threads: settings.BENCH_THREADS, maxQueue: settings.BENCH_MAX_QUEUE });
+  const processor = await createProcessor({ kind: "text-insights", threads: settings.BENCH_THREADS, maxQueue: settings.BENCH_MAX_QUEUE, timeoutMs: settings.BENCH_TIMEOUT_MS });
   const processMany = processor.processMany?.bind(processor);
   if (!processMany) throw new Error("the text-insights processor has no processMany");
   const deadline = performance.now() + settings.BENCH_TIME_LIMIT_MS;

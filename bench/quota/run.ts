@@ -76,6 +76,10 @@ async function measure(config: (typeof CONFIGURATIONS)[number], seconds: number,
     const first = Math.min(...server.requests.map((r) => r.arrivedAt));
     const last = Math.max(...ok.map((r) => r.arrivedAt));
     const span = Math.max((last - first) / 1000, 1e-3);
+    if (process.env.QUOTA_TIMELINE) {
+      const perSecond = (status: number) => Array.from({ length: Math.ceil(span) + 1 }, (_, i) => server.requests.filter((r) => r.status === status && Math.floor((r.arrivedAt - first) / 1000) === i).length);
+      log(`  200/s ${perSecond(200).join(" ")}\n  429/s ${perSecond(429).join(" ")}`);
+    }
     return {
       id: config.id,
       label: config.label,

@@ -88,7 +88,7 @@ export async function runThroughputRepetition(events: readonly BenchEvent[], set
   try {
     const defaults: WorkerConfig = workerDefaults(stack);
     if (defaults.processor.kind !== "text-insights") throw new Error(`the worker's default processor is ${defaults.processor.kind}, not text-insights`);
-    const { threads, maxQueue } = defaults.processor;
+    const { threads, maxQueue, timeoutMs } = defaults.processor;
     const workerSubscription = {
       maxBatchSize: defaults.subscription.maxBatchSize,
       maxWaitMs: defaults.subscription.maxWaitTimeMs,
@@ -109,6 +109,7 @@ export async function runThroughputRepetition(events: readonly BenchEvent[], set
       BENCH_PARTITIONS: String(PARTITIONS),
       BENCH_THREADS: String(threads),
       BENCH_MAX_QUEUE: String(maxQueue),
+      BENCH_TIMEOUT_MS: String(timeoutMs),
       BENCH_BATCH_SIZE: String(workerSubscription.maxBatchSize),
       BENCH_BATCHES_IN_FLIGHT: String(PARTITIONS),
       BENCH_TIME_LIMIT_MS: String(settings.timeLimitMs),

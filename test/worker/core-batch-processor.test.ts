@@ -169,7 +169,7 @@ describe("BatchProcessor", () => {
 describe("BatchProcessor with the real text-insights pool", () => {
   let processor: Processor;
   beforeAll(async () => {
-    processor = await createProcessor({ kind: "text-insights", threads: 2, maxQueue: 2 });
+    processor = await createProcessor({ kind: "text-insights", threads: 2, maxQueue: 2, timeoutMs: 30_000 });
   });
   afterAll(async () => {
     await processor.close();

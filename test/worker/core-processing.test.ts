@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createProcessor } from "../../worker/processing/create-processor";
 import { createModuleProcessor } from "../../worker/processing/module-processor";
 import { ProcessingPool } from "../../worker/processing/pool";
-import { isPoisonEventError, PoisonEventError, type EventInput, type Processor } from "../../worker/processing/processor";
+import { isPoisonEventError, isTransientFailure, PoisonEventError, type EventInput, type Processor } from "../../worker/processing/processor";
 import type { TextInsights } from "../../worker/processing/text-insights";
 
 function input(sequenceNumber: number, body: unknown): EventInput {
@@ -15,7 +15,7 @@ function input(sequenceNumber: number, body: unknown): EventInput {
 describe("text-insights on the worker-thread pool", () => {
   let processor: Processor;
   beforeAll(async () => {
-    processor = await createProcessor({ kind: "text-insights", threads: 2, maxQueue: 4 });
+    processor = await createProcessor({ kind: "text-insights", threads: 2, maxQueue: 4, timeoutMs: 30_000 });
   });
   afterAll(async () => {
     await processor.close();
@@ -66,7 +66,7 @@ describe("custom processor modules", () => {
   });
 
   it("runs the documented word-count example on the pool", async () => {
-    const processor = await createProcessor({ kind: "module", modulePath: "worker/processing/examples/word-count.ts", threads: 1, maxQueue: 2 });
+    const processor = await createProcessor({ kind: "module", modulePath: "worker/processing/examples/word-count.ts", threads: 1, maxQueue: 2, timeoutMs: 30_000 });
     try {
       expect(processor.name).toMatch(/^module:.*word-count\.ts$/);
       await expect(processor.process(input(1, { text: "the cat and the hat" }))).resolves.toEqual({
@@ -92,7 +92,7 @@ describe("custom processor modules", () => {
          async process(input) { return { seq: input.sequenceNumber, inits, threadId, upper: String(input.body).toUpperCase() }; },
        };`,
     );
-    const processor = await createModuleProcessor({ modulePath: file, threads: 2, maxQueue: 2 });
+    const processor = await createModuleProcessor({ modulePath: file, threads: 2, maxQueue: 2, timeoutMs: 30_000 });
     try {
       const results = (await Promise.all([1, 2, 3, 4, 5, 6].map((n) => processor.process(input(n, `event ${n}`))))) as Array<{
         seq: number; inits: number; threadId: number; upper: string;
@@ -108,19 +108,19 @@ describe("custom processor modules", () => {
   it("rejects a module without a process function, naming the path and what is expected", async () => {
     const file = path.join(dir, "bad.ts");
     await writeFile(file, "export const handle = (x: unknown) => x;\nexport const version = 1;\n");
-    const failure = await createModuleProcessor({ modulePath: file, threads: 1, maxQueue: 1 }).catch((e: unknown) => e);
+    const failure = await createModuleProcessor({ modulePath: file, threads: 1, maxQueue: 1, timeoutMs: 30_000 }).catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(Error);
     expect((failure as Error).message).toContain(file);
     expect((failure as Error).message).toMatch(/no process function \(exports found: \[.*handle.*version.*\]\); expected a module exporting `process\(input: EventInput\)/);
   });
 
   it("rejects a missing module file and a module whose init() throws", async () => {
-    await expect(createModuleProcessor({ modulePath: "no/such/model.ts", threads: 1, maxQueue: 1 })).rejects.toThrow(
+    await expect(createModuleProcessor({ modulePath: "no/such/model.ts", threads: 1, maxQueue: 1, timeoutMs: 30_000 })).rejects.toThrow(
       /processor module "no\/such\/model\.ts" not found \(looked for the file .*no\/such\/model\.ts\)/,
     );
     const file = path.join(dir, "broken-init.mjs");
     await writeFile(file, "export function init() { throw new Error('model weights missing'); }\nexport function process() { return 1; }\n");
-    await expect(createModuleProcessor({ modulePath: file, threads: 1, maxQueue: 1 })).rejects.toThrow(/broken-init\.mjs.*model weights missing/);
+    await expect(createModuleProcessor({ modulePath: file, threads: 1, maxQueue: 1, timeoutMs: 30_000 })).rejects.toThrow(/broken-init\.mjs.*model weights missing/);
   });
 });
 
@@ -130,7 +130,7 @@ describe("pool backpressure", () => {
     const file = path.join(dir, "slow.mjs");
     await writeFile(file, `import { setTimeout } from "node:timers/promises";
       export async function process(input) { await setTimeout(20); return input.sequenceNumber * 2; }`);
-    const pool = await ProcessingPool.start({ name: "slow", entry: "module-thread", threads: 1, maxQueue: 2, workerData: { modulePath: file } });
+    const pool = await ProcessingPool.start({ name: "slow", entry: "module-thread", threads: 1, maxQueue: 2, timeoutMs: 30_000, workerData: { modulePath: file } });
     let highestQueued = 0;
     let highestWaiting = 0;
     const sampler = setInterval(() => {
@@ -161,7 +161,7 @@ describe("pool backpressure", () => {
         if (input.body === "no-json") return { big: 1n };
         return { seq: input.sequenceNumber, threadId };
       }`);
-    const pool = await ProcessingPool.start({ name: "mixed", entry: "module-thread", threads: 2, maxQueue: 0, workerData: { modulePath: file } });
+    const pool = await ProcessingPool.start({ name: "mixed", entry: "module-thread", threads: 2, maxQueue: 0, timeoutMs: 30_000, workerData: { modulePath: file } });
     try {
       const bodies = ["ok", "poison", "ok", "flaky", "ok", "no-json", "ok", "ok"];
       const settlements = await pool.processMany(bodies.map((body, i) => input(i, body)));
@@ -182,12 +182,52 @@ describe("pool backpressure", () => {
     }
   });
 
+  it("an event that never settles, or never yields its thread, fails alone with the time limit; the pool carries on", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "wc-hang-"));
+    const file = path.join(dir, "hang.mjs");
+    await writeFile(file, `export function process(input) {
+        if (input.body === "never") return new Promise(() => {});
+        if (input.body === "spin") for (;;) {}
+        return { seq: input.sequenceNumber };
+      }`);
+    const pool = await ProcessingPool.start({ name: "hang", entry: "module-thread", threads: 1, maxQueue: 4, timeoutMs: 300, workerData: { modulePath: file } });
+    try {
+      const bodies = ["ok", "never", "ok", "spin", "ok"];
+      // As the batch processor does: events that failed transiently (they shared the thread that was replaced)
+      // run again; the events that hang are charged with the time limit.
+      const outcomes = new Map<number, { ok: boolean; error?: Error }>();
+      let pending = bodies.map((body, i) => input(i, body));
+      for (let round = 0; round < 5 && pending.length > 0; round++) {
+        const settlements = await pool.processMany(pending);
+        const next: EventInput[] = [];
+        settlements.forEach((settlement, k) => {
+          const event = pending[k] as EventInput;
+          if (!settlement.ok && isTransientFailure(settlement.error)) next.push(event);
+          else outcomes.set(event.sequenceNumber, settlement.ok ? { ok: true } : { ok: false, error: settlement.error as Error });
+        });
+        pending = next;
+      }
+      expect(bodies.map((_, i) => outcomes.get(i)?.ok)).toEqual([true, false, true, false, true]);
+      for (const i of [1, 3]) {
+        const error = outcomes.get(i)?.error as Error;
+        expect(error.name).toBe("ProcessingTimeoutError");
+        expect(error.message).toMatch(/took longer than PROCESSOR_TIMEOUT_MS \(300 ms\)/);
+        expect(isPoisonEventError(error) || isTransientFailure(error)).toBe(false); // retried, then dead-lettered
+      }
+      // The spinning thread was terminated and replaced: the pool still answers.
+      await expect(pool.process(input(9, "ok"))).resolves.toEqual({ seq: 9 });
+    } finally {
+      await pool.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it("an aborted caller that is still waiting for room never reaches the pool", async () => {
     const dir = await mkdtemp(path.join(tmpdir(), "wc-abort-"));
     const file = path.join(dir, "count.mjs");
     await writeFile(file, `import { setTimeout } from "node:timers/promises";
       let seen = 0; export async function process() { seen++; await setTimeout(30); return seen; }`);
-    const pool = await ProcessingPool.start({ name: "count", entry: "module-thread", threads: 1, maxQueue: 0, workerData: { modulePath: file } });
+    const pool = await ProcessingPool.start({ name: "count", entry: "module-thread", threads: 1, maxQueue: 0, timeoutMs: 30_000, workerData: { modulePath: file } });
     try {
       const controller = new AbortController();
       const first = pool.process(input(1, "a"), controller.signal);

@@ -31,14 +31,29 @@ describe("rate governor", () => {
     g.close();
   });
 
-  it("learns a request rate from a 429, just under what was admitted, and paces to it", async () => {
-    const g = governor({ maxConcurrency: 100, initialConcurrency: 100 });
-    const burst: Permit[] = await Promise.all(Array.from({ length: 20 }, () => g.acquire(1)));
+  it("learns a request rate from the first 429: 10% under what was admitted in the second before it", async () => {
+    let now = 0;
+    const g = governor({ maxConcurrency: 100, initialConcurrency: 100, now: () => now });
+    const admitted: Permit[] = [];
+    for (let i = 0; i < 20; i++) {
+      now = i * 50; // 20 requests over the first second
+      admitted.push(await g.acquire(1));
+    }
     expect(g.snapshot().requestRate).toBe(0); // no limit known before the service says so
-    burst[0]?.throttled("requests", 0, {});
-    for (const p of burst.slice(1)) p.succeeded(10, {});
-    const learned = g.snapshot().requestRate;
-    expect(learned).toBeCloseTo((20 / 2) * 0.9, 5); // 20 admitted over the 2 s measuring window, less 10%
+    now = 1000;
+    const refused = await g.acquire(1);
+    refused.throttled("requests", 200, {});
+    expect(g.snapshot().requestRate).toBeCloseTo(20 * 0.9, 5);
+    expect(g.snapshot().pausedForMs).toBe(200);
+    admitted.forEach((p) => p.succeeded(10, {}));
+    g.close();
+  });
+
+  it("a 429 with nothing admitted before it teaches no rate, only the pause", async () => {
+    let now = 0;
+    const g = governor({ now: () => now });
+    (await g.acquire(1)).throttled("requests", 500, {});
+    expect(g.snapshot()).toMatchObject({ requestRate: 0, pausedForMs: 500 });
     g.close();
   });
 
@@ -53,16 +68,19 @@ describe("rate governor", () => {
     g.close();
   });
 
-  it("holds requests when the quota headers say none are left, until a fresher answer", async () => {
-    const g = governor();
-    const first = await g.acquire(1);
-    first.succeeded(5, { remainingRequests: 0 });
-    let granted = false;
-    const next = g.acquire(1).then((p) => ((granted = true), p));
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(granted).toBe(false);
-    (await next).released(); // granted once the stale "0" expires (about a second)
-    expect(granted).toBe(true);
+  it("eases off when an answer says the window has no requests left, without pausing", async () => {
+    let now = 0;
+    const g = governor({ maxConcurrency: 100, initialConcurrency: 100, now: () => now });
+    const permits: Permit[] = [];
+    for (let i = 0; i < 10; i++) {
+      now = i * 100;
+      permits.push(await g.acquire(1));
+    }
+    now = 1000;
+    permits.forEach((p, i) => p.succeeded(10, { remainingRequests: 9 - i }));
+    expect(g.snapshot()).toMatchObject({ pausedForMs: 0 });
+    // The ten admitted (the one that took the last slot included) over the 0.9 s they spanned, less 10%.
+    expect(g.snapshot().requestRate).toBeCloseTo((10 / 0.9) * 0.9, 3);
     g.close();
   });
 

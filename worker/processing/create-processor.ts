@@ -1,7 +1,7 @@
 import { ChatProcessor, type ChatTaskOptions } from "./model/chat-processor";
 import { EmbeddingsProcessor, type EmbeddingsTaskOptions } from "./model/embeddings-processor";
 import { ModelEndpoint, type ModelEndpointOptions } from "./model/model-endpoint";
-import { createModuleProcessor } from "./module-processor";
+import { createModuleProcessor, type ModuleProcessorOptions } from "./module-processor";
 import { ProcessingPool } from "./pool";
 import type { Processor } from "./processor";
 
@@ -9,15 +9,15 @@ import type { Processor } from "./processor";
 export type ModelTask = ({ kind: "chat" } & ChatTaskOptions) | ({ kind: "embeddings" } & EmbeddingsTaskOptions);
 
 export type ProcessorOptions =
-  | { kind: "text-insights"; threads: number; maxQueue: number }
+  | { kind: "text-insights"; threads: number; maxQueue: number; timeoutMs: number }
   | { kind: "model"; endpoint: ModelEndpointOptions; task: ModelTask; onEndpoint?: (endpoint: ModelEndpoint) => void }
-  | { kind: "module"; modulePath: string; threads: number; maxQueue: number }; // user module, run on the pool
+  | ({ kind: "module" } & ModuleProcessorOptions); // user module, run on the pool
 
 /** Builds the configured processor; pool-backed ones resolve once every thread has loaded its model or module. */
 export async function createProcessor(options: ProcessorOptions): Promise<Processor> {
   switch (options.kind) {
     case "text-insights":
-      return ProcessingPool.start({ name: "text-insights", entry: "text-insights-thread", threads: options.threads, maxQueue: options.maxQueue });
+      return ProcessingPool.start({ name: "text-insights", entry: "text-insights-thread", threads: options.threads, maxQueue: options.maxQueue, timeoutMs: options.timeoutMs });
     case "model": {
       const endpoint = new ModelEndpoint(options.endpoint);
       options.onEndpoint?.(endpoint);

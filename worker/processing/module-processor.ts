@@ -7,6 +7,8 @@ export interface ModuleProcessorOptions {
   modulePath: string;
   threads: number;
   maxQueue: number;
+  /** Longest one event may take (PROCESSOR_TIMEOUT_MS). */
+  timeoutMs: number;
 }
 
 /**
@@ -22,6 +24,7 @@ export async function createModuleProcessor(options: ModuleProcessorOptions): Pr
       entry: "module-thread",
       threads: options.threads,
       maxQueue: options.maxQueue,
+      timeoutMs: options.timeoutMs,
       workerData: { modulePath },
     });
   } catch (error) {

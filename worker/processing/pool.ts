@@ -1,15 +1,25 @@
 import path from "node:path";
+import { MessageChannel } from "node:worker_threads";
 import { pathToFileURL } from "node:url";
 import { Piscina } from "piscina";
-import type { EventInput, EventSettlement, Processor } from "./processor";
+import { TransientError, type EventInput, type EventSettlement, type Processor } from "./processor";
 import { Semaphore } from "./semaphore";
-import { toSettlement, type PoolTask, type TaskOutcome } from "./thread-protocol";
+import { ProcessingTimeoutError, toSettlement, type PoolTask, type TaskOutcome } from "./thread-protocol";
 
 /**
  * Tasks posted to a thread ahead of the one it runs, so it never waits for the main thread to send the next
  * (one at a time, a thread sat idle 30-45% of the time). A task is a share of a batch, so a few suffice.
  */
 const TASKS_POSTED_PER_THREAD = 4;
+
+/** Set when a task's thread stopped yielding and was terminated. */
+interface Watchdog {
+  stalled: boolean;
+  replaced: Promise<unknown>;
+}
+
+/** How much longer than PROCESSOR_TIMEOUT_MS the watchdog waits for a thread that stopped yielding. */
+const WATCHDOG_GRACE_MS = 1000;
 
 export interface ProcessingPoolOptions {
   /** Reported as Processor.name and in results. */
@@ -19,6 +29,8 @@ export interface ProcessingPoolOptions {
   threads: number;
   /** Tasks (shares of a batch) that may wait inside the pool for a thread; further callers wait for room (backpressure). */
   maxQueue: number;
+  /** Longest one event may take on a thread (PROCESSOR_TIMEOUT_MS). */
+  timeoutMs: number;
   workerData?: unknown;
 }
 
@@ -33,6 +45,8 @@ export interface ProcessingPoolOptions {
  */
 export class ProcessingPool implements Processor {
   private readonly admission: Semaphore;
+  /** Per thread: the task whose event started last on it, and the timer that declares the thread stuck. */
+  private readonly threadGuards = new Map<number, { owner: Watchdog; timer: NodeJS.Timeout; started: number }>();
   private highestQueued = 0;
 
   private constructor(
@@ -40,6 +54,7 @@ export class ProcessingPool implements Processor {
     private readonly piscina: Piscina<PoolTask, TaskOutcome[]>,
     private readonly threads: number,
     maxQueue: number,
+    private readonly timeoutMs: number,
   ) {
     this.admission = new Semaphore(threads + maxQueue);
   }
@@ -62,7 +77,7 @@ export class ProcessingPool implements Processor {
       execArgv: threadExecArgv(filename),
       workerData: options.workerData,
     });
-    const pool = new ProcessingPool(options.name, piscina, threads, maxQueue);
+    const pool = new ProcessingPool(options.name, piscina, threads, maxQueue, options.timeoutMs);
     try {
       const warmUps = await Promise.all(Array.from({ length: threads }, () => pool.submit({ warmUp: true })));
       for (const settlement of warmUps.flat()) if (!settlement.ok) throw settlement.error;
@@ -85,16 +100,32 @@ export class ProcessingPool implements Processor {
   async processMany(inputs: EventInput[], signal?: AbortSignal): Promise<EventSettlement[]> {
     const perTask = Math.max(1, Math.ceil(inputs.length / this.threads));
     const tasks: Array<Promise<EventSettlement[]>> = [];
-    for (let start = 0; start < inputs.length; start += perTask) {
-      const share = inputs.slice(start, start + perTask);
-      tasks.push(
-        this.submit({ inputs: share }, signal).catch((error: unknown) => {
-          if (!signal?.aborted) throw error;
-          return share.map((): EventSettlement => ({ ok: false, error: signal.reason }));
-        }),
-      );
-    }
+    for (let start = 0; start < inputs.length; start += perTask) tasks.push(this.runShare(inputs.slice(start, start + perTask), signal));
     return (await Promise.all(tasks)).flat();
+  }
+
+  /**
+   * One share of a batch on a thread. Each event has PROCESSOR_TIMEOUT_MS on the thread; a thread that does not
+   * answer within that for every event of the share (a synchronous hang) is terminated by piscina and replaced,
+   * and the share's events run again one task each, so only the event that hangs is charged with it.
+   */
+  private async runShare(share: EventInput[], signal?: AbortSignal): Promise<EventSettlement[]> {
+    const watchdog: Watchdog = { stalled: false, replaced: Promise.resolve() };
+    try {
+      return await this.submit({ inputs: share, timeoutMs: this.timeoutMs }, signal, watchdog);
+    } catch (error) {
+      if (watchdog.stalled) {
+        await watchdog.replaced; // so the share's events do not land on the thread being terminated
+        if (share.length > 1) return (await Promise.all(share.map((input) => this.runShare([input], signal)))).flat();
+        return [{ ok: false, error: new ProcessingTimeoutError(this.timeoutMs) }];
+      }
+      if (signal?.aborted) return share.map((): EventSettlement => ({ ok: false, error: signal.reason }));
+      // Another task's watchdog terminated the thread this one shared: not these events' doing.
+      if (error instanceof Error && /worker exited with code|terminating worker thread/i.test(error.message)) {
+        return share.map((): EventSettlement => ({ ok: false, error: new TransientError("the processing thread was replaced; the event runs again") }));
+      }
+      throw error;
+    }
   }
 
   /** Tasks waiting inside piscina for a thread (never more than maxQueue). */
@@ -117,15 +148,44 @@ export class ProcessingPool implements Processor {
     await this.piscina.close();
   }
 
-  private async submit(task: PoolTask, signal?: AbortSignal): Promise<EventSettlement[]> {
+  /**
+   * Waits for room (abortable by `signal`), then runs the task. The thread reports the start of each event on a
+   * message port. A thread that starts no event and finishes no task for PROCESSOR_TIMEOUT_MS (plus a grace) is
+   * stuck in code that never yields, and the culprit is the event that started last on it: the watchdog marks
+   * that task, terminates the thread, and piscina replaces it. (piscina's own task abort would do the same, but
+   * it keeps a thread with an abortable task from taking any other task.)
+   */
+  private async submit(task: PoolTask, signal?: AbortSignal, watchdog?: Watchdog): Promise<EventSettlement[]> {
     await this.admission.acquire(signal);
+    const channel = watchdog ? new MessageChannel() : undefined;
     try {
-      const running = this.piscina.run(task);
+      channel?.port1.on("message", ([threadId, started]: [number, number]) => this.eventStarted(threadId, started, watchdog as Watchdog));
+      channel?.port1.unref();
+      const running = channel ? this.piscina.run({ ...task, progress: channel.port2 } as PoolTask, { transferList: [channel.port2] }) : this.piscina.run(task);
       this.highestQueued = Math.max(this.highestQueued, this.piscina.queueSize);
       return (await running).map(toSettlement);
     } finally {
+      channel?.port1.close();
+      for (const [threadId, guard] of this.threadGuards) {
+        if (guard.owner === watchdog) {
+          clearTimeout(guard.timer);
+          this.threadGuards.delete(threadId);
+        }
+      }
       this.admission.release();
     }
+  }
+
+  private eventStarted(threadId: number, started: number, owner: Watchdog): void {
+    const guard = this.threadGuards.get(threadId);
+    if (guard && guard.started > started) return; // a later event's report arrived first, on another task's port
+    clearTimeout(guard?.timer);
+    const timer = setTimeout(() => {
+      this.threadGuards.delete(threadId);
+      owner.stalled = true;
+      owner.replaced = this.piscina.threads.find((thread) => thread.threadId === threadId)?.terminate() ?? Promise.resolve();
+    }, this.timeoutMs + WATCHDOG_GRACE_MS);
+    this.threadGuards.set(threadId, { owner, timer, started });
   }
 }
 

@@ -1,10 +1,25 @@
+import { threadId, type MessagePort } from "node:worker_threads";
 import { PoisonEventError, settle, type EventInput, type EventSettlement } from "./processor";
 
 /**
  * One task for a pool thread: several events of one batch (one message each way instead of one per event),
  * or a warm-up that only makes the thread load its model or module.
  */
-export type PoolTask = { warmUp: true; inputs?: undefined } | { warmUp?: false; inputs: EventInput[] };
+export type PoolTask =
+  | { warmUp: true; inputs?: undefined }
+  /** `progress` hears [thread id, events started on it] as each event starts: the main thread's watchdog (see pool.ts). */
+  | { warmUp?: false; inputs: EventInput[]; timeoutMs: number; progress?: MessagePort };
+
+/**
+ * One event took longer than PROCESSOR_TIMEOUT_MS. An ordinary failure: retried, then dead-lettered with this
+ * reason, because a local computation that never ends on one event while others finish is that event's doing.
+ */
+export class ProcessingTimeoutError extends Error {
+  override readonly name = "ProcessingTimeoutError";
+  constructor(timeoutMs: number) {
+    super(`processing the event took longer than PROCESSOR_TIMEOUT_MS (${timeoutMs} ms)`);
+  }
+}
 
 /**
  * What a pool thread sends back for one event. Errors travel as plain data because structured cloning keeps
@@ -32,8 +47,28 @@ export async function runTask(task: PoolTask, handler: (input: EventInput) => un
   if (task.warmUp) return [toOutcome(await settle(warmUp))];
   const outcomes: TaskOutcome[] = [];
   // Results are serialised here, on the thread: text is cheap to pass back, and the sinks write it as it is.
-  for (const input of task.inputs) outcomes.push(toOutcome(await settle(() => handler(input))));
+  for (const input of task.inputs) {
+    task.progress?.postMessage([threadId, ++eventsStarted]);
+    outcomes.push(toOutcome(await settle(() => withinTime(() => handler(input), task.timeoutMs))));
+  }
+  task.progress?.close();
   return outcomes;
+}
+
+/** Events started on this thread; orders progress reports that arrive on different tasks' ports. */
+let eventsStarted = 0;
+
+/** A promise that never settles ends here after timeoutMs (a synchronous hang is the main thread's watchdog's). */
+async function withinTime<T>(run: () => T, timeoutMs: number): Promise<Awaited<T>> {
+  let timer: NodeJS.Timeout | undefined;
+  const expiry = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ProcessingTimeoutError(timeoutMs)), timeoutMs);
+  });
+  try {
+    return await Promise.race([Promise.resolve().then(run), expiry]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function toOutcome(settlement: EventSettlement): TaskOutcome {

@@ -1,18 +1,19 @@
 // One per worker process, shared by every partition: decides when the next model request may go out, so the
 // process fills its share of the model's quota without storms of 429s.
 //
-// Four gates, all of which a request must pass:
-// - pause: after a 429 nothing is sent before the time the service gave (retry-after-ms / retry-after);
-// - concurrency: an adaptive limit on requests in flight. It grows while there is work waiting and latency
-//   is not inflated (a local server that queues shows its saturation as latency), and shrinks when latency
-//   doubles over its baseline;
-// - pace: a request rate and a token rate, each learned from the service's own 429s: unknown (unlimited)
-//   until the first 429 of that kind, then set just under the rate the service was admitting, then grown
-//   slowly (AIMD on rate). Optional hard limits (MODEL_MAX_REQUESTS_PER_MINUTE / _TOKENS_PER_MINUTE) cap both;
-// - remaining: the x-ratelimit-remaining-requests / -tokens headers, minus what we sent since, hold requests
-//   the service has already said it will refuse.
+// Three gates, all of which a request must pass:
+// - pause: after a 429 nothing is sent before the time the service gave (retry-after-ms / retry-after), and
+//   the pace resumes from empty, so processes do not all burst at the next window boundary;
+// - concurrency: an adaptive limit on requests in flight. It doubles per round trip until the first sign of a
+//   limit, then grows by one per round trip while work waits and latency holds (a local server that queues
+//   shows its saturation as latency), and shrinks when latency doubles over its baseline;
+// - pace: a request rate and a token rate, each learned from the service: unknown (unlimited) until the first
+//   429 of that kind, then set 10% under what the service admitted in the second before it; lowered by 10% at
+//   each later 429 or answer saying the window has nothing left (x-ratelimit-remaining-* = 0); grown while
+//   work waits, faster the longer no 429 came (AIMD on rate). Optional hard limits
+//   (MODEL_MAX_REQUESTS_PER_MINUTE / _TOKENS_PER_MINUTE) cap both.
 // Several processes sharing one deployment each see their own 429s and back off multiplicatively, which is
-// what makes AIMD converge on a fair share without any coordination.
+// what makes AIMD converge on a shared quota without any coordination.
 import { performance } from "node:perf_hooks";
 
 export interface RateGovernorOptions {
@@ -55,16 +56,21 @@ export interface GovernorSnapshot {
 
 /** Multiplicative decrease of a learned rate on a 429. Gentle, because the pace is re-learned each time. */
 const RATE_DECREASE = 0.9;
-/** Additive increase of a learned rate while requests wait for it: this share of the rate per second. */
-const RATE_INCREASE_PER_SECOND = 0.01;
+/**
+ * Increase of a learned rate while requests wait for it: this share of the rate per second. From 90% back to
+ * the limit takes about 5 s, so a process meets about one 429 per 5 s at its share of the quota.
+ */
+const RATE_INCREASE_PER_SECOND = 0.02;
+const ACCELERATE_AFTER_MS = 2000;
 /** Burst a pace allows, in seconds of its rate: enough to not starve, small enough to stay inside 1 s windows. */
 const PACE_BURST_SECONDS = 0.25;
 /** Latency above this multiple of its baseline counts as a saturated server. */
 const LATENCY_INFLATED = 2;
-/** A held "remaining: 0" is trusted for this long without a fresher response; then one request probes. */
-const REMAINING_STALE_MS = 1000;
-/** Admitted throughput is measured over this window to seed a learned rate. */
-const MEASURE_WINDOW_MS = 2000;
+/**
+ * What the service admitted over this last stretch seeds a learned rate. One second: quota windows are 1 s or
+ * longer, and a longer look-back would average in the ramp-up that led to the first 429.
+ */
+const MEASURE_WINDOW_MS = 1000;
 
 /** A token bucket whose rate may be unknown (Infinity), learned, and capped by a hard limit. */
 class Pace {
@@ -73,8 +79,9 @@ class Pace {
   private refilledAt: number;
   private decreasedAt = Number.NEGATIVE_INFINITY;
   private grownAt = 0;
-  /** (time, amount) of admitted requests, for measuring the admitted rate. */
-  private readonly admitted: Array<[number, number]> = [];
+  /** (time sent, amount) of recent requests, for measuring the rate the service admitted. */
+  private readonly sent: Array<[number, number]> = [];
+  private firstSentAt: number | undefined;
 
   constructor(
     private readonly hardLimitPerSecond: number,
@@ -93,9 +100,20 @@ class Pace {
   }
 
   private refill(now: number): void {
+    if (now <= this.refilledAt) return; // held (see holdUntil)
     const rate = this.effectiveRate;
     if (Number.isFinite(rate)) this.level = Math.min(this.capacity(), this.level + ((now - this.refilledAt) / 1000) * rate);
     this.refilledAt = now;
+  }
+
+  /**
+   * Empties the bucket and keeps it from refilling until `until` (the end of a 429's pause), so requests resume
+   * at the pace instead of as a burst; with every process bursting at the same window boundary, the excess
+   * would be refused again at each one.
+   */
+  holdUntil(until: number): void {
+    this.level = Math.min(this.level, 0);
+    this.refilledAt = Math.max(this.refilledAt, until);
   }
 
   /** Milliseconds until `cost` fits (0: now). A cost larger than the burst passes once the bucket is full. */
@@ -107,27 +125,43 @@ class Pace {
   }
 
   take(cost: number, now: number): void {
-    this.admitted.push([now, cost]);
-    while ((this.admitted[0]?.[0] ?? now) < now - MEASURE_WINDOW_MS) this.admitted.shift();
     if (Number.isFinite(this.effectiveRate)) this.level -= cost;
+    this.firstSentAt ??= now;
+    this.sent.push([now, cost]);
+    while ((this.sent[0]?.[0] ?? now) < now - 2 * MEASURE_WINDOW_MS) this.sent.shift();
   }
 
-  /** A 429 of this kind, for a request sent at sentAt: one decrease per round of requests. */
+  /**
+   * A 429 of this kind (or a "remaining: 0"), for a request sent at sentAt: one decrease per round of requests.
+   * The first one seeds the rate from what the service admitted just before it.
+   */
   throttled(sentAt: number, now: number): void {
     if (sentAt < this.decreasedAt) return; // sent before the last decrease: already accounted for
-    const measured = this.admitted.reduce((sum, [, cost]) => sum + cost, 0) / (MEASURE_WINDOW_MS / 1000);
-    const base = Number.isFinite(this.rate) ? this.rate : Math.max(measured, 1e-3);
-    this.rate = Math.max(base * RATE_DECREASE, 1e-3);
+    let base = this.rate;
+    if (!Number.isFinite(base)) {
+      // The first refusal: what we sent in the second before the refused request went through, so that is the
+      // rate the service admits (counted by send time: answers still on their way were admitted too).
+      const since = Math.max(sentAt - MEASURE_WINDOW_MS, this.firstSentAt ?? sentAt);
+      const admitted = this.sent.filter(([at]) => at >= since && at < sentAt).reduce((sum, [, cost]) => sum + cost, 0);
+      if (admitted === 0) return; // nothing to learn from: the pause alone applies
+      base = admitted / Math.max((sentAt - since) / 1000, 0.5);
+    }
+    this.rate = base * RATE_DECREASE;
     this.decreasedAt = now;
     this.grownAt = now;
     this.level = Math.min(this.level, 0);
   }
 
-  /** Grows a learned rate while work waits for it, by RATE_INCREASE_PER_SECOND of itself per second. */
+  /**
+   * Grows a learned rate while work waits for it: RATE_INCREASE_PER_SECOND of itself per second right after a
+   * decrease, more the longer no 429 came (one more share every ACCELERATE_AFTER_MS), so a rate learned too
+   * low, or capacity that other processes freed, is taken up in seconds rather than minutes.
+   */
   grow(now: number): void {
     if (!Number.isFinite(this.rate)) return;
     const seconds = Math.min(1, (now - this.grownAt) / 1000);
-    this.rate *= 1 + RATE_INCREASE_PER_SECOND * seconds;
+    const acceleration = 1 + Math.max(0, now - this.decreasedAt) / ACCELERATE_AFTER_MS;
+    this.rate *= 1 + RATE_INCREASE_PER_SECOND * acceleration * seconds;
     this.grownAt = now;
   }
 }
@@ -145,7 +179,6 @@ export class RateGovernor {
   private pausedUntil = 0;
   private readonly requests: Pace;
   private readonly tokens: Pace;
-  private remaining: { requests?: number; tokens?: number; at: number; sentSince: number; tokensSince: number } | undefined;
   private latencyEwma: number | undefined;
   private latencyBaseline = Number.POSITIVE_INFINITY;
   /** Until the first sign of a limit (a 429 or inflated latency) the concurrency limit doubles per round trip. */
@@ -225,66 +258,48 @@ export class RateGovernor {
   private gateWaitMs(cost: number, now: number): number | undefined {
     if (now < this.pausedUntil) return this.pausedUntil - now;
     if (this.inFlight >= Math.floor(this.concurrencyLimit)) return undefined;
-    const remainingWait = this.remainingWaitMs(cost, now);
-    if (remainingWait > 0) return remainingWait;
     return Math.max(this.requests.waitMs(1, now), this.tokens.waitMs(cost, now));
-  }
-
-  /** Holds requests the last quota headers say will be refused, until a fresher response or a probe. */
-  private remainingWaitMs(cost: number, now: number): number {
-    const r = this.remaining;
-    if (!r) return 0;
-    const staleAt = r.at + REMAINING_STALE_MS;
-    if (now >= staleAt) {
-      this.remaining = undefined;
-      return 0;
-    }
-    const outOfRequests = r.requests !== undefined && r.requests - r.sentSince < 1;
-    const outOfTokens = r.tokens !== undefined && r.tokens - r.tokensSince < cost;
-    return outOfRequests || outOfTokens ? staleAt - now : 0;
   }
 
   private admit(cost: number, now: number): Permit {
     this.inFlight++;
     this.requests.take(1, now);
     this.tokens.take(cost, now);
-    if (this.remaining) {
-      this.remaining.sentSince++;
-      this.remaining.tokensSince += cost;
-    }
     const sentAt = now;
     let done = false;
-    const finish = (quota: QuotaHeaders | undefined) => {
+    const finish = () => {
       if (done) return false;
       done = true;
       this.inFlight--;
-      if (quota && (quota.remainingRequests !== undefined || quota.remainingTokens !== undefined)) {
-        this.remaining = { requests: quota.remainingRequests, tokens: quota.remainingTokens, at: this.now(), sentSince: 0, tokensSince: 0 };
-      }
       return true;
     };
     return {
       succeeded: (latencyMs, quota) => {
-        if (!finish(quota)) return;
+        if (!finish()) return;
+        const at = this.now();
+        // The last one the window allowed: the pace is at the limit, so it eases off as after a 429, unpaused.
+        if (quota.remainingRequests === 0) this.requests.throttled(sentAt + 1e-6, at);
+        if (quota.remainingTokens !== undefined && quota.remainingTokens < cost) this.tokens.throttled(sentAt + 1e-6, at);
         this.observeLatency(latencyMs);
         if (this.waiters.length > 0) {
-          const at = this.now();
           this.requests.grow(at);
           this.tokens.grow(at);
         }
         this.pump();
       },
       throttled: (kind, retryAfterMs, quota) => {
-        if (!finish(quota)) return;
+        if (!finish()) return;
         const at = this.now();
         (kind === "tokens" ? this.tokens : this.requests).throttled(sentAt, at);
         this.slowStart = false;
         // Without a stated wait, a short one: the next round of the pace probes again.
         this.pausedUntil = Math.max(this.pausedUntil, at + (retryAfterMs ?? 1000));
+        this.requests.holdUntil(this.pausedUntil);
+        this.tokens.holdUntil(this.pausedUntil);
         this.pump();
       },
       released: () => {
-        if (finish(undefined)) this.pump();
+        if (finish()) this.pump();
       },
     };
   }
