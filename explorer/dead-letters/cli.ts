@@ -9,7 +9,7 @@ import { addConnectionOptions, exitWithProblems, parseConnection, type Connectio
 import { REPLAY_STATES, type RawFilter } from "./filter";
 import { formatEntry, formatList, formatOutcomes } from "./format";
 import { purgeDeadLetters } from "./purge";
-import { replayDeadLetters, type ReplayOutcome } from "./replay";
+import { replayToHubs, type ReplayOutcome } from "./replay";
 import { parseSelection, selectDeadLetters } from "./select";
 import { DeadLetterStore, ID_FORMAT, parseDeadLetterId, type DeadLetterEntry } from "./store";
 
@@ -87,15 +87,10 @@ async function select(ids: string[], flags: Flags, defaultState: "all" | "replay
 async function replay(ids: string[], flags: Flags): Promise<void> {
   const { connection, container, entries } = await select(ids, flags, "all", "replay");
   const producers = new Map<string, EventHubProducerClient>();
-  const outcomes: ReplayOutcome[] = [];
+  const producerOf = (hub: string) => producers.get(hub) ?? producers.set(hub, producerFor(connection, hub)).get(hub)!;
+  let outcomes: ReplayOutcome[];
   try {
-    // Each dead letter goes back to its own hub unless --to-eventhub-name names another.
-    for (const entry of entries) {
-      const hub = flags.toEventhubName ?? entry.record.eventHubName;
-      const producer = producers.get(hub) ?? producerFor(connection, hub);
-      producers.set(hub, producer);
-      outcomes.push(...(await replayDeadLetters(container, [entry], { producer, sameHub: hub === entry.record.eventHubName })));
-    }
+    outcomes = await replayToHubs(container, entries, flags.toEventhubName, producerOf);
   } finally {
     await Promise.all([...producers.values()].map((p) => p.close()));
   }

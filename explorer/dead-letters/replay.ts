@@ -48,6 +48,21 @@ export async function replayDeadLetters(
   return outcomes;
 }
 
+/** Each dead letter goes back to its own hub unless `to` names another. */
+export async function replayToHubs(
+  container: ContainerClient,
+  entries: DeadLetterEntry[],
+  to: string | undefined,
+  producerOf: (hub: string) => EventHubProducerClient,
+): Promise<ReplayOutcome[]> {
+  const outcomes: ReplayOutcome[] = [];
+  for (const entry of entries) {
+    const hub = to ?? entry.record.eventHubName;
+    outcomes.push(...(await replayDeadLetters(container, [entry], { producer: producerOf(hub), sameHub: hub === entry.record.eventHubName })));
+  }
+  return outcomes;
+}
+
 async function replayOne(container: ContainerClient, entry: DeadLetterEntry, target: ReplayTarget, now: () => Date): Promise<ReplayOutcome> {
   const { id, replay } = entry;
   const hub = target.producer.eventHubName;
