@@ -32,7 +32,7 @@ export interface ExplorerServer {
 
 export async function startExplorer(config: ExplorerConfig, listen: { host: string; port: number }): Promise<ExplorerServer> {
   const explorer = new Explorer(config);
-  let allowedHosts = new Set<string>();
+  let allowedHosts: Set<string> | undefined = new Set<string>();
   const server = createServer((request, response) => {
     serve(explorer, allowedHosts, request, response).catch((error: unknown) => send(response, 500, { error: String(error) }));
   });
@@ -46,7 +46,8 @@ export async function startExplorer(config: ExplorerConfig, listen: { host: stri
   });
   const port = (server.address() as AddressInfo).port;
   const host = listen.host.includes(":") ? `[${listen.host}]` : listen.host;
-  allowedHosts = new Set([`${host}:${port}`, `localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`]);
+  // On every interface the page is reachable under names we cannot know: the Host check is off there.
+  allowedHosts = ["0.0.0.0", "::"].includes(listen.host) ? undefined : new Set([`${host}:${port}`, `localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`]);
   return {
     url: `http://${host}:${port}/`,
     port,
@@ -66,9 +67,9 @@ function send(response: ServerResponse, status: number, value: unknown): void {
   response.writeHead(status, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" }).end(JSON.stringify(value));
 }
 
-async function serve(explorer: Explorer, allowedHosts: Set<string>, request: IncomingMessage, response: ServerResponse): Promise<void> {
+async function serve(explorer: Explorer, allowedHosts: Set<string> | undefined, request: IncomingMessage, response: ServerResponse): Promise<void> {
   const hostHeader = request.headers.host ?? "";
-  if (!allowedHosts.has(hostHeader)) return send(response, 421, { error: `unexpected Host ${JSON.stringify(hostHeader)}` });
+  if (allowedHosts && !allowedHosts.has(hostHeader)) return send(response, 421, { error: `unexpected Host ${JSON.stringify(hostHeader)}` });
   const url = new URL(request.url ?? "/", `http://${hostHeader}`);
   const method = request.method ?? "GET";
 

@@ -181,4 +181,22 @@ describe("npm run dead-letters", () => {
     expect(kept.stderr).toContain("1 of the given dead letters are not replayed and are kept; add --state all to purge them anyway");
     expect(await lettersOf(HUB)).toHaveProperty("size", 3);
   });
+
+  it("keeps a poison event's partition key in its dead letter and replays with it", async () => {
+    const producer = new EventHubProducerClient(stack.eventHubConnectionString, HUB);
+    try {
+      await producer.sendBatch([{ body: Buffer.from('{"text": "cut'), contentType: "application/json", messageId: "keyed" }], { partitionKey: "customer-7" });
+    } finally {
+      await producer.close();
+    }
+    await waitFor("the keyed dead letter", async () => [...(await lettersOf(HUB)).values()].some((l) => l.messageId === "keyed"), 30_000, () => worker.describe());
+    const [name, letter] = [...(await lettersOf(HUB))].find(([, l]) => l.messageId === "keyed")!;
+    expect(letter.partitionKey).toBe("customer-7");
+    const id = name.replace(/\.json$/, "");
+    const run = await cli(["replay", id]);
+    expect(run.code, run.stderr).toBe(0);
+    const sent = await withSource(HUB, id);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatchObject({ partitionKey: "customer-7", partitionId: letter.partitionId });
+  });
 });

@@ -5,6 +5,7 @@ export interface HubEvent {
   partitionId: string;
   sequenceNumber: number;
   messageId: unknown;
+  partitionKey: string | null;
   properties: Record<string, unknown>;
   body: unknown;
 }
@@ -27,7 +28,7 @@ export async function readHub(connectionString: string, eventHubName: string, ti
         {
           processEvents: async (batch: ReceivedEventData[], context) => {
             for (const e of batch) {
-              events.push({ partitionId: context.partitionId, sequenceNumber: e.sequenceNumber, messageId: e.messageId, properties: e.properties ?? {}, body: e.body });
+              events.push({ partitionId: context.partitionId, sequenceNumber: e.sequenceNumber, messageId: e.messageId, partitionKey: e.partitionKey, properties: e.properties ?? {}, body: e.body });
             }
             if (done()) {
               clearTimeout(timer);
