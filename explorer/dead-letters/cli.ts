@@ -33,11 +33,11 @@ const filterOf = (flags: Flags): RawFilter => {
 };
 
 /** Connection and operation problems together, so one run shows everything that is wrong. */
-function connectionOrExit(flags: Flags, problems: string[]): Connection {
-  const parsed = parseConnection(flags, process.env);
-  const all = [...("problems" in parsed ? parsed.problems : []), ...problems];
-  if (all.length > 0 || !("connection" in parsed)) exitWithProblems("Invalid dead-letters options", all);
-  return parsed.connection;
+function validOrExit<T extends object>(flags: Flags, parsed: T | { problems: string[] }, extra: string[] = []): { connection: Connection; value: T } {
+  const connection = parseConnection(flags, process.env);
+  const problems = [...("problems" in connection ? connection.problems : []), ...("problems" in parsed ? parsed.problems : []), ...extra];
+  if (problems.length > 0 || !("connection" in connection) || "problems" in parsed) return exitWithProblems("Invalid dead-letters options", problems);
+  return { connection: connection.connection, value: parsed };
 }
 
 const scopeOf = (connection: Connection) => ({ eventHubName: connection.eventHub.eventHubName, consumerGroup: connection.eventHub.consumerGroup });
@@ -45,18 +45,18 @@ const scopeOf = (connection: Connection) => ({ eventHubName: connection.eventHub
 const print = (flags: Flags, value: unknown, text: string) => process.stdout.write(flags.json ? `${JSON.stringify(value, null, 2)}\n` : text);
 
 async function list(flags: Flags): Promise<void> {
-  const selection = parseSelection({ ids: [], filter: filterOf(flags) }, { defaultState: "all", requireSelection: false });
-  const connection = connectionOrExit(flags, "problems" in selection ? selection.problems : []);
-  if ("problems" in selection) return;
+  const { connection, value: selection } = validOrExit(
+    flags,
+    parseSelection({ ids: [], filter: filterOf(flags) }, { defaultState: "all", requireSelection: false }),
+  );
   const store = new DeadLetterStore(deadLetterContainerFor(connection));
   const entries = await store.list(scopeOf(connection), selection.filter);
   print(flags, entries, formatList(entries));
 }
 
 async function show(rawId: string, flags: Flags): Promise<void> {
-  const id = parseDeadLetterId(rawId);
-  const connection = connectionOrExit(flags, id ? [] : [`dead-letter id ${JSON.stringify(rawId)}: allowed: ${ID_FORMAT}`]);
-  if (!id) return;
+  const parsedId = parseDeadLetterId(rawId);
+  const { connection, value: id } = validOrExit(flags, parsedId ?? { problems: [`dead-letter id ${JSON.stringify(rawId)}: allowed: ${ID_FORMAT}`] });
   const container = deadLetterContainerFor(connection);
   const entry = await new DeadLetterStore(container).get(id);
   if (!entry) {
@@ -68,20 +68,17 @@ async function show(rawId: string, flags: Flags): Promise<void> {
 }
 
 async function select(ids: string[], flags: Flags, defaultState: "all" | "replayed", what: string) {
-  const selection = parseSelection(
-    { ids, filter: filterOf(flags), all: flags.all === true },
-    { defaultState, requireSelection: true, what },
+  const badHub = flags.toEventhubName !== undefined && !HUB_NAME.test(flags.toEventhubName);
+  const { connection, value: selection } = validOrExit(
+    flags,
+    parseSelection({ ids, filter: filterOf(flags), all: flags.all === true }, { defaultState, requireSelection: true, what }),
+    badHub ? [`--to-eventhub-name ${JSON.stringify(flags.toEventhubName)}: allowed: 1-50 characters: letters, digits, '.', '-', '_'`] : [],
   );
-  const extra = flags.toEventhubName !== undefined && !HUB_NAME.test(flags.toEventhubName)
-    ? [`--to-eventhub-name ${JSON.stringify(flags.toEventhubName)}: allowed: 1-50 characters: letters, digits, '.', '-', '_'`]
-    : [];
-  const connection = connectionOrExit(flags, [...("problems" in selection ? selection.problems : []), ...extra]);
-  if ("problems" in selection) throw new Error("unreachable: problems exit above");
   const container = deadLetterContainerFor(connection);
   const { entries, missing } = await selectDeadLetters(new DeadLetterStore(container), scopeOf(connection), selection);
   for (const id of missing) process.stderr.write(`no dead letter ${id} in container "${container.containerName}"\n`);
   if (missing.length > 0) process.exitCode = 1;
-  return { connection, container, entries, selection };
+  return { connection, container, entries, missing, selection };
 }
 
 async function replay(ids: string[], flags: Flags): Promise<void> {
@@ -109,8 +106,8 @@ async function confirmed(entries: DeadLetterEntry[], container: string): Promise
 }
 
 async function purge(ids: string[], flags: Flags): Promise<void> {
-  const { container, entries, selection } = await select(ids, flags, "replayed", "purge");
-  const skipped = selection.hasIds ? selection.ids.length - entries.length : 0;
+  const { container, entries, missing, selection } = await select(ids, flags, "replayed", "purge");
+  const skipped = selection.hasIds ? selection.ids.length - entries.length - missing.length : 0;
   if (skipped > 0 && selection.filter.state === "replayed") {
     process.stderr.write(`${skipped} of the given dead letters are not replayed and are kept; add --state all to purge them anyway\n`);
   }
