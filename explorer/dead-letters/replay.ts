@@ -16,6 +16,9 @@ import { MARK, type DeadLetterEntry } from "./store";
 /** A claim older than this is taken to be from a replay that died before marking. */
 export const IN_FLIGHT_LEASE_MS = 60_000;
 
+/** Bodies stored as they were sent; any other encoding means the worker could not keep the body. */
+const REPLAYABLE_ENCODINGS: readonly string[] = ["json", "utf8", "base64"];
+
 export const SOURCE_PROPERTY = "x-dead-letter-source";
 export const REPLAY_ID_PROPERTY = "x-dead-letter-replay-id";
 
@@ -67,6 +70,9 @@ async function replayOne(container: ContainerClient, entry: DeadLetterEntry, tar
   const { id, replay } = entry;
   const hub = target.producer.eventHubName;
   if (replay.state === "replayed") return { id, result: "already-replayed", replayId: replay.replayId, target: replay.target };
+  if (!REPLAYABLE_ENCODINGS.includes(entry.record.body.encoding)) {
+    return { id, result: "failed", detail: `its body was not stored (encoding ${JSON.stringify(entry.record.body.encoding)}): there is nothing to replay` };
+  }
   if (replay.state === "in-flight" && now().getTime() - Date.parse(replay.claimedAt) < IN_FLIGHT_LEASE_MS) {
     return { id, result: "in-flight", replayId: replay.replayId, detail: `claimed at ${replay.claimedAt} by another replay; try again after ${IN_FLIGHT_LEASE_MS / 1000} s` };
   }

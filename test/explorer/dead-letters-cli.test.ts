@@ -199,4 +199,19 @@ describe("npm run dead-letters", () => {
     expect(sent).toHaveLength(1);
     expect(sent[0]).toMatchObject({ partitionKey: "customer-7", partitionId: letter.partitionId });
   });
+
+  it("does not replay a dead letter whose body the worker could not store", async () => {
+    const record = {
+      eventHubName: "elsewhere", consumerGroup: "ai-workers", partitionId: "1", sequenceNumber: 7, offset: "0",
+      enqueuedTimeUtc: new Date().toISOString(), properties: {}, body: { encoding: "omitted", data: null },
+      error: { name: "PoisonEventError", message: "nested too deep", attempts: 1 }, deadLetteredAt: new Date().toISOString(),
+    };
+    const json = JSON.stringify(record);
+    await container().getBlockBlobClient("elsewhere/ai-workers/1/7.json").upload(json, Buffer.byteLength(json));
+    const run = await cli(["replay", "elsewhere/ai-workers/1/7"]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('failed           elsewhere/ai-workers/1/7: its body was not stored (encoding "omitted"): there is nothing to replay');
+    expect(await withSource("elsewhere", "elsewhere/ai-workers/1/7")).toHaveLength(0);
+    expect((await cli(["list", "--eventhub-name", "elsewhere", "--state", "pending", "--json"])).stdout).toContain("elsewhere/ai-workers/1/7");
+  });
 });
