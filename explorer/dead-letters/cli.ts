@@ -133,7 +133,7 @@ async function purge(ids: string[], flags: Flags): Promise<void> {
   if (outcomes.some((o) => o.result !== "deleted")) process.exitCode = 1;
 }
 
-export function buildProgram(): Command {
+function buildProgram(): Command {
   const program = new Command("dead-letters")
     .description(
       "Read and repair the worker's dead-letter store (container DEAD_LETTER_CONTAINER, one blob per event: " +

@@ -8,7 +8,7 @@ const oneLine = (text: string, width: number) => {
   return flat.length > width ? `${flat.slice(0, width - 1)}…` : flat;
 };
 
-export function replayStateText(entry: DeadLetterEntry): string {
+function replayStateText(entry: DeadLetterEntry): string {
   const { replay } = entry;
   if (replay.state === "replayed") return `replayed at ${replay.replayedAt} to ${replay.target} (replay id ${replay.replayId})`;
   if (replay.state === "in-flight") return `in flight since ${replay.claimedAt} to ${replay.target} (replay id ${replay.replayId}; not confirmed sent)`;

@@ -14,7 +14,7 @@ import type { DeadLetterBody, DeadLetterRecord } from "../../worker/dead-letter"
 import { MARK, type DeadLetterEntry } from "./store";
 
 /** A claim older than this is taken to be from a replay that died before marking. */
-export const IN_FLIGHT_LEASE_MS = 60_000;
+const IN_FLIGHT_LEASE_MS = 60_000;
 
 /** Bodies stored as they were sent; any other encoding means the worker could not keep the body. */
 const REPLAYABLE_ENCODINGS: readonly string[] = ["json", "utf8", "base64"];
@@ -109,7 +109,7 @@ async function replayOne(container: ContainerClient, entry: DeadLetterEntry, tar
 }
 
 /** The original event: body bytes, content type, message id, properties and partition key, plus its origin. */
-export function replayEvent(entry: DeadLetterEntry, replayId: string): EventData {
+function replayEvent(entry: DeadLetterEntry, replayId: string): EventData {
   const { record } = entry;
   const properties: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(record.properties)) properties[name] = propertyValue(value);
@@ -130,7 +130,7 @@ function destinationOf(record: DeadLetterRecord, sameHub: boolean): { partitionK
 }
 
 /** The stored body back to bytes: exact for utf8 and base64; JSON is re-serialised (same value, maybe other spacing). */
-export function bodyBytes(body: DeadLetterBody): Buffer {
+function bodyBytes(body: DeadLetterBody): Buffer {
   if (body.encoding === "base64") return Buffer.from(String(body.data), "base64");
   if (body.encoding === "utf8") return Buffer.from(String(body.data), "utf8");
   return Buffer.from(JSON.stringify(body.data), "utf8");

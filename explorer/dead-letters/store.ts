@@ -46,7 +46,7 @@ export const MARK = {
   target: "replaytarget",
 } as const;
 
-export function replayStateOf(metadata: Record<string, string> | undefined): ReplayState {
+function replayStateOf(metadata: Record<string, string> | undefined): ReplayState {
   const m = metadata ?? {};
   const replayId = m[MARK.replayId];
   if (!replayId) return { state: "pending" };

@@ -19,7 +19,7 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
 const IN_CI = process.env.CI === "true";
 /** Gitignored; docs/explorer.png is a copy of one of these. */
-export const SCREENSHOT = join(__dirname, "..", "..", "test-output", "explorer.png");
+const SCREENSHOT = join(__dirname, "..", "..", "test-output", "explorer.png");
 const HUB = "page";
 
 if (!HAVE_CHROMIUM && !IN_CI) console.warn(`explorer page test skipped: no chromium at ${CHROMIUM} (install it with .ci/install-chromium.sh)`);
