@@ -198,7 +198,8 @@ function DeadLetterDetail({ entry }) {
 }
 
 function DeadLetters({ allowWrites, scope, container }) {
-  const [filter, setFilter] = useState({ partition: "", since: "", error: "", state: "all" });
+  const [filter, setFilter] = useState({ partition: "", since: "", until: "", error: "", state: "all" });
+  const [to, setTo] = useState("");
   const [selected, setSelected] = useState(new Set());
   const [detail, setDetail] = useState(undefined);
   const [message, setMessage] = useState(undefined);
@@ -214,7 +215,7 @@ function DeadLetters({ allowWrites, scope, container }) {
     const ids = [...selected];
     if (what === "purge" && !window.confirm(`Delete ${ids.length} dead letter(s) for good? Only replayed ones are deleted.`)) return;
     try {
-      const { outcomes } = await post(`/api/dead-letters/${what}`, what === "purge" ? { ids, confirm: true } : { ids });
+      const { outcomes } = await post(`/api/dead-letters/${what}`, what === "purge" ? { ids, confirm: true } : { ids, ...(to ? { to } : {}) });
       setMessage(outcomes.map((o) => `${o.id}: ${o.result}${o.detail ? ` (${o.detail})` : ""}`).join(" · ") || "nothing to do");
       setSelected(new Set());
       await refresh();
@@ -229,8 +230,10 @@ function DeadLetters({ allowWrites, scope, container }) {
     <form class="inline" onSubmit=${(e) => e.preventDefault()}>
       <label>partitions<input value=${filter.partition} size="6" placeholder="0,3" onInput=${set("partition")} /></label>
       <label>since<input value=${filter.since} size="10" placeholder="15m | ISO time" onInput=${set("since")} /></label>
+      <label>until<input value=${filter.until} size="10" placeholder="2h | ISO time" onInput=${set("until")} /></label>
       <label>error contains<input value=${filter.error} onInput=${set("error")} /></label>
       <label>state<select value=${filter.state} onChange=${set("state")}>${["all", "pending", "in-flight", "replayed"].map((s) => html`<option>${s}</option>`)}</select></label>
+      <label>replay to hub<input value=${to} size="10" placeholder="its own" onInput=${(e) => setTo(e.target.value.trim())} /></label>
       <button type="button" data-testid="replay" disabled=${!allowWrites || selected.size === 0} title=${writesHint} onClick=${() => act("replay")}>replay selected</button>
       <button type="button" class="danger" data-testid="purge" disabled=${!allowWrites || selected.size === 0} title=${writesHint} onClick=${() => act("purge")}>purge selected</button>
     </form>
