@@ -255,6 +255,7 @@ export class BatchProcessor {
     const messageId = messageIdOf(event);
     if (messageId !== undefined) record.messageId = messageId;
     if (event.contentType !== undefined) record.contentType = event.contentType;
+    if (event.partitionKey) record.partitionKey = event.partitionKey;
     return record;
   }
 }

@@ -11,6 +11,8 @@ export interface DeadLetterRecord {
   enqueuedTimeUtc: string;
   messageId?: string;
   contentType?: string;
+  /** Set when the event was sent with one; a replay sends it with the same key. */
+  partitionKey?: string;
   properties: Record<string, unknown>;
   body: DeadLetterBody;
   error: { name: string; message: string; attempts: number };

@@ -11,6 +11,7 @@ import { Command, CommanderError, Option } from "commander";
 import pino from "pino";
 import { z } from "zod";
 import { startLocalStack, type LocalStack } from "../emulator";
+import { startDevExplorer } from "../explorer/dev-explorer";
 import { readCheckpoints, readDeadLetterKeys, readOwnership } from "./dev/blob-state";
 import { ProgressDisplay, renderSummary, type PartitionProgress, type ProgressSnapshot } from "./dev/progress";
 import { DevWorker } from "./dev/worker-fleet";
@@ -21,6 +22,7 @@ const optionsSchema = z.object({
   count: z.coerce.number().int().min(1).max(10_000_000),
   rate: z.coerce.number().min(0).max(1_000_000),
   workers: z.coerce.number().int().min(1).max(8),
+  allowWrites: z.boolean().default(false),
   duration: z.coerce.number().positive().optional(),
   poisonEvery: z.coerce.number().int().min(0),
   partitionKeyMode: z.enum(PARTITION_KEY_MODES),
@@ -37,6 +39,7 @@ function parseOptions(): DevOptions {
     .option("--count <n>", "events to send", "2000")
     .option("--rate <r>", "events per second (0 = as fast as possible)", "200")
     .option("--workers <n>", "worker processes (several show load balancing)", "2")
+    .option("--allow-writes", "let the explorer page replay and purge dead letters and send test events")
     .option("--duration <seconds>", "stop after this long even if not finished")
     .option("--poison-every <k>", "every k-th event is poison and gets dead-lettered (0 = none)", "100")
     .addOption(new Option("--partition-key-mode <mode>", "how the producer spreads events").choices(PARTITION_KEY_MODES).default("round-robin"));
@@ -141,6 +144,9 @@ async function main(): Promise<void> {
       state.recordResult(key.partitionId, key.sequenceNumber),
     );
   });
+
+  const explorer = await startDevExplorer(stack, () => workers.flatMap((w) => (w.metricsPort === undefined ? [] : [w.metricsPort])), options.allowWrites);
+  process.stdout.write(`explorer: ${explorer.url} (${options.allowWrites ? "writes allowed" : "read-only; --allow-writes enables replay and purge"})\n`);
 
   // Traffic starts once the workers have shared out the partitions, so the demo shows steady ownership
   // instead of a first worker grabbing everything and handing partitions over mid-stream.
@@ -251,6 +257,7 @@ async function main(): Promise<void> {
   );
   process.stdout.write(`worker exit codes: ${exitCodes.map((c, i) => `worker-${i + 1}=${c ?? "killed"}`).join(", ")}\n`);
   await producer.close();
+  await explorer.close();
   await stack.stop();
   finished();
   // SDK timers (AMQP idle and retry timers) can keep the loop alive for many seconds after close.

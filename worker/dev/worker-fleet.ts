@@ -19,6 +19,7 @@ export class DevWorker {
   ownerId: string | undefined;
   ownedPartitions: string[] = [];
   nodePid: number | undefined;
+  metricsPort: number | undefined;
   resultCount = 0;
   lastError: string | undefined;
   readonly exited: Promise<number | null>;
@@ -55,7 +56,7 @@ export class DevWorker {
   }
 
   private follow(line: string): void {
-    let entry: { pid?: unknown; ownerId?: unknown; ownedPartitions?: unknown; level?: unknown; msg?: unknown };
+    let entry: { pid?: unknown; ownerId?: unknown; ownedPartitions?: unknown; level?: unknown; msg?: unknown; metricsPort?: unknown };
     try {
       entry = JSON.parse(line) as typeof entry;
     } catch {
@@ -63,6 +64,7 @@ export class DevWorker {
       return;
     }
     if (typeof entry.pid === "number") this.nodePid ??= entry.pid;
+    if (typeof entry.metricsPort === "number") this.metricsPort = entry.metricsPort;
     if (typeof entry.ownerId === "string") this.ownerId = entry.ownerId;
     if (Array.isArray(entry.ownedPartitions)) this.ownedPartitions = entry.ownedPartitions as string[];
     if (typeof entry.level === "number" && entry.level >= 50) this.lastError = String(entry.msg);

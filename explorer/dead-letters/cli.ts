@@ -1,0 +1,192 @@
+// `npm run dead-letters -- <list|show|replay|purge>`: read and repair the worker's dead-letter store, against the
+// emulator or Azure, with the worker's connection settings (environment or flags). Bad input exits with code 2
+// before anything connects; an operation that fails for some dead letters exits with code 1.
+import { createInterface } from "node:readline/promises";
+import type { EventHubProducerClient } from "@azure/event-hubs";
+import { Command, CommanderError } from "commander";
+import { deadLetterContainerFor, producerFor } from "../clients";
+import { addConnectionOptions, exitWithProblems, parseConnection, type Connection } from "../settings";
+import { REPLAY_STATES, type RawFilter } from "./filter";
+import { formatEntry, formatList, formatOutcomes } from "./format";
+import { purgeDeadLetters } from "./purge";
+import { replayToHubs, type ReplayOutcome } from "./replay";
+import { parseSelection, selectDeadLetters } from "./select";
+import { DeadLetterStore, ID_FORMAT, parseDeadLetterId, type DeadLetterEntry } from "./store";
+
+const HUB_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,49}$/;
+
+type Flags = Record<string, unknown> & RawFilter & { json?: boolean; all?: boolean; yes?: boolean; toEventhubName?: string };
+
+function withFilters(command: Command, defaultState: string): Command {
+  return command
+    .option("--partition <ids>", "only these partitions, comma separated (e.g. 0,3)")
+    .option("--since <time>", "dead-lettered at or after: ISO time or a duration ago (90s, 15m, 2h, 7d)")
+    .option("--until <time>", "dead-lettered before: ISO time or a duration ago")
+    .option("--error <text>", "error name or message contains this text (case-insensitive)")
+    .option("--state <state>", `${REPLAY_STATES.join(" | ")} (default: ${defaultState})`)
+    .option("--limit <n>", "at most this many (default: 1000)");
+}
+
+const filterOf = (flags: Flags): RawFilter => {
+  const { partition, since, until, error, state, limit } = flags;
+  return Object.fromEntries(Object.entries({ partition, since, until, error, state, limit }).filter(([, v]) => v !== undefined));
+};
+
+/** Connection and operation problems together, so one run shows everything that is wrong. */
+function validOrExit<T extends object>(flags: Flags, parsed: T | { problems: string[] }, extra: string[] = []): { connection: Connection; value: T } {
+  const connection = parseConnection(flags, process.env);
+  const problems = [...("problems" in connection ? connection.problems : []), ...("problems" in parsed ? parsed.problems : []), ...extra];
+  if (problems.length > 0 || !("connection" in connection) || "problems" in parsed) return exitWithProblems("Invalid dead-letters options", problems);
+  return { connection: connection.connection, value: parsed };
+}
+
+const scopeOf = (connection: Connection) => ({ eventHubName: connection.eventHub.eventHubName, consumerGroup: connection.eventHub.consumerGroup });
+
+const print = (flags: Flags, value: unknown, text: string) => process.stdout.write(flags.json ? `${JSON.stringify(value, null, 2)}\n` : text);
+
+async function list(flags: Flags): Promise<void> {
+  const { connection, value: selection } = validOrExit(
+    flags,
+    parseSelection({ ids: [], filter: filterOf(flags) }, { defaultState: "all", requireSelection: false }),
+  );
+  const store = new DeadLetterStore(deadLetterContainerFor(connection));
+  const entries = await store.list(scopeOf(connection), selection.filter);
+  print(flags, entries, formatList(entries));
+}
+
+async function show(rawId: string, flags: Flags): Promise<void> {
+  const parsedId = parseDeadLetterId(rawId);
+  const { connection, value: id } = validOrExit(flags, parsedId ?? { problems: [`dead-letter id ${JSON.stringify(rawId)}: allowed: ${ID_FORMAT}`] });
+  const container = deadLetterContainerFor(connection);
+  const entry = await new DeadLetterStore(container).get(id);
+  if (!entry) {
+    process.stderr.write(`no dead letter ${rawId} in container "${container.containerName}"\n`);
+    process.exitCode = 1;
+    return;
+  }
+  print(flags, entry, formatEntry(entry));
+}
+
+async function select(ids: string[], flags: Flags, defaultState: "all" | "replayed", what: string) {
+  const badHub = flags.toEventhubName !== undefined && !HUB_NAME.test(flags.toEventhubName);
+  const { connection, value: selection } = validOrExit(
+    flags,
+    parseSelection({ ids, filter: filterOf(flags), all: flags.all === true }, { defaultState, requireSelection: true, what }),
+    badHub ? [`--to-eventhub-name ${JSON.stringify(flags.toEventhubName)}: allowed: 1-50 characters: letters, digits, '.', '-', '_'`] : [],
+  );
+  const container = deadLetterContainerFor(connection);
+  const { entries, missing } = await selectDeadLetters(new DeadLetterStore(container), scopeOf(connection), selection);
+  for (const id of missing) process.stderr.write(`no dead letter ${id} in container "${container.containerName}"\n`);
+  if (missing.length > 0) process.exitCode = 1;
+  return { connection, container, entries, missing, selection };
+}
+
+async function replay(ids: string[], flags: Flags): Promise<void> {
+  const { connection, container, entries } = await select(ids, flags, "all", "replay");
+  const producers = new Map<string, EventHubProducerClient>();
+  const producerOf = (hub: string) => producers.get(hub) ?? producers.set(hub, producerFor(connection, hub)).get(hub)!;
+  let outcomes: ReplayOutcome[];
+  try {
+    outcomes = await replayToHubs(container, entries, flags.toEventhubName, producerOf);
+  } finally {
+    await Promise.all([...producers.values()].map((p) => p.close()));
+  }
+  print(flags, outcomes, formatOutcomes(outcomes));
+  if (outcomes.some((o) => o.result === "failed" || o.result === "conflict")) process.exitCode = 1;
+}
+
+async function confirmed(entries: DeadLetterEntry[], container: string): Promise<boolean> {
+  const question = `Delete ${entries.length} dead letter(s) from container "${container}" for good? Type "yes" to confirm: `;
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return (await rl.question(question)).trim().toLowerCase() === "yes";
+  } finally {
+    rl.close();
+  }
+}
+
+async function purge(ids: string[], flags: Flags): Promise<void> {
+  const { container, entries, missing, selection } = await select(ids, flags, "replayed", "purge");
+  const skipped = selection.hasIds ? selection.ids.length - entries.length - missing.length : 0;
+  if (skipped > 0 && selection.filter.state === "replayed") {
+    process.stderr.write(`${skipped} of the given dead letters are not replayed and are kept; add --state all to purge them anyway\n`);
+  }
+  if (entries.length === 0) {
+    print(flags, [], "nothing to purge\n");
+    return;
+  }
+  process.stderr.write(formatList(entries));
+  if (!flags.yes) {
+    if (!process.stdin.isTTY) {
+      process.stderr.write(`purge: refusing to delete ${entries.length} dead letter(s) without confirmation: stdin is not a terminal; pass --yes to confirm\n`);
+      process.exitCode = 2;
+      return;
+    }
+    if (!(await confirmed(entries, container.containerName))) {
+      process.stderr.write("purge: not confirmed; nothing deleted\n");
+      process.exitCode = 1;
+      return;
+    }
+  }
+  const outcomes = await purgeDeadLetters(container, entries);
+  print(flags, outcomes, formatOutcomes(outcomes));
+  if (outcomes.some((o) => o.result !== "deleted")) process.exitCode = 1;
+}
+
+function buildProgram(): Command {
+  const program = new Command("dead-letters")
+    .description(
+      "Read and repair the worker's dead-letter store (container DEAD_LETTER_CONTAINER, one blob per event: " +
+        "<hub>/<consumer group>/<partition>/<sequence number>.json). Filters apply to the hub and consumer group of " +
+        "EVENTHUB_NAME and EVENTHUB_CONSUMER_GROUP. Connection settings are the worker's (environment or flags).",
+    )
+    .exitOverride()
+    .showHelpAfterError();
+  addConnectionOptions(withFilters(program.command("list").description("list dead letters that match the filters"), "all"))
+    .option("--json", "JSON instead of a table")
+    .action((flags: Flags) => list(flags));
+  addConnectionOptions(program.command("show").description("one dead letter: body, properties, position, error, replay state").argument("<id>", ID_FORMAT))
+    .option("--json", "JSON instead of text")
+    .action((id: string, flags: Flags) => show(id, flags));
+  addConnectionOptions(
+    withFilters(
+      program
+        .command("replay")
+        .description("send dead letters back to their hub (or --to-eventhub-name); already replayed ones are not sent again")
+        .argument("[ids...]", "dead-letter ids; or select with filters, or --all"),
+      "all",
+    ),
+  )
+    .option("--all", "every dead letter of the hub and consumer group")
+    .option("--to-eventhub-name <hub>", "send to this hub (same namespace and credentials) instead of the original")
+    .option("--json", "JSON instead of text")
+    .action((ids: string[], flags: Flags) => replay(ids, flags));
+  addConnectionOptions(
+    withFilters(
+      program
+        .command("purge")
+        .description("delete dead letters for good (by default only replayed ones); asks first unless --yes")
+        .argument("[ids...]", "dead-letter ids; or select with filters, or --all"),
+      "replayed",
+    ),
+  )
+    .option("--all", "every replayed dead letter of the hub and consumer group (with --state all: every one)")
+    .option("--yes", "do not ask for confirmation")
+    .option("--json", "JSON instead of text")
+    .action((ids: string[], flags: Flags) => purge(ids, flags));
+  return program;
+}
+
+async function main(): Promise<void> {
+  try {
+    await buildProgram().parseAsync(process.argv.slice(2), { from: "user" });
+  } catch (error) {
+    if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
+    process.stderr.write(`dead-letters failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  }
+  // SDK timers (AMQP idle and retry) can keep the loop alive for seconds after close.
+  process.stdout.write("", () => process.exit(process.exitCode ?? 0));
+}
+
+if (require.main === module) void main();

@@ -1,0 +1,314 @@
+// The explorer page: polls the JSON API and renders it with preact + htm (ES modules, no build step).
+import { h, render } from "preact";
+import { useCallback, useEffect, useState } from "preact/hooks";
+import htm from "htm";
+
+const html = htm.bind(h);
+const OVERVIEW_EVERY_MS = 2000;
+const DEAD_LETTERS_EVERY_MS = 4000;
+
+async function api(path, options = {}) {
+  const response = await fetch(path, {
+    ...options,
+    headers: options.body ? { "content-type": "application/json" } : {},
+  });
+  const body = await response.json();
+  if (!response.ok) throw new Error([body.error, ...(body.problems ?? [])].filter(Boolean).join(" · "));
+  return body;
+}
+const post = (path, body) => api(path, { method: "POST", body: JSON.stringify(body) });
+
+function usePolling(load, everyMs, deps) {
+  const [state, setState] = useState({ data: undefined, error: undefined });
+  const refresh = useCallback(() => load().then((data) => setState({ data, error: undefined }), (error) => setState((s) => ({ ...s, error: error.message }))), deps);
+  useEffect(() => {
+    let stopped = false;
+    let timer;
+    const tick = async () => {
+      await refresh();
+      if (!stopped) timer = setTimeout(tick, everyMs);
+    };
+    tick();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
+  }, [refresh]);
+  return { ...state, refresh };
+}
+
+const fmt = (n, digits = 0) => (n === null || n === undefined ? "–" : Number(n).toFixed(digits));
+const seconds = (s) => (s === null || s === undefined ? "–" : s < 120 ? `${s.toFixed(1)} s` : s < 7200 ? `${(s / 60).toFixed(1)} min` : `${(s / 3600).toFixed(1)} h`);
+const ago = (iso) => (iso ? seconds((Date.now() - Date.parse(iso)) / 1000) + " ago" : "–");
+const shortId = (id) => (id === null ? "never owned" : id === "" ? "released" : id.slice(0, 8));
+const sum = (values) => values.reduce((a, b) => a + b, 0);
+
+function bodyText(body) {
+  return body.encoding === "json" ? JSON.stringify(body.data, null, 2) : String(body.data);
+}
+
+function Pipeline({ hub, workers }) {
+  const group = hub.consumerGroups[0];
+  const live = workers.filter((w) => !w.error);
+  const perPartition = (field, id) => sum(live.map((w) => (w[field] ?? {})[id] ?? 0));
+  const count = sum(live.map((w) => w.latency?.count ?? 0));
+  const mean = count > 0 ? sum(live.map((w) => (w.latency?.meanSeconds ?? 0) * (w.latency?.count ?? 0))) / count : null;
+  const p95 = Math.max(...live.map((w) => w.latency?.p95Seconds ?? 0));
+  const rows = hub.partitions.map((p) => ({
+    id: p.id,
+    sent: p.isEmpty ? 0 : p.lastEnqueuedSequenceNumber + 1,
+    processed: perPartition("processed", p.id),
+    dead: perPartition("deadLettered", p.id),
+    lag: group?.partitions.find((c) => c.id === p.id)?.lagEvents,
+  }));
+  return html`<section data-testid="pipeline">
+    <h2>Live pipeline · ${hub.name}</h2>
+    <p class="muted">${live.length} worker(s) reporting · end-to-end latency mean ${seconds(mean)}, p95 ≤ ${count > 0 ? seconds(p95) : "–"} · ${count} events timed</p>
+    <table>
+      <thead><tr><th>partition</th><th class="num">sent</th><th class="num">processed</th><th class="num">dead-lettered</th><th class="num">lag (events)</th></tr></thead>
+      <tbody>
+        ${rows.map((r) => html`<tr key=${r.id}><td>${r.id}</td><td class="num">${r.sent}</td><td class="num">${r.processed}</td><td class="num">${r.dead}</td><td class="num">${fmt(r.lag)}</td></tr>`)}
+        <tr data-testid="pipeline-total"><th>total</th><th class="num">${sum(rows.map((r) => r.sent))}</th><th class="num">${sum(rows.map((r) => r.processed))}</th><th class="num">${sum(rows.map((r) => r.dead))}</th><th class="num">${sum(rows.map((r) => r.lag ?? 0))}</th></tr>
+      </tbody>
+    </table>
+  </section>`;
+}
+
+function Partitions({ hub, onPeek }) {
+  return html`<section data-testid="partitions">
+    <h2>Hub ${hub.name} <span class="muted">· ${hub.partitions.length} partitions · created ${hub.createdOn.slice(0, 10)}</span></h2>
+    <table>
+      <thead><tr><th>partition</th><th class="num">last sequence</th><th>last enqueued</th><th class="num">retained</th><th>oldest retained</th><th class="num">events/s 1 min</th><th class="num">events/s 5 min</th><th></th></tr></thead>
+      <tbody>
+        ${hub.partitions.map(
+          (p) => html`<tr key=${p.id} data-testid=${`partition-${hub.name}-${p.id}`}>
+            <td>${p.id}</td>
+            <td class="num">${p.isEmpty ? "empty" : p.lastEnqueuedSequenceNumber}</td>
+            <td>${ago(p.lastEnqueuedOnUtc)}</td>
+            <td class="num">${p.retainedEvents}</td>
+            <td>${ago(p.oldestRetainedOnUtc)}</td>
+            <td class="num">${fmt(p.eventsPerSecond.last1m, 1)}</td>
+            <td class="num">${fmt(p.eventsPerSecond.last5m, 1)}</td>
+            <td><button class="secondary" onClick=${() => onPeek(hub.name, p.id)}>peek</button></td>
+          </tr>`,
+        )}
+      </tbody>
+    </table>
+  </section>`;
+}
+
+function ConsumerGroup({ hub, group }) {
+  return html`<section data-testid=${`consumer-group-${hub}-${group.consumerGroup}`}>
+    <h2>Consumer group ${group.consumerGroup} <span class="muted">· hub ${hub} · checkpoints in ${group.checkpointContainer}</span></h2>
+    <table>
+      <thead><tr><th>partition</th><th>owner</th><th>ownership renewed</th><th class="num">checkpoint</th><th>checkpointed</th><th class="num">lag (events)</th><th class="num">lag (time)</th></tr></thead>
+      <tbody>
+        ${group.partitions.map(
+          (p) => html`<tr key=${p.id} data-testid=${`lag-${hub}-${group.consumerGroup}-${p.id}`}>
+            <td>${p.id}</td>
+            <td title=${p.ownerId ?? ""}><code>${shortId(p.ownerId)}</code></td>
+            <td>${p.ownershipAgeSeconds === null ? "–" : `${seconds(p.ownershipAgeSeconds)} ago`}</td>
+            <td class="num">${p.checkpoint ? p.checkpoint.sequenceNumber : "none"}</td>
+            <td>${p.checkpoint ? ago(p.checkpoint.writtenAt) : "–"}</td>
+            <td class=${`num lag ${p.lagEvents === 0 ? "zero" : ""}`} data-testid="lag-events">${p.lagEvents}</td>
+            <td class="num">${seconds(p.lagSeconds)}</td>
+          </tr>`,
+        )}
+      </tbody>
+    </table>
+  </section>`;
+}
+
+function Workers({ workers }) {
+  if (workers.length === 0) return html`<section><h2>Workers</h2><p class="muted">No metrics endpoints given (--worker-metrics).</p></section>`;
+  return html`<section data-testid="workers">
+    <h2>Workers</h2>
+    <table>
+      <thead><tr><th>metrics</th><th class="num">owned</th><th class="num">processed</th><th class="num">dead-lettered</th><th class="num">lag gauge</th><th>latency mean</th></tr></thead>
+      <tbody>
+        ${workers.map(
+          (w) => html`<tr key=${w.url}>
+            <td><code>${w.url}</code>${w.error ? html`<div class="error">${w.error}</div>` : ""}</td>
+            <td class="num">${fmt(w.ownedPartitions)}</td>
+            <td class="num">${sum(Object.values(w.processed ?? {}))}</td>
+            <td class="num">${sum(Object.values(w.deadLettered ?? {}))}</td>
+            <td class="num">${sum(Object.values(w.lag ?? {}))}</td>
+            <td>${seconds(w.latency?.meanSeconds)}</td>
+          </tr>`,
+        )}
+      </tbody>
+    </table>
+  </section>`;
+}
+
+function EventView({ event }) {
+  return html`<div class="event">
+    <dl class="kv">
+      <dt>sequence</dt><dd>${event.sequenceNumber} · offset ${event.offset} · ${event.enqueuedTimeUtc}</dd>
+      <dt>message id</dt><dd>${String(event.messageId ?? "–")} · ${event.contentType ?? "no content type"} · key ${event.partitionKey ?? "–"}</dd>
+      <dt>properties</dt><dd><code>${JSON.stringify(event.properties)}</code></dd>
+      <dt>system</dt><dd><code>${JSON.stringify(event.systemProperties)}</code></dd>
+    </dl>
+    <pre>${bodyText(event.body)}</pre>
+  </div>`;
+}
+
+function Peek({ hubs, target, setTarget }) {
+  const [from, setFrom] = useState("earliest");
+  const [count, setCount] = useState("10");
+  const [result, setResult] = useState(undefined);
+  const [error, setError] = useState(undefined);
+  const run = async (event) => {
+    event?.preventDefault();
+    setError(undefined);
+    try {
+      setResult(await api(`/api/hubs/${encodeURIComponent(target.hub)}/partitions/${encodeURIComponent(target.partition)}/events?from=${encodeURIComponent(from)}&count=${encodeURIComponent(count)}`));
+    } catch (e) {
+      setError(e.message);
+    }
+  };
+  const hub = hubs.find((h) => h.name === target.hub) ?? hubs[0];
+  return html`<section data-testid="peek">
+    <h2>Peek events <span class="muted">· no checkpoint is written</span></h2>
+    <form class="inline" onSubmit=${run}>
+      <label>hub<select value=${target.hub} onChange=${(e) => setTarget({ hub: e.target.value, partition: "0" })}>${hubs.map((h) => html`<option>${h.name}</option>`)}</select></label>
+      <label>partition<select value=${target.partition} onChange=${(e) => setTarget({ ...target, partition: e.target.value })}>${(hub?.partitions ?? []).map((p) => html`<option>${p.id}</option>`)}</select></label>
+      <label>from<input value=${from} onInput=${(e) => setFrom(e.target.value)} placeholder="earliest | latest | 42 | 2026-01-31T08:00Z" /></label>
+      <label>count<input value=${count} size="4" onInput=${(e) => setCount(e.target.value)} /></label>
+      <button type="submit">peek</button>
+    </form>
+    ${error && html`<div class="notice bad">${error}</div>`}
+    ${result && html`<p class="muted">${result.events.length} event(s) from ${result.from} in partition ${result.partitionId}</p>${result.events.map((e) => html`<${EventView} key=${e.sequenceNumber} event=${e} />`)}`}
+  </section>`;
+}
+
+function DeadLetterDetail({ entry }) {
+  const r = entry.record;
+  return html`<div data-testid="dead-letter-detail">
+    <h3>${entry.id}</h3>
+    <dl class="kv">
+      <dt>position</dt><dd>partition ${r.partitionId}, sequence ${r.sequenceNumber}, offset ${r.offset}, enqueued ${r.enqueuedTimeUtc}</dd>
+      <dt>message id</dt><dd>${r.messageId ?? "–"} · ${r.contentType ?? "no content type"} · key ${r.partitionKey ?? "–"}</dd>
+      <dt>error</dt><dd class="error">${r.error.name}: ${r.error.message} (${r.error.attempts} attempt(s))</dd>
+      <dt>replay</dt><dd>${entry.replay.state}${entry.replay.replayId ? ` · replay id ${entry.replay.replayId}` : ""}${entry.replay.replayedAt ? ` · ${entry.replay.replayedAt} to ${entry.replay.target}` : ""}</dd>
+      <dt>properties</dt><dd><code>${JSON.stringify(r.properties)}</code></dd>
+    </dl>
+    <pre>${bodyText(r.body)}</pre>
+  </div>`;
+}
+
+function DeadLetters({ allowWrites, scope, container }) {
+  const [filter, setFilter] = useState({ partition: "", since: "", until: "", error: "", state: "all" });
+  const [to, setTo] = useState("");
+  const [selected, setSelected] = useState(new Set());
+  const [detail, setDetail] = useState(undefined);
+  const [message, setMessage] = useState(undefined);
+  const query = new URLSearchParams(Object.entries(filter).filter(([, v]) => v !== "")).toString();
+  const { data, error, refresh } = usePolling(() => api(`/api/dead-letters?${query}`), DEAD_LETTERS_EVERY_MS, [query]);
+  const entries = data?.entries ?? [];
+  const toggle = (id) => setSelected((s) => {
+    const next = new Set(s);
+    next.has(id) ? next.delete(id) : next.add(id);
+    return next;
+  });
+  const act = async (what) => {
+    const ids = [...selected];
+    if (what === "purge" && !window.confirm(`Delete ${ids.length} dead letter(s) for good? Only replayed ones are deleted.`)) return;
+    try {
+      const { outcomes } = await post(`/api/dead-letters/${what}`, what === "purge" ? { ids, confirm: true } : { ids, ...(to ? { to } : {}) });
+      setMessage(outcomes.map((o) => `${o.id}: ${o.result}${o.detail ? ` (${o.detail})` : ""}`).join(" · ") || "nothing to do");
+      setSelected(new Set());
+      await refresh();
+    } catch (e) {
+      setMessage(e.message);
+    }
+  };
+  const writesHint = allowWrites ? "" : "writes are off: start the explorer with --allow-writes";
+  const set = (key) => (e) => setFilter({ ...filter, [key]: e.target.value });
+  return html`<section data-testid="dead-letters">
+    <h2>Dead letters <span class="muted">· ${scope.eventHubName}/${scope.consumerGroup} in container ${container}</span></h2>
+    <form class="inline" onSubmit=${(e) => e.preventDefault()}>
+      <label>partitions<input value=${filter.partition} size="6" placeholder="0,3" onInput=${set("partition")} /></label>
+      <label>since<input value=${filter.since} size="10" placeholder="15m | ISO time" onInput=${set("since")} /></label>
+      <label>until<input value=${filter.until} size="10" placeholder="2h | ISO time" onInput=${set("until")} /></label>
+      <label>error contains<input value=${filter.error} onInput=${set("error")} /></label>
+      <label>state<select value=${filter.state} onChange=${set("state")}>${["all", "pending", "in-flight", "replayed"].map((s) => html`<option>${s}</option>`)}</select></label>
+      <label>replay to hub<input value=${to} size="10" placeholder="its own" onInput=${(e) => setTo(e.target.value.trim())} /></label>
+      <button type="button" data-testid="replay" disabled=${!allowWrites || selected.size === 0} title=${writesHint} onClick=${() => act("replay")}>replay selected</button>
+      <button type="button" class="danger" data-testid="purge" disabled=${!allowWrites || selected.size === 0} title=${writesHint} onClick=${() => act("purge")}>purge selected</button>
+    </form>
+    ${!allowWrites && html`<p class="muted">Read-only: ${writesHint}.</p>`}
+    ${error && html`<div class="notice bad">${error}</div>`}
+    ${message && html`<div class="notice" data-testid="dead-letter-message">${message}</div>`}
+    <table>
+      <thead><tr><th></th><th>id</th><th>state</th><th>dead-lettered</th><th>error</th></tr></thead>
+      <tbody>
+        ${entries.map(
+          (e) => html`<tr key=${e.id} class=${detail?.id === e.id ? "selected" : ""} data-testid=${`dead-letter-${e.id}`}>
+            <td><input type="checkbox" aria-label=${`select ${e.id}`} checked=${selected.has(e.id)} onChange=${() => toggle(e.id)} /></td>
+            <td><a href="#" onClick=${(ev) => { ev.preventDefault(); setDetail(detail?.id === e.id ? undefined : e); }}><code>${e.id}</code></a></td>
+            <td><span class=${`badge ${e.replay.state}`} data-testid="state">${e.replay.state}</span></td>
+            <td>${ago(e.record.deadLetteredAt)}</td>
+            <td>${e.record.error.name}: ${e.record.error.message.slice(0, 90)}</td>
+          </tr>`,
+        )}
+      </tbody>
+    </table>
+    ${entries.length === 0 && html`<p class="muted">No dead letters match.</p>`}
+    ${detail && html`<${DeadLetterDetail} entry=${entries.find((e) => e.id === detail.id) ?? detail} />`}
+  </section>`;
+}
+
+function SendTestEvent({ hubs }) {
+  const [hub, setHub] = useState(hubs[0]?.name ?? "");
+  const [body, setBody] = useState('{"text": "Hello from the explorer"}');
+  const [partitionKey, setPartitionKey] = useState("");
+  const [message, setMessage] = useState(undefined);
+  const send = async (e) => {
+    e.preventDefault();
+    try {
+      await post(`/api/hubs/${encodeURIComponent(hub)}/events`, { body, contentType: "application/json", ...(partitionKey ? { partitionKey } : {}) });
+      setMessage(`sent to ${hub}`);
+    } catch (error) {
+      setMessage(error.message);
+    }
+  };
+  return html`<section>
+    <h2>Send a test event</h2>
+    <form class="inline" onSubmit=${send}>
+      <label>hub<select value=${hub} onChange=${(e) => setHub(e.target.value)}>${hubs.map((h) => html`<option>${h.name}</option>`)}</select></label>
+      <label>partition key<input value=${partitionKey} onInput=${(e) => setPartitionKey(e.target.value)} /></label>
+      <label style="flex:1">body (JSON)<textarea rows="2" value=${body} onInput=${(e) => setBody(e.target.value)}></textarea></label>
+      <button type="submit">send</button>
+    </form>
+    ${message && html`<div class="notice">${message}</div>`}
+  </section>`;
+}
+
+function App() {
+  const { data, error } = usePolling(() => api("/api/overview"), OVERVIEW_EVERY_MS, []);
+  const [peekTarget, setPeekTarget] = useState(undefined);
+  if (!data) return html`<p>${error ? html`<span class="error">${error}</span>` : "Loading…"}</p>`;
+  const target = peekTarget ?? { hub: data.hubs[0]?.name ?? "", partition: "0" };
+  const mainHub = data.hubs.find((h) => h.name === data.deadLetterScope.eventHubName) ?? data.hubs[0];
+  return html`
+    <header>
+      <h1>Event Hubs explorer</h1>
+      <span class="muted">${data.title}</span>
+      <span class=${`badge ${data.allowWrites ? "writes" : ""}`} data-testid="mode">${data.allowWrites ? "writes allowed" : "read-only"}</span>
+      <span class="muted">peeks use consumer group ${data.peekConsumerGroup}</span>
+    </header>
+    ${error && html`<div class="notice bad">Refresh failed: ${error}</div>`}
+    ${data.workers.length > 0 && mainHub && html`<${Pipeline} hub=${mainHub} workers=${data.workers} />`}
+    ${data.hubs.map((hub) => html`<${Partitions} key=${hub.name} hub=${hub} onPeek=${(h, p) => setPeekTarget({ hub: h, partition: p })} />`)}
+    ${data.hubs.flatMap((hub) => hub.consumerGroups.map((g) => html`<${ConsumerGroup} key=${`${hub.name}/${g.consumerGroup}`} hub=${hub.name} group=${g} />`))}
+    <${DeadLetters} allowWrites=${data.allowWrites} scope=${data.deadLetterScope} container=${data.deadLetterContainer} />
+    <div class="grid">
+      <${Workers} workers=${data.workers} />
+      ${data.allowWrites ? html`<${SendTestEvent} hubs=${data.hubs} />` : html`<section><h2>Send a test event</h2><p class="muted">Writes are off: start the explorer with --allow-writes.</p></section>`}
+    </div>
+    <${Peek} hubs=${data.hubs} target=${target} setTarget=${setPeekTarget} />
+  `;
+}
+
+render(html`<${App} />`, document.getElementById("app"));

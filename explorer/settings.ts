@@ -1,0 +1,50 @@
+// The connection settings the explorer and the dead-letter CLI share with the worker: the same environment
+// variables and flags (EVENTHUB_NAME <-> --eventhub-name), validated by the worker's own rules, so a setup that
+// runs a worker runs these tools too. Every problem is reported at once; callers exit with code 2.
+import { Option, type Command } from "commander";
+import { SETTINGS, flagOf, validateSettings, type RawSettings, type SettingName, type WorkerConfig } from "../worker/config";
+
+const CONNECTION_SETTINGS = [
+  "EVENTHUB_CONNECTION_STRING",
+  "EVENTHUB_NAMESPACE",
+  "EVENTHUB_NAME",
+  "EVENTHUB_CONSUMER_GROUP",
+  "STORAGE_CONNECTION_STRING",
+  "STORAGE_ACCOUNT_URL",
+  "CHECKPOINT_CONTAINER",
+  "DEAD_LETTER_CONTAINER",
+] as const satisfies readonly SettingName[];
+
+export type Connection = Pick<WorkerConfig, "eventHub" | "storage">;
+
+export function addConnectionOptions(command: Command): Command {
+  for (const name of CONNECTION_SETTINGS) {
+    const spec: { help: string; shownDefault?: string } = SETTINGS[name];
+    const shown = spec.shownDefault ? ` (default: ${spec.shownDefault})` : "";
+    command.addOption(
+      new Option(`${flagOf(name)} <value>`, `${spec.help}${shown} [env: ${name}]`).helpGroup("Connection (the worker's settings):"),
+    );
+  }
+  return command;
+}
+
+/** Flags win over the environment; an empty environment variable means "not set", as for the worker. */
+export function parseConnection(flags: Record<string, unknown>, env: NodeJS.ProcessEnv): { connection: Connection } | { problems: string[] } {
+  const raw: RawSettings = {};
+  for (const name of CONNECTION_SETTINGS) {
+    const fromFlag = flags[new Option(flagOf(name)).attributeName()];
+    const value = typeof fromFlag === "string" ? fromFlag : env[name];
+    if (value !== undefined && (typeof fromFlag === "string" || value !== "")) raw[name] = value;
+  }
+  const result = validateSettings(raw);
+  if (result.kind === "ok") return { connection: { eventHub: result.config.eventHub, storage: result.config.storage } };
+  return { problems: result.kind === "invalid" ? result.problems : ["invalid settings"] };
+}
+
+/** `--some-option` from a zod issue path such as ["someOption"]. */
+export const flagName = (key: PropertyKey | undefined) => `--${String(key).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+export function exitWithProblems(title: string, problems: string[]): never {
+  process.stderr.write(`${title}:\n${problems.map((p) => `  - ${p}\n`).join("")}`);
+  process.exit(2);
+}

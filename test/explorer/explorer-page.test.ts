@@ -1,0 +1,144 @@
+// The explorer page in a real headless browser (Debian's chromium through playwright-core) against the emulator,
+// Azurite and a real worker process: it loads, shows the partitions, the worker taking ownership and its lag
+// falling to zero, replays a dead letter with a click, and the worker processes the replayed event.
+// In CI (CI=true) a missing chromium fails the test; locally it is skipped with a message.
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { BlobServiceClient } from "@azure/storage-blob";
+import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startLocalStack, type LocalStack } from "../../emulator";
+import { parseConnection } from "../../explorer/settings";
+import { startExplorer, type ExplorerServer } from "../../explorer/server";
+import { BlobDeadLetterStore } from "../../worker/dead-letter";
+import { fourPartitionHubs, readDeadLetters, sendToEveryPartition } from "../support/hub-fixtures";
+import { waitFor, WorkerFleet, type WorkerProcess } from "../support/worker-process";
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const HAVE_CHROMIUM = existsSync(CHROMIUM);
+const IN_CI = process.env.CI === "true";
+/** Gitignored; docs/explorer.png is a copy of one of these. */
+const SCREENSHOT = join(__dirname, "..", "..", "test-output", "explorer.png");
+const HUB = "page";
+
+if (!HAVE_CHROMIUM && !IN_CI) console.warn(`explorer page test skipped: no chromium at ${CHROMIUM} (install it with .ci/install-chromium.sh)`);
+
+let stack: LocalStack;
+let explorer: ExplorerServer;
+let context: BrowserContext;
+let page: Page;
+let worker: WorkerProcess | undefined;
+let profileDir: string;
+const workers = new WorkerFleet(() => stack.env());
+
+beforeAll(async () => {
+  if (!HAVE_CHROMIUM) throw new Error(`chromium not found at ${CHROMIUM}: CI must install it (.ci/install-chromium.sh)`);
+  stack = await startLocalStack({ config: fourPartitionHubs(HUB) });
+  await sendToEveryPartition(stack.eventHubConnectionString, HUB, 10, (i) => i === 4);
+  const parsed = parseConnection({}, { ...stack.env(), EVENTHUB_NAME: HUB });
+  if (!("connection" in parsed)) throw new Error(parsed.problems.join("\n"));
+  explorer = await startExplorer(
+    {
+      connection: parsed.connection,
+      hubs: [HUB],
+      consumerGroups: ["ai-workers"],
+      peekConsumerGroup: "$Default",
+      allowWrites: true,
+      // The worker starts during the test; its metrics port is known once it logs it.
+      workerMetricsUrls: () => {
+        const port = worker?.logs.find((l) => typeof l.metricsPort === "number")?.metricsPort;
+        return port === undefined ? [] : [`http://127.0.0.1:${String(port)}/metrics`];
+      },
+      title: "browser test",
+    },
+    { host: "127.0.0.1", port: 0 },
+  );
+  profileDir = mkdtempSync(join(tmpdir(), "explorer-chromium-"));
+  context = await chromium.launchPersistentContext(profileDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    chromiumSandbox: false,
+    viewport: { width: 1280, height: 900 },
+    // Without these, chromium's background connections are refused by a closed network and slow it down.
+    args: ["--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+}, 90_000);
+
+afterAll(async () => {
+  await context?.close();
+  await explorer?.close();
+  await workers.disposeAll();
+  await stack?.stop();
+  if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+});
+
+const lagCells = () => page.locator(`[data-testid^="lag-${HUB}-ai-workers-"] [data-testid="lag-events"]`).allTextContents();
+const ownerCells = () => page.locator(`[data-testid^="lag-${HUB}-ai-workers-"] td:nth-child(2)`).allTextContents();
+
+describe.skipIf(!HAVE_CHROMIUM && !IN_CI)("explorer page", () => {
+  it("shows partitions and a running worker's lag, replays a dead letter, and the worker processes it", async () => {
+    await page.goto(explorer.url);
+    await page.locator(`[data-testid="partition-${HUB}-3"]`).waitFor({ timeout: 30_000 });
+    for (const p of ["0", "1", "2", "3"]) {
+      await expect.poll(() => page.locator(`[data-testid="partition-${HUB}-${p}"] td:nth-child(2)`).textContent(), { timeout: 15_000 }).toBe("9");
+    }
+    // No worker yet: nothing owned, everything retained is lag.
+    await expect.poll(lagCells, { timeout: 15_000 }).toEqual(["10", "10", "10", "10"]);
+    expect(await ownerCells()).toEqual(["never owned", "never owned", "never owned", "never owned"]);
+
+    worker = workers.start("page", HUB, { CHECKPOINT_EVERY_EVENTS: "5" });
+    await waitFor("the worker's owner id", () => worker?.ownerId() !== undefined, 30_000, () => worker?.describe() ?? "");
+    const owner = worker.ownerId()!.slice(0, 8);
+    await expect.poll(ownerCells, { timeout: 45_000 }).toEqual([owner, owner, owner, owner]);
+    await expect.poll(lagCells, { timeout: 45_000 }).toEqual(["0", "0", "0", "0"]);
+    await expect.poll(() => page.locator('[data-testid="pipeline-total"]').textContent(), { timeout: 20_000 }).toBe("total403640");
+
+    // A dead letter whose cause is gone (say the AI endpoint was down): the worker's own store writes it.
+    const good = worker.results.find((r) => r.partitionId === "2" && r.sequenceNumber === 5)!;
+    const container = BlobServiceClient.fromConnectionString(stack.storageConnectionString).getContainerClient(stack.deadLetterContainer);
+    await new BlobDeadLetterStore(container, { eventHubName: HUB, consumerGroup: "ai-workers" }).put({
+      eventHubName: HUB,
+      consumerGroup: "ai-workers",
+      partitionId: "2",
+      sequenceNumber: 5,
+      offset: good.offset,
+      enqueuedTimeUtc: new Date().toISOString(),
+      messageId: "p2-5",
+      contentType: "application/json",
+      properties: {},
+      body: { encoding: "json", data: { text: "Message 5 for partition 2: my order arrived late, please call me." } },
+      error: { name: "ProcessorUnavailableError", message: "the AI endpoint answered 503 for too long", attempts: 5 },
+      deadLetteredAt: new Date().toISOString(),
+    });
+    expect(await readDeadLetters(stack.storageConnectionString, stack.deadLetterContainer, HUB)).toHaveProperty("size", 5);
+
+    const row = page.locator(`[data-testid="dead-letter-${HUB}/ai-workers/2/5"]`);
+    await row.waitFor({ timeout: 20_000 });
+    await row.locator("a").click();
+    await expect.poll(() => page.locator('[data-testid="dead-letter-detail"]').textContent()).toContain("ProcessorUnavailableError");
+    await row.locator('input[type="checkbox"]').check();
+    await page.locator('[data-testid="replay"]').click();
+    await expect.poll(() => page.locator('[data-testid="dead-letter-message"]').textContent(), { timeout: 20_000 }).toBe(`${HUB}/ai-workers/2/5: replayed`);
+    await expect.poll(() => row.locator('[data-testid="state"]').textContent(), { timeout: 20_000 }).toBe("replayed");
+
+    // The replayed event is a new event in partition 2, processed by the running worker.
+    await waitFor("the worker's result for the replayed event", () => worker!.results.some((r) => r.messageId === "p2-5" && r.sequenceNumber === 10), 30_000, () => worker?.describe() ?? "");
+    await expect.poll(lagCells, { timeout: 30_000 }).toEqual(["0", "0", "0", "0"]);
+    // The pipeline counts it: one more sent and processed in partition 2.
+    await expect.poll(() => page.locator('[data-testid="pipeline-total"]').textContent(), { timeout: 20_000 }).toBe("total413740");
+
+    // A second replay from the page sends nothing.
+    await row.locator('input[type="checkbox"]').check();
+    await page.locator('[data-testid="replay"]').click();
+    await expect.poll(() => page.locator('[data-testid="dead-letter-message"]').textContent(), { timeout: 20_000 }).toBe(`${HUB}/ai-workers/2/5: already-replayed`);
+
+    await page.locator('[data-testid="partitions"] button').nth(1).click();
+    await page.locator('[data-testid="peek"] input').nth(1).fill("3");
+    await page.locator('[data-testid="peek"] button[type="submit"]').click();
+    await expect.poll(() => page.locator('[data-testid="peek"]').textContent(), { timeout: 20_000 }).toContain("3 event(s) from earliest in partition 1");
+    mkdirSync(join(SCREENSHOT, ".."), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+  }, 180_000);
+});
