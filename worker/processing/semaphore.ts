@@ -1,3 +1,5 @@
+import { waitInQueue } from "./abortable-queue";
+
 /**
  * Counts permits for work that may run at once. Callers beyond the limit wait in FIFO order; that wait is
  * the backpressure: nothing queues inside the pool or the HTTP client beyond the limit.
@@ -28,21 +30,7 @@ export class Semaphore {
       this.available--;
       return Promise.resolve();
     }
-    return new Promise<void>((resolve, reject) => {
-      const waiter = {
-        grant: () => {
-          signal?.removeEventListener("abort", onAbort);
-          resolve();
-        },
-      };
-      const onAbort = () => {
-        const index = this.waiters.indexOf(waiter);
-        if (index >= 0) this.waiters.splice(index, 1);
-        reject(signal?.reason);
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
-      this.waiters.push(waiter);
-    });
+    return waitInQueue<void, { grant: () => void }>(this.waiters, (grant) => ({ grant }), signal);
   }
 
   release(): void {

@@ -15,6 +15,7 @@
 // Several processes sharing one deployment each see their own 429s and back off multiplicatively, which is
 // what makes AIMD converge on a shared quota without any coordination.
 import { performance } from "node:perf_hooks";
+import { waitInQueue } from "../abortable-queue";
 
 export interface RateGovernorOptions {
   /** Ceiling of the adaptive concurrency limit. */
@@ -198,25 +199,9 @@ export class RateGovernor {
 
   /** Waits until a request costing `estimatedTokens` may be sent; an abort while waiting rejects with the signal's reason. */
   acquire(estimatedTokens: number, signal?: AbortSignal): Promise<Permit> {
-    signal?.throwIfAborted();
-    return new Promise<Permit>((resolve, reject) => {
-      const waiter: Waiter = {
-        cost: estimatedTokens,
-        startedAt: this.now(),
-        grant: (permit) => {
-          signal?.removeEventListener("abort", onAbort);
-          resolve(permit);
-        },
-      };
-      const onAbort = () => {
-        const index = this.waiters.indexOf(waiter);
-        if (index >= 0) this.waiters.splice(index, 1);
-        reject(signal?.reason);
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
-      this.waiters.push(waiter);
-      this.pump();
-    });
+    const waiting = waitInQueue<Permit, Waiter>(this.waiters, (grant) => ({ cost: estimatedTokens, startedAt: this.now(), grant }), signal);
+    this.pump();
+    return waiting;
   }
 
   snapshot(): GovernorSnapshot {
