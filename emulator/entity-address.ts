@@ -9,9 +9,15 @@ export type EntityAddress =
   | { kind: "partition"; hub: string; partitionId: string }
   | { kind: "consumer"; hub: string; consumerGroup: string; partitionId: string };
 
-/** Parses a sender target or receiver source address; undefined when it is none of the shapes above. */
+/** An address written as a URI (`amqps://host[:port]/<path>`, as the Python SDK sends): scheme and host. */
+const URI_PREFIX = /^[a-z][a-z0-9+.-]*:\/\/[^/]*\//i;
+
+/**
+ * Parses a sender target or receiver source address, bare or as a URI of this namespace (Azure accepts
+ * both); undefined when it is none of the shapes above.
+ */
 export function parseEntityAddress(address: string): EntityAddress | undefined {
-  const parts = address.split("/");
+  const parts = address.replace(URI_PREFIX, "").split("/");
   const [hub, second, third, fourth, fifth] = parts;
   if (!hub) return undefined;
   if (parts.length === 1) return { kind: "hub", hub };

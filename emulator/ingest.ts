@@ -6,7 +6,7 @@ import { AmqpDecodeError } from "./amqp-codec";
 import { BATCH_MESSAGE_FORMAT, partitionKeyOf, unpackBatchEnvelope } from "./amqp-message";
 import type { LinkContext } from "./broker-context";
 import type { EntityAddress } from "./entity-address";
-import { messageFormat } from "./rhea-internals";
+import { messageFormat, oversizedDelivery } from "./rhea-internals";
 import {
   CONDITION,
   entityNotFound,
@@ -54,6 +54,8 @@ interface IncomingEvents {
 function readTransfer(event: EventContext, maxBytes: number): IncomingEvents | AmqpError {
   const format = messageFormat(event);
   const deliveryId = event.delivery?.id ?? 0;
+  const droppedBytes = oversizedDelivery(event.delivery);
+  if (droppedBytes !== undefined) return messageTooLarge(deliveryId, droppedBytes, maxBytes);
   if (format === BATCH_MESSAGE_FORMAT) {
     const envelope = event.message as unknown as Buffer; // rhea hands non-zero formats over undecoded
     if (envelope.length > maxBytes) return messageTooLarge(deliveryId, envelope.length, maxBytes);

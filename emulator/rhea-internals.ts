@@ -1,7 +1,19 @@
 // Narrow, typed access to rhea 3.0.x state its typings leave out. Kept in one place so a rhea
 // upgrade has one file to check. Every field read here exists in rhea/lib/link.js, session.js and
 // connection.js.
-import { types, type Connection, type Delivery, type EventContext, type Sender } from "rhea";
+import type { Socket } from "node:net";
+import {
+  types,
+  type Connection,
+  type ConnectionOptions,
+  type Container,
+  type Delivery,
+  type EventContext,
+  type Sender,
+  type ServerConnectionOptions,
+  type Session,
+} from "rhea";
+import { PERFORMATIVES, type FieldSpec } from "./amqp-performatives";
 
 interface SenderState {
   credit: number; // credit not yet used by transfers rhea has written
@@ -17,6 +29,15 @@ interface SenderState {
 export function unusedCredit(sender: Sender, queuedTotal: number): number {
   const state = sender as unknown as SenderState;
   return state.credit + state.delivery_count - queuedTotal;
+}
+
+/**
+ * True until rhea has written the link's attach. rhea writes a session's transfers before its links'
+ * attaches, so a client that grants credit together with its attach (Proton does) would otherwise
+ * get transfers on a handle it does not know yet.
+ */
+export function attachPending(link: Sender): boolean {
+  return (link as unknown as { state: { open_requests: number } }).state.open_requests > 0;
 }
 
 /** How many more deliveries fit in the session's outgoing buffer. */
@@ -44,10 +65,14 @@ export function abortSocket(connection: Connection): void {
   if (internals.socket) internals.abort_socket(internals.socket);
 }
 
+interface Performative {
+  value: unknown[];
+  constructor: { descriptor?: { numeric: number } };
+}
 interface PendingFrame {
   channel: number;
   type: number;
-  performative?: unknown;
+  performative?: Performative;
   payload?: Buffer;
 }
 interface TransportState {
@@ -63,8 +88,37 @@ interface FrameWriter {
   toBuffer(): Buffer;
 }
 const FrameWriterClass = (types as unknown as { Writer: new (buffer: Buffer) => FrameWriter }).Writer;
+const typed = types as unknown as Record<`wrap_${"uint" | "ushort" | "ubyte" | "boolean"}`, (value: unknown) => unknown> & { Null(): unknown };
+
+/** rhea leaves a field out (a hole or undefined) or writes an explicit null for it. */
+function isUnset(value: unknown): boolean {
+  return value === undefined || value === null || (value as { type?: { typecode?: number } }).type?.typecode === 0x40;
+}
+
+/** A field's value when rhea left it unset: the spec's default where it has one, else null. */
+function unsetField(field: FieldSpec | undefined): unknown {
+  const value = field?.default;
+  if (value === undefined || !field) return typed.Null();
+  if (field.type === "uint" || field.type === "ushort" || field.type === "ubyte" || field.type === "boolean") return typed[`wrap_${field.type}`](value);
+  return typed.Null();
+}
 /** Room for the frame header and a transfer performative; larger frames (attach, open) grow as usual. */
 const FRAME_HEADROOM = 256;
+
+/**
+ * The performative with every field of its AMQP list: rhea stops at the last field it set, Azure
+ * sends them all. A copy, so rhea's own state keeps reading unset fields as undefined.
+ */
+function withAllFields(performative: Performative): Performative {
+  const spec = PERFORMATIVES.get(Number(performative.constructor.descriptor?.numeric));
+  if (!spec) return performative;
+  const padded = Object.create(Object.getPrototypeOf(performative) as object) as Performative;
+  padded.value = Array.from({ length: Math.max(spec.fields.length, performative.value.length) }, (_, i) => {
+    const value = performative.value[i];
+    return isUnset(value) ? unsetField(spec.fields[i]) : value;
+  });
+  return padded;
+}
 
 /** rhea's frames.write_frame, but into one right-sized, non-zeroed buffer instead of zeroed 1 KB + 2 KB. */
 function encodeFrame(frame: PendingFrame): Buffer {
@@ -82,20 +136,90 @@ function encodeFrame(frame: PendingFrame): Buffer {
   return buffer;
 }
 
+function completeFields(transport: TransportState): void {
+  for (const frame of transport.pending) if (frame.performative) frame.performative = withAllFields(frame.performative);
+}
+
 /**
- * Makes a connection's AMQP transport encode frames with `encodeFrame`: rhea allocates two zero-filled
- * buffers per frame, which costs more than the rest of delivering a 1 KB event. Left off while rhea's
- * own frame logging is enabled (DEBUG=rhea*), which this path does not reproduce.
+ * Makes every frame a server connection writes, SASL included, carry complete performative field
+ * lists, and encodes AMQP frames with `encodeFrame`: rhea allocates two zero-filled buffers per frame,
+ * which costs more than the rest of delivering a 1 KB event. rhea's own writer (with its frame logging)
+ * is kept while DEBUG=rhea* is set. Call before the connection reads anything.
  */
-export function useFastFrameEncoding(connection: Connection): void {
-  if (/rhea/.test(process.env.DEBUG ?? "")) return;
-  const transport = (connection as unknown as { amqp_transport?: TransportState }).amqp_transport;
-  if (!transport) return;
+function writeCompleteFrames(transport: TransportState, fast: boolean): void {
   const original = transport.write.bind(transport);
   transport.write = (socket) => {
-    if (!transport.header_sent) return original(socket);
+    completeFields(transport);
+    if (!fast || !transport.header_sent) return original(socket);
     const frames = transport.pending;
     transport.pending = [];
     for (const frame of frames) socket.write(encodeFrame(frame));
   };
+}
+
+interface ServerConnectionState {
+  amqp_transport: TransportState;
+  sasl_transport?: { transports?: Record<number, { transport?: TransportState }> };
+  accept(socket: Socket): void;
+}
+
+/**
+ * A server-side connection for a socket we accepted ourselves, as rhea's own listener makes one
+ * (its typings only describe client options for create_connection).
+ */
+export function serverConnection(container: Container, options: ServerConnectionOptions): Connection {
+  return container.create_connection(options as unknown as ConnectionOptions);
+}
+
+/** Hands an accepted socket to a server connection; from then on it frames complete performatives. */
+export function acceptSocket(connection: Connection, socket: Socket): void {
+  const state = connection as unknown as ServerConnectionState;
+  state.accept(socket);
+  const fast = !/rhea/.test(process.env.DEBUG ?? "");
+  writeCompleteFrames(state.amqp_transport, fast);
+  const sasl = state.sasl_transport?.transports?.[3]?.transport;
+  if (sasl) writeCompleteFrames(sasl, false);
+}
+
+interface IncomingDelivery {
+  frames: Buffer[];
+  receivedBytes?: number;
+  oversized?: boolean;
+}
+interface IncomingState {
+  on_transfer(frame: { payload?: Buffer }, receiver: { _incomplete?: IncomingDelivery }): void;
+}
+
+/**
+ * Counts the bytes of multi-frame deliveries on `session` as their frames arrive. Once a delivery
+ * passes `maxBytes` its frames are dropped instead of buffered, and the delivery is marked so the
+ * link handler can reject it (see `oversizedDelivery`): a huge send costs at most `maxBytes` of memory.
+ */
+export function limitIncomingDeliveries(session: Session, maxBytes: number): void {
+  const incoming = (session as unknown as { incoming?: IncomingState }).incoming;
+  if (!incoming) return;
+  const original = incoming.on_transfer.bind(incoming);
+  incoming.on_transfer = (frame, receiver) => {
+    const size = frame.payload?.length ?? 0;
+    const pending = receiver._incomplete;
+    if (pending) {
+      pending.receivedBytes = (pending.receivedBytes ?? 0) + size;
+      if (pending.receivedBytes > maxBytes) pending.oversized = true;
+      if (pending.oversized) {
+        pending.frames.length = 0;
+        // An empty payload decodes cleanly; the link handler rejects the delivery by its mark.
+        original({ ...frame, payload: Buffer.alloc(0) }, receiver);
+        return;
+      }
+    }
+    original(frame, receiver);
+    const started = receiver._incomplete;
+    if (started && started.receivedBytes === undefined) started.receivedBytes = size;
+  };
+}
+
+/** The size of a delivery whose frames were dropped for being over the limit, else undefined. */
+export function oversizedDelivery(delivery: Delivery | undefined): number | undefined {
+  const state = delivery as unknown as IncomingDelivery | undefined;
+  return state?.oversized ? state.receivedBytes : undefined;
 }
