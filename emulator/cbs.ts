@@ -59,8 +59,13 @@ export function verifySasToken(token: string, audience: string, keys: SasKey[], 
   if (expirySeconds * 1000 <= nowMs) return { ok: false, reason: `ExpiredToken: The token expired at ${new Date(expirySeconds * 1000).toISOString()}.` };
 
   const resource = safeDecode(fields.sr);
-  if (resource === undefined || !pathCovers(audiencePath(resource), audiencePath(audience))) {
-    return { ok: false, reason: `InvalidAudience: The token's resource '${resource ?? fields.sr}' does not cover '${audience}'.` };
+  const resourcePath = resource === undefined ? undefined : audiencePath(resource);
+  if (resourcePath === undefined) {
+    return { ok: false, reason: `InvalidAudience: The token's resource '${resource ?? fields.sr}' is not a URI of this namespace (sb://<host>/<entity path>).` };
+  }
+  const wanted = audiencePath(audience);
+  if (wanted === undefined || !pathCovers(resourcePath, wanted)) {
+    return { ok: false, reason: `InvalidAudience: The token's resource '${resource}' does not cover '${audience}'.` };
   }
   return { ok: true, expiresAtMs: expirySeconds * 1000 };
 }
@@ -69,8 +74,10 @@ export function verifySasToken(token: string, audience: string, keys: SasKey[], 
 export class ConnectionGrants {
   private readonly grants = new Map<string, number>(); // audience path -> expiry in ms
 
+  /** Records a verified audience; one that is not a URI grants nothing. */
   grant(audience: string, expiresAtMs: number): void {
     const path = audiencePath(audience);
+    if (path === undefined) return;
     this.grants.set(path, Math.max(expiresAtMs, this.grants.get(path) ?? 0));
   }
 
