@@ -187,7 +187,7 @@ interface IncomingDelivery {
   oversized?: boolean;
 }
 interface IncomingState {
-  on_transfer(frame: { payload?: Buffer }, receiver: { _incomplete?: IncomingDelivery }): void;
+  on_transfer(frame: { payload?: Buffer }, receiver: { _incomplete?: IncomingDelivery; connection: { _register(): void } }): void;
 }
 
 /**
@@ -205,16 +205,16 @@ export function limitIncomingDeliveries(session: Session, maxBytes: number): voi
     if (pending) {
       pending.receivedBytes = (pending.receivedBytes ?? 0) + size;
       if (pending.receivedBytes > maxBytes) pending.oversized = true;
-      if (pending.oversized) {
-        pending.frames.length = 0;
-        // An empty payload decodes cleanly; the link handler rejects the delivery by its mark.
-        original({ ...frame, payload: Buffer.alloc(0) }, receiver);
-        return;
-      }
+      if (pending.oversized) pending.frames.length = 0;
     }
-    original(frame, receiver);
+    // An empty payload decodes cleanly; the link handler rejects an oversized delivery by its mark.
+    original(pending?.oversized ? { ...frame, payload: Buffer.alloc(0) } : frame, receiver);
     const started = receiver._incomplete;
-    if (started && started.receivedBytes === undefined) started.receivedBytes = size;
+    if (!started) return;
+    if (started.receivedBytes === undefined) started.receivedBytes = size;
+    // rhea reopens the session's incoming window only when it processes output, which nothing
+    // triggers mid-delivery: a message of more frames than the window would stall its sender for good.
+    receiver.connection._register();
   };
 }
 
