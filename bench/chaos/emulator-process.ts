@@ -41,8 +41,17 @@ export class EmulatorProcess {
 
   /** Peak resident memory of the process so far (Linux: VmHWM), in bytes. */
   peakRssBytes(): number {
-    const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${this.child.pid}/status`, "utf8"));
-    if (!match) throw new Error(`no VmHWM in /proc/${this.child.pid}/status`);
+    return this.procStatus("VmHWM");
+  }
+
+  /** Resident memory of the process now (Linux: VmRSS), in bytes. */
+  rssBytes(): number {
+    return this.procStatus("VmRSS");
+  }
+
+  private procStatus(field: string): number {
+    const match = new RegExp(`^${field}:\\s+(\\d+) kB$`, "m").exec(readFileSync(`/proc/${this.child.pid}/status`, "utf8"));
+    if (!match) throw new Error(`no ${field} in /proc/${this.child.pid}/status`);
     return Number(match[1]) * 1024;
   }
 
