@@ -21,7 +21,8 @@ import { parseEntityAddress } from "./entity-address";
 import { openProducerLink } from "./ingest";
 import { handleManagementRequest } from "./management";
 import { InboundFrames } from "./inbound-frames";
-import { abortSocket, acceptSocket, limitIncomingDeliveries, serverConnection } from "./rhea-internals";
+import { decodeMessage } from "./amqp-message";
+import { abortSocket, acceptSocket, guardIncomingTransfers, messageBytes, serverConnection } from "./rhea-internals";
 import { CONDITION, unknownAddress } from "./service-errors";
 
 const CBS_NODE = "$cbs";
@@ -241,7 +242,7 @@ export class Broker {
       this.context.log.debug({ containerId: event.connection.container_id, amqpHostname: event.connection.hostname }, "client connected");
     });
     container.on("session_open", (event: EventContext) => {
-      if (event.session) limitIncomingDeliveries(event.session, this.context.config.maxMessageBytes);
+      if (event.session) guardIncomingTransfers(event.session, this.context.config.maxMessageBytes);
     });
     container.on("receiver_open", (event: EventContext) => event.receiver && this.onClientSender(event.receiver, this.client(event.connection)));
     container.on("sender_open", (event: EventContext) => event.sender && this.onClientReceiver(event.sender, this.client(event.connection)));
@@ -329,10 +330,16 @@ export class Broker {
   }
 
   private onRequest(node: string, event: EventContext, requestLink: Receiver, client: ClientConnection): void {
-    const request = event.message;
-    if (!request) return;
-    event.delivery?.accept();
     const { context } = this;
+    let request: Message;
+    try {
+      request = decodeMessage(messageBytes(event) ?? Buffer.alloc(0));
+    } catch (err) {
+      const description = `The request could not be decoded: ${(err as Error).message}`;
+      event.delivery?.reject({ condition: CONDITION.decodeError, description });
+      return;
+    }
+    event.delivery?.accept();
     let reply: Message;
     let delayMs = 0;
     if (node === CBS_NODE) {

@@ -51,9 +51,22 @@ export function sendPresettled(sender: Sender, payload: Buffer): void {
   delivery.settled = true;
 }
 
-/** The message format of a received transfer; rhea sets it only for non-zero formats. */
+/**
+ * Stands in for message format 0 on server sessions (see `guardIncomingTransfers`): rhea decodes only
+ * format 0, and its decoder prints what it cannot read (client bytes) on stderr. No peer can send -1.
+ */
+const UNDECODED_FORMAT_ZERO = -1;
+
+/** The message format of a received transfer (rhea sets the context's format only for non-zero formats). */
 export function messageFormat(context: EventContext): number {
-  return (context as EventContext & { format?: number }).format ?? 0;
+  const format = (context as EventContext & { format?: number }).format ?? 0;
+  return format === UNDECODED_FORMAT_ZERO ? 0 : format;
+}
+
+/** The raw bytes of a message received on a server session (handed over undecoded, whatever its format). */
+export function messageBytes(context: EventContext): Buffer | undefined {
+  const message: unknown = context.message;
+  return Buffer.isBuffer(message) ? message : undefined;
 }
 
 /**
@@ -186,16 +199,31 @@ interface IncomingDelivery {
   receivedBytes?: number;
   oversized?: boolean;
 }
+interface TransferFrame {
+  payload?: Buffer;
+  performative: { message_format?: number };
+}
 interface IncomingState {
-  on_transfer(frame: { payload?: Buffer }, receiver: { _incomplete?: IncomingDelivery; connection: { _register(): void } }): void;
+  on_transfer(frame: TransferFrame, receiver: { _incomplete?: IncomingDelivery; connection: { _register(): void } }): void;
+}
+
+/** The frame with format 0 replaced by UNDECODED_FORMAT_ZERO, so rhea hands the message over undecoded. */
+function undecoded(frame: TransferFrame): TransferFrame {
+  if (frame.performative.message_format) return frame;
+  const performative = Object.create(frame.performative) as TransferFrame["performative"];
+  Object.defineProperty(performative, "message_format", { value: UNDECODED_FORMAT_ZERO });
+  return { ...frame, performative };
 }
 
 /**
- * Counts the bytes of multi-frame deliveries on `session` as their frames arrive. Once a delivery
- * passes `maxBytes` its frames are dropped instead of buffered, and the delivery is marked so the
- * link handler can reject it (see `oversizedDelivery`): a huge send costs at most `maxBytes` of memory.
+ * Takes over what rhea does with incoming transfers on a server session:
+ *  - every message is handed to the link handlers undecoded (`messageBytes`), since rhea's decoder
+ *    prints the bytes it cannot read on stderr; the handlers validate and decode themselves;
+ *  - the bytes of multi-frame deliveries are counted as their frames arrive. Once a delivery passes
+ *    `maxBytes` its frames are dropped instead of buffered, and it is marked so the link handler can
+ *    reject it (see `oversizedDelivery`): a huge send costs at most `maxBytes` of memory.
  */
-export function limitIncomingDeliveries(session: Session, maxBytes: number): void {
+export function guardIncomingTransfers(session: Session, maxBytes: number): void {
   const incoming = (session as unknown as { incoming?: IncomingState }).incoming;
   if (!incoming) return;
   const original = incoming.on_transfer.bind(incoming);
@@ -208,7 +236,7 @@ export function limitIncomingDeliveries(session: Session, maxBytes: number): voi
       if (pending.oversized) pending.frames.length = 0;
     }
     // An empty payload decodes cleanly; the link handler rejects an oversized delivery by its mark.
-    original(pending?.oversized ? { ...frame, payload: Buffer.alloc(0) } : frame, receiver);
+    original(pending?.oversized ? { ...frame, payload: Buffer.alloc(0) } : pending ? frame : undecoded(frame), receiver);
     const started = receiver._incomplete;
     if (!started) return;
     if (started.receivedBytes === undefined) started.receivedBytes = size;

@@ -116,6 +116,28 @@ describe("broker hardening against bad clients", () => {
     expect(emulator.namespace.hub(HUB)!.partition("0")!.read(0, 10).map((e) => e.sequenceNumber)).toEqual([0]);
   });
 
+  it("rejects an undecodable message with amqp:decode-error without printing its bytes", async () => {
+    const printed: string[] = [];
+    const spies = (["error", "warn", "log"] as const).map((method) => vi.spyOn(console, method).mockImplementation((...args: unknown[]) => void printed.push(args.join(" "))));
+    try {
+      const connection = await client();
+      for (const address of [`${HUB}/Partitions/1`, "$cbs"]) {
+        const sender = connection.open_sender({ target: { address } });
+        await once(sender, "sendable");
+        const outcome = new Promise<AmqpError | undefined>((resolve) => {
+          sender.once("accepted", () => resolve(undefined));
+          sender.once("rejected", (event: EventContext) => resolve((event.delivery?.remote_state as { error?: AmqpError } | undefined)?.error));
+        });
+        const notASection = Buffer.concat([Buffer.from([0xa1, SECRET.length]), Buffer.from(SECRET)]); // a bare string, not a message
+        sender.send(notASection, undefined, 0);
+        expect((await outcome)?.condition, address).toBe("amqp:decode-error");
+      }
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+    expect([...printed, ...logLines].join("\n")).not.toContain(SECRET);
+  });
+
   it("never writes what a client sent to stderr or the log when it breaks the protocol", async () => {
     const printed: string[] = [];
     const spies = (["error", "warn", "log"] as const).map((method) => vi.spyOn(console, method).mockImplementation((...args: unknown[]) => void printed.push(args.join(" "))));
