@@ -203,17 +203,21 @@ export class Broker {
       receiver_options: { autoaccept: false, credit_window: PRODUCER_CREDIT, max_message_size: this.context.config.maxMessageBytes },
     });
     const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+    let refused = false;
     const refuse = (reason: string, error?: AmqpError) => {
+      if (refused) return;
+      refused = true;
       this.context.log.warn({ peer, reason }, "closing a client connection");
       socket.pause(); // read nothing more from a client we are closing
       if (error && connection.is_open()) connection.close(error);
       const timer = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS);
       socket.once("close", () => clearTimeout(timer));
     };
-    const handshake = setTimeout(
-      () => refuse(`no AMQP open within ${this.timeouts.handshakeMs} ms of connecting`),
-      this.timeouts.handshakeMs,
-    );
+    // Checked when due rather than cleared on open: a listener on the connection would keep rhea from
+    // passing its connection_open on to the container's handler.
+    const handshake = setTimeout(() => {
+      if (!connection.is_remote_open()) refuse(`no AMQP open within ${this.timeouts.handshakeMs} ms of connecting`);
+    }, this.timeouts.handshakeMs);
     const idle = setTimeout(() => {
       const description = `The connection was inactive for more than the allowed ${this.timeouts.idleMs} milliseconds and is closed by the emulator.`;
       refuse(`idle for ${this.timeouts.idleMs} ms`, { condition: CONDITION.connectionForced, description });
@@ -225,7 +229,6 @@ export class Broker {
       const problem = frames.check(chunk);
       if (problem) refuse(problem, { condition: CONDITION.framingError, description: `Framing error: ${problem}.` });
     });
-    connection.once("connection_open", () => clearTimeout(handshake));
     socket.once("close", () => {
       clearTimeout(handshake);
       clearTimeout(idle);
