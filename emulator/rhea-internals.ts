@@ -109,12 +109,16 @@ function isUnset(value: unknown): boolean {
 }
 
 /** A field's value when rhea left it unset: the spec's default where it has one, else null. */
-function unsetField(field: FieldSpec | undefined): unknown {
-  const value = field?.default;
-  if (value === undefined || !field) return typed.Null();
+function unsetField(field: FieldSpec): unknown {
+  const value = field.default;
+  if (value === undefined) return typed.Null();
   if (field.type === "uint" || field.type === "ushort" || field.type === "ubyte" || field.type === "boolean") return typed[`wrap_${field.type}`](value);
   return typed.Null();
 }
+
+/** Per performative code, the encodable value of each field when unset; built once, only ever read. */
+const UNSET_FIELDS = new Map([...PERFORMATIVES].map(([code, spec]) => [code, spec.fields.map(unsetField)]));
+
 /** Room for the frame header and a transfer performative; larger frames (attach, open) grow as usual. */
 const FRAME_HEADROOM = 256;
 
@@ -123,13 +127,10 @@ const FRAME_HEADROOM = 256;
  * sends them all. A copy, so rhea's own state keeps reading unset fields as undefined.
  */
 function withAllFields(performative: Performative): Performative {
-  const spec = PERFORMATIVES.get(Number(performative.constructor.descriptor?.numeric));
-  if (!spec) return performative;
+  const unset = UNSET_FIELDS.get(Number(performative.constructor.descriptor?.numeric));
+  if (!unset) return performative;
   const padded = Object.create(Object.getPrototypeOf(performative) as object) as Performative;
-  padded.value = Array.from({ length: Math.max(spec.fields.length, performative.value.length) }, (_, i) => {
-    const value = performative.value[i];
-    return isUnset(value) ? unsetField(spec.fields[i]) : value;
-  });
+  padded.value = unset.map((whenUnset, i) => (isUnset(performative.value[i]) ? whenUnset : performative.value[i]));
   return padded;
 }
 
