@@ -2,7 +2,9 @@
 //  - split a message into its sections without decoding them;
 //  - unpack the SDK's batch envelope (format 0x80013700) into the original bytes of each event;
 //  - build the bytes of a delivered event: the stored sections unchanged, with the broker's message
-//    annotations merged in and optional delivery annotations (spec §4.3, §5.6).
+//    annotations merged in and optional delivery annotations (spec §4.3, §5.6);
+//  - decode a request (CBS, management) only once its sections are known to be sound.
+import { message as rheaMessage, type Message } from "rhea";
 import {
   AmqpDecodeError,
   type Encoded,
@@ -109,6 +111,19 @@ export function unpackBatchEnvelope(envelope: Buffer): UnpackedBatch {
   if (events.length === 0) throw new AmqpDecodeError("the batch envelope holds no data sections");
   const annotations = sections.find((s) => s.code === SECTION.messageAnnotations);
   return { events, partitionKey: annotationText(envelope, annotations, PARTITION_KEY) };
+}
+
+/**
+ * Decodes a whole message (a CBS or management request) after checking its sections here: rhea's
+ * decoder prints what it cannot read, client bytes included, on stderr. Throws AmqpDecodeError.
+ */
+export function decodeMessage(bytes: Buffer): Message {
+  splitSections(bytes);
+  try {
+    return { body: undefined, ...rheaMessage.decode(bytes) }; // a request without a body has none
+  } catch (err) {
+    throw new AmqpDecodeError((err as Error).message);
+  }
 }
 
 /** The partition key written in a single (non-batch) event's message annotations, if any. */

@@ -1,7 +1,8 @@
 // The AMQP listener: a rhea container on plain TCP that accepts SASL ANONYMOUS and clients that skip
 // SASL (spec §1), routes every link the client opens to its node ($cbs, $management, producer,
-// consumer), and frees all per-link state when a link, session or connection ends.
-import type { AddressInfo, Server, Socket } from "node:net";
+// consumer), and frees all per-link state when a link, session or connection ends. Before rhea sees a
+// byte, each connection is held to the frame size, handshake deadline and idle timeout we advertise.
+import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import {
   create_container,
   type AmqpError,
@@ -19,7 +20,9 @@ import { openConsumerLink } from "./delivery";
 import { parseEntityAddress } from "./entity-address";
 import { openProducerLink } from "./ingest";
 import { handleManagementRequest } from "./management";
-import { abortSocket, useFastFrameEncoding } from "./rhea-internals";
+import { InboundFrames } from "./inbound-frames";
+import { decodeMessage } from "./amqp-message";
+import { abortSocket, acceptSocket, guardIncomingTransfers, messageBytes, serverConnection } from "./rhea-internals";
 import { CONDITION, unknownAddress } from "./service-errors";
 
 const CBS_NODE = "$cbs";
@@ -27,6 +30,14 @@ const MANAGEMENT_NODE = "$management";
 
 /** Connection settings advertised in our `open` (spec §1.4); no Nagle delay on request/reply traffic. */
 const OPEN_SETTINGS = { max_frame_size: 65536, channel_max: 4999, idle_time_out: 120_000, tcp_no_delay: true };
+
+/** How long a client may take from connecting to its AMQP `open`, and stay silent once open. */
+export interface ConnectionTimeouts {
+  handshakeMs: number;
+  /** Defaults to the idle-time-out we advertise: a client's heartbeats come at least twice as often. */
+  idleMs: number;
+}
+export const DEFAULT_CONNECTION_TIMEOUTS: ConnectionTimeouts = { handshakeMs: 30_000, idleMs: OPEN_SETTINGS.idle_time_out };
 /** Credit each client sender gets straight away, refilled as messages arrive (rhea's credit window). */
 const PRODUCER_CREDIT = 1000;
 /** How long stop() lets clients read our close frame before it drops their sockets. */
@@ -55,11 +66,33 @@ function coalesceWrites(socket: Socket): void {
   }) as Socket["write"];
 }
 
-/** Per-connection state: granted audiences, reply links by name, and the cleanup of every open link. */
+interface ReplyLink {
+  node: string; // $cbs or $management
+  sender: Sender;
+  names: string[]; // link name and target address: what a string reply-to may name
+}
+
+/** Per-connection state: granted audiences, reply links, and the cleanup of every open link. */
 class ClientConnection {
   readonly grants = new ConnectionGrants();
-  readonly replyLinks = new Map<string, Sender>();
+  readonly replyLinks = new Set<ReplyLink>();
   readonly linkEnds = new Map<Sender | Receiver, LinkEnd>();
+
+  /**
+   * Where the reply to a request on `node` goes: the link a string reply-to names; otherwise (no
+   * reply-to, or one in another form) the node's receiving link on the request's session, as Azure
+   * answers; otherwise the connection's only receiving link for the node.
+   */
+  replyLinkFor(node: string, replyTo: unknown, requestLink: Receiver): Sender | undefined {
+    const open = [...this.replyLinks].filter((link) => link.node === node && link.sender.is_open());
+    if (typeof replyTo === "string" && replyTo !== "") {
+      const named = open.find((link) => link.names.includes(replyTo));
+      if (named) return named.sender;
+    }
+    const sameSession = open.filter((link) => link.sender.session === requestLink.session);
+    if (sameSession.length > 0) return sameSession.at(-1)?.sender;
+    return open.length === 1 ? open[0]?.sender : undefined;
+  }
 
   track(link: Sender | Receiver, end: LinkEnd): void {
     this.linkEnds.set(link, end);
@@ -84,6 +117,7 @@ export interface BrokerOptions {
   host: string;
   port: number;
   context: BrokerContext;
+  timeouts?: Partial<ConnectionTimeouts>;
 }
 
 export class Broker {
@@ -96,23 +130,19 @@ export class Broker {
     private readonly container: Container,
     private readonly server: Server,
     private readonly context: BrokerContext,
+    private readonly timeouts: ConnectionTimeouts,
   ) {}
 
   static async listen(options: BrokerOptions): Promise<Broker> {
     const container = create_container({ id: `eventhubs-emulator-${options.context.namespace.name}` });
     container.sasl_server_mechanisms.enable_anonymous();
-    const server = container.listen({
-      host: options.host,
-      port: options.port,
-      ...OPEN_SETTINGS,
-      receiver_options: { autoaccept: false, credit_window: PRODUCER_CREDIT, max_message_size: options.context.config.maxMessageBytes },
-    });
-    const broker = new Broker(container, server, options.context);
+    const server = createServer();
+    const broker = new Broker(container, server, options.context, { ...DEFAULT_CONNECTION_TIMEOUTS, ...options.timeouts });
     broker.wire();
     await new Promise<void>((resolve, reject) => {
-      if (server.listening) return resolve();
       server.once("listening", resolve);
       server.once("error", reject);
+      server.listen(options.port, options.host);
     });
     return broker;
   }
@@ -164,17 +194,58 @@ export class Broker {
     await closed;
   }
 
+  /** Takes a new socket: guards its input, then hands it to a rhea connection of its own. */
+  private accept(socket: Socket): void {
+    coalesceWrites(socket);
+    this.sockets.add(socket);
+    const connection = serverConnection(this.container, {
+      ...OPEN_SETTINGS,
+      receiver_options: { autoaccept: false, credit_window: PRODUCER_CREDIT, max_message_size: this.context.config.maxMessageBytes },
+    });
+    const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+    let refused = false;
+    const refuse = (reason: string, error?: AmqpError) => {
+      if (refused) return;
+      refused = true;
+      this.context.log.warn({ peer, reason }, "closing a client connection");
+      socket.pause(); // read nothing more from a client we are closing
+      if (error && connection.is_open()) connection.close(error);
+      const timer = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS);
+      socket.once("close", () => clearTimeout(timer));
+    };
+    // Checked when due rather than cleared on open: a listener on the connection would keep rhea from
+    // passing its connection_open on to the container's handler.
+    const handshake = setTimeout(() => {
+      if (!connection.is_remote_open()) refuse(`no AMQP open within ${this.timeouts.handshakeMs} ms of connecting`);
+    }, this.timeouts.handshakeMs);
+    const idle = setTimeout(() => {
+      const description = `The connection was inactive for more than the allowed ${this.timeouts.idleMs} milliseconds and is closed by the emulator.`;
+      refuse(`idle for ${this.timeouts.idleMs} ms`, { condition: CONDITION.connectionForced, description });
+    }, this.timeouts.idleMs);
+    const frames = new InboundFrames(OPEN_SETTINGS.max_frame_size);
+    // Registered before acceptSocket adds rhea's reader, so every chunk is checked before rhea buffers it.
+    socket.on("data", (chunk: Buffer) => {
+      idle.refresh();
+      const problem = frames.check(chunk);
+      if (problem) refuse(problem, { condition: CONDITION.framingError, description: `Framing error: ${problem}.` });
+    });
+    socket.once("close", () => {
+      clearTimeout(handshake);
+      clearTimeout(idle);
+      this.sockets.delete(socket);
+    });
+    acceptSocket(connection, socket);
+  }
+
   private wire(): void {
     const { container, server } = this;
-    server.on("connection", (socket: Socket) => {
-      coalesceWrites(socket);
-      this.sockets.add(socket);
-      socket.once("close", () => this.sockets.delete(socket));
-    });
+    server.on("connection", (socket: Socket) => this.accept(socket));
     container.on("connection_open", (event: EventContext) => {
-      useFastFrameEncoding(event.connection);
       this.client(event.connection);
       this.context.log.debug({ containerId: event.connection.container_id, amqpHostname: event.connection.hostname }, "client connected");
+    });
+    container.on("session_open", (event: EventContext) => {
+      if (event.session) guardIncomingTransfers(event.session, this.context.config.maxMessageBytes);
     });
     container.on("receiver_open", (event: EventContext) => event.receiver && this.onClientSender(event.receiver, this.client(event.connection)));
     container.on("sender_open", (event: EventContext) => event.sender && this.onClientReceiver(event.sender, this.client(event.connection)));
@@ -197,6 +268,9 @@ export class Broker {
     // Errors a peer reports on close end up here when no handler above claimed them; they are the
     // client's business, not a broker failure.
     container.on("error", (err: Error) => this.context.log.debug({ err }, "peer reported an error"));
+    // Claiming protocol errors keeps rhea from printing the received bytes (credentials included) as
+    // hex on stderr; the log names the error only.
+    container.on("protocol_error", (err: Error) => this.context.log.warn({ error: err.message }, "client broke the AMQP protocol; connection closed"));
   }
 
   private client(connection: Connection): ClientConnection {
@@ -222,7 +296,7 @@ export class Broker {
     if (address === CBS_NODE || address === MANAGEMENT_NODE) {
       receiver.set_source(receiver.source);
       receiver.set_target(receiver.target);
-      receiver.on("message", (event: EventContext) => this.onRequest(address, event, client));
+      receiver.on("message", (event: EventContext) => this.onRequest(address, event, receiver, client));
       return;
     }
     const entity = parseEntityAddress(address);
@@ -242,10 +316,9 @@ export class Broker {
       sender.set_source(sender.source);
       sender.set_target(sender.target);
       const names = [sender.name, sender.target?.address].filter((n): n is string => typeof n === "string" && n !== "");
-      for (const name of names) client.replyLinks.set(name, sender);
-      client.track(sender, () => {
-        for (const name of names) if (client.replyLinks.get(name) === sender) client.replyLinks.delete(name);
-      });
+      const link: ReplyLink = { node: address, sender, names };
+      client.replyLinks.add(link);
+      client.track(sender, () => client.replyLinks.delete(link));
       return;
     }
     const entity = parseEntityAddress(address);
@@ -259,11 +332,17 @@ export class Broker {
     sender.close(unknownAddress(address));
   }
 
-  private onRequest(node: string, event: EventContext, client: ClientConnection): void {
-    const request = event.message;
-    if (!request) return;
-    event.delivery?.accept();
+  private onRequest(node: string, event: EventContext, requestLink: Receiver, client: ClientConnection): void {
     const { context } = this;
+    let request: Message;
+    try {
+      request = decodeMessage(messageBytes(event) ?? Buffer.alloc(0));
+    } catch (err) {
+      const description = `The request could not be decoded: ${(err as Error).message}`;
+      event.delivery?.reject({ condition: CONDITION.decodeError, description });
+      return;
+    }
+    event.delivery?.accept();
     let reply: Message;
     let delayMs = 0;
     if (node === CBS_NODE) {
@@ -278,10 +357,9 @@ export class Broker {
       delayMs = context.faults.managementDelayMs;
     }
     const send = () => {
-      const replyTo = typeof request.reply_to === "string" ? request.reply_to : "";
-      const link = client.replyLinks.get(replyTo);
-      if (link?.is_open()) link.send(reply);
-      else context.log.warn({ node, replyTo }, "no open reply link for request");
+      const link = client.replyLinkFor(node, request.reply_to, requestLink);
+      if (link) link.send(reply);
+      else context.log.warn({ node, replyTo: String(request.reply_to ?? "") }, "no open reply link for request");
     };
     if (delayMs <= 0) return send();
     const timer = setTimeout(() => {

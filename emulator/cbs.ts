@@ -59,8 +59,13 @@ export function verifySasToken(token: string, audience: string, keys: SasKey[], 
   if (expirySeconds * 1000 <= nowMs) return { ok: false, reason: `ExpiredToken: The token expired at ${new Date(expirySeconds * 1000).toISOString()}.` };
 
   const resource = safeDecode(fields.sr);
-  if (resource === undefined || !pathCovers(audiencePath(resource), audiencePath(audience))) {
-    return { ok: false, reason: `InvalidAudience: The token's resource '${resource ?? fields.sr}' does not cover '${audience}'.` };
+  const resourcePath = resource === undefined ? undefined : audiencePath(resource);
+  if (resourcePath === undefined) {
+    return { ok: false, reason: `InvalidAudience: The token's resource '${resource ?? fields.sr}' is not a URI of this namespace (sb://<host>/<entity path>).` };
+  }
+  const wanted = audiencePath(audience);
+  if (wanted === undefined || !pathCovers(resourcePath, wanted)) {
+    return { ok: false, reason: `InvalidAudience: The token's resource '${resource}' does not cover '${audience}'.` };
   }
   return { ok: true, expiresAtMs: expirySeconds * 1000 };
 }
@@ -69,8 +74,10 @@ export function verifySasToken(token: string, audience: string, keys: SasKey[], 
 export class ConnectionGrants {
   private readonly grants = new Map<string, number>(); // audience path -> expiry in ms
 
+  /** Records a verified audience; one that is not a URI grants nothing. */
   grant(audience: string, expiresAtMs: number): void {
     const path = audiencePath(audience);
+    if (path === undefined) return;
     this.grants.set(path, Math.max(expiresAtMs, this.grants.get(path) ?? 0));
   }
 
@@ -94,7 +101,7 @@ function reply(request: Message, status: number, description: string, condition?
     "status-code": types.wrap_int(status),
     "status-description": description,
   };
-  if (condition) properties["error-condition"] = condition;
+  if (condition) properties["error-condition"] = types.wrap_symbol(condition); // a symbol, as Azure sends it
   return { correlation_id: request.message_id, to: request.reply_to, application_properties: properties, body: undefined };
 }
 

@@ -9,7 +9,7 @@ import type { EntityAddress } from "./entity-address";
 import { parseSelectorFilter, PositionError, type EventPosition } from "./event-position";
 import type { PartitionLog } from "./partition-log";
 import type { Reader } from "./reader-registry";
-import { outgoingRoom, sendPresettled, unusedCredit } from "./rhea-internals";
+import { attachPending, outgoingRoom, sendPresettled, unusedCredit } from "./rhea-internals";
 import {
   CONDITION,
   consumerGroupEntity,
@@ -55,6 +55,7 @@ class PartitionCursor implements Reader {
   readonly epoch: number | undefined;
   private queued = 0; // deliveries handed to rhea on this link, ever
   private stopped = false;
+  private deferred: NodeJS.Immediate | undefined; // a pump waiting for our attach to go out
   private readonly unsubscribe: () => void;
 
   constructor(
@@ -74,6 +75,13 @@ class PartitionCursor implements Reader {
 
   /** Sends as many available events as the link's credit allows. */
   pump(): void {
+    if (attachPending(this.sender)) {
+      this.deferred ??= setImmediate(() => {
+        this.deferred = undefined;
+        this.pump();
+      });
+      return;
+    }
     let credit = Math.min(unusedCredit(this.sender, this.queued), outgoingRoom(this.sender));
     let metrics: Buffer | undefined;
     while (!this.stopped && credit > 0) {
@@ -123,6 +131,7 @@ class PartitionCursor implements Reader {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
+    if (this.deferred) clearImmediate(this.deferred);
     this.unsubscribe();
     this.onStop(this);
   }

@@ -9,9 +9,15 @@ export type EntityAddress =
   | { kind: "partition"; hub: string; partitionId: string }
   | { kind: "consumer"; hub: string; consumerGroup: string; partitionId: string };
 
-/** Parses a sender target or receiver source address; undefined when it is none of the shapes above. */
+/** An address written as a URI (`amqps://host[:port]/<path>`, as the Python SDK sends): scheme and host. */
+const URI_PREFIX = /^[a-z][a-z0-9+.-]*:\/\/[^/]*\//i;
+
+/**
+ * Parses a sender target or receiver source address, bare or as a URI of this namespace (Azure accepts
+ * both); undefined when it is none of the shapes above.
+ */
 export function parseEntityAddress(address: string): EntityAddress | undefined {
-  const parts = address.split("/");
+  const parts = address.replace(URI_PREFIX, "").split("/");
   const [hub, second, third, fourth, fifth] = parts;
   if (!hub) return undefined;
   if (parts.length === 1) return { kind: "hub", hub };
@@ -26,16 +32,15 @@ export function parseEntityAddress(address: string): EntityAddress | undefined {
 
 /**
  * The entity path of an audience or SAS resource URI, lower-cased and without scheme, host or trailing
- * slash: `sb://127.0.0.1:5672/events/Partitions/0` -> `events/partitions/0`. The host is ignored on
- * purpose: a local emulator is the same namespace whether reached as localhost or 127.0.0.1.
+ * slash: `sb://127.0.0.1:5672/events/Partitions/0` -> `events/partitions/0`; undefined when it is not
+ * a URI (Azure matches resource URIs: a bare `otherhub` names no namespace, and must not read as the
+ * whole one). The host is ignored on purpose: a local emulator is the same namespace whether reached
+ * as localhost or 127.0.0.1.
  */
-export function audiencePath(uri: string): string {
-  let rest = uri.trim();
-  const scheme = rest.indexOf("://");
-  if (scheme >= 0) rest = rest.slice(scheme + 3);
-  const slash = rest.indexOf("/");
-  rest = slash >= 0 ? rest.slice(slash + 1) : "";
-  return rest.replace(/\/+$/, "").toLowerCase();
+export function audiencePath(uri: string): string | undefined {
+  const match = /^[a-z][a-z0-9+.-]*:\/\/[^/]+(\/.*)?$/i.exec(uri.trim());
+  if (!match) return undefined;
+  return (match[1] ?? "").replace(/^\/+|\/+$/g, "").toLowerCase();
 }
 
 /** True when a token for path `granted` covers entity path `wanted` (equal, or a parent on a `/` boundary). */

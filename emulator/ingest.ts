@@ -1,12 +1,12 @@
 // Producer links (spec §4): the client sends to `<hub>` or `<hub>/Partitions/<id>`. Each transfer is a
 // batch envelope (format 0x80013700) or a plain message; every event keeps its original bytes, a batch
 // goes whole into one partition, and each delivery is explicitly accepted or rejected.
-import { message as amqpMessage, type AmqpError, type EventContext, type Receiver } from "rhea";
+import type { AmqpError, EventContext, Receiver } from "rhea";
 import { AmqpDecodeError } from "./amqp-codec";
 import { BATCH_MESSAGE_FORMAT, partitionKeyOf, unpackBatchEnvelope } from "./amqp-message";
 import type { LinkContext } from "./broker-context";
 import type { EntityAddress } from "./entity-address";
-import { messageFormat } from "./rhea-internals";
+import { messageBytes, messageFormat, oversizedDelivery } from "./rhea-internals";
 import {
   CONDITION,
   entityNotFound,
@@ -54,18 +54,17 @@ interface IncomingEvents {
 function readTransfer(event: EventContext, maxBytes: number): IncomingEvents | AmqpError {
   const format = messageFormat(event);
   const deliveryId = event.delivery?.id ?? 0;
-  if (format === BATCH_MESSAGE_FORMAT) {
-    const envelope = event.message as unknown as Buffer; // rhea hands non-zero formats over undecoded
-    if (envelope.length > maxBytes) return messageTooLarge(deliveryId, envelope.length, maxBytes);
-    return unpackBatchEnvelope(ownedCopy(envelope));
+  const droppedBytes = oversizedDelivery(event.delivery);
+  if (droppedBytes !== undefined) return messageTooLarge(deliveryId, droppedBytes, maxBytes);
+  const bytes = messageBytes(event); // the broker has rhea hand every message over undecoded
+  if (!bytes || (format !== 0 && format !== BATCH_MESSAGE_FORMAT)) {
+    return { condition: CONDITION.decodeError, description: `Unsupported message format ${format}.` };
   }
-  if (format === 0 && event.message) {
-    // rhea has already decoded plain messages; re-encoding is the closest to the original bytes we get.
-    const bytes = amqpMessage.encode(event.message);
-    if (bytes.length > maxBytes) return messageTooLarge(deliveryId, bytes.length, maxBytes);
-    return { events: [bytes], partitionKey: partitionKeyOf(bytes) };
-  }
-  return { condition: CONDITION.decodeError, description: `Unsupported message format ${format}.` };
+  if (bytes.length > maxBytes) return messageTooLarge(deliveryId, bytes.length, maxBytes);
+  if (format === BATCH_MESSAGE_FORMAT) return unpackBatchEnvelope(ownedCopy(bytes));
+  // A plain message is one event, kept byte for byte (partitionKeyOf validates its sections).
+  const single = ownedCopy(bytes);
+  return { events: [single], partitionKey: partitionKeyOf(single) };
 }
 
 function isAmqpError(value: IncomingEvents | AmqpError): value is AmqpError {

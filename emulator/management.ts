@@ -20,7 +20,7 @@ function reply(request: Message, status: number, description: string, condition?
     "status-code": types.wrap_int(status),
     "status-description": description,
   };
-  if (condition) properties["error-condition"] = condition;
+  if (condition) properties["error-condition"] = types.wrap_symbol(condition); // a symbol, as Azure sends it
   const message: Message = { correlation_id: request.message_id, to: request.reply_to, application_properties: properties, body: undefined };
   if (body) message.body = body;
   return message;

@@ -11,7 +11,9 @@
 // Write policy: every append is one write(2) of the whole batch before the log changes in memory, so a
 // killed emulator loses nothing it acknowledged (the data is in the OS page cache). fdatasync runs on a
 // short timer when something changed, and on close, which bounds what an OS crash or power loss can take.
-// A torn or corrupt tail (a crash mid-write) is truncated to the last whole record on open, and logged.
+// A torn tail (a crash mid-write: damage with no whole record after it) is cut back to the last whole
+// record on open, and logged. Damage followed by intact records is not a torn write but a damaged file:
+// opening refuses with an error rather than cut acknowledged events and reuse their sequence numbers.
 import { closeSync, existsSync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import path from "node:path";
 import { crc32 } from "node:zlib";
@@ -51,9 +53,26 @@ export function encodeRecord(event: StoredEvent): Buffer {
 
 interface ParsedSegment {
   events: StoredEvent[];
-  /** Bytes of whole, valid records (including the magic); anything after is a torn or corrupt tail. */
+  /** Bytes of whole, valid records (including the magic); anything after is damaged. */
   validLength: number;
   problem?: string;
+}
+
+/**
+ * The first whole, checksummed record that starts after `from` and carries a sequence number above
+ * `lastSequenceNumber`, if any: proof that the damage at `from` is not a torn tail. Candidates are
+ * filtered by length and sequence number before their checksum is computed, so a scan stays linear.
+ */
+function intactRecordAfter(file: Buffer, from: number, lastSequenceNumber: number): { at: number; sequenceNumber: number } | undefined {
+  const maxRecords = Math.floor((file.length - from) / (RECORD_HEADER + FIXED_BODY));
+  for (let at = from + 1; at + RECORD_HEADER + FIXED_BODY <= file.length; at++) {
+    const bodyLength = file.readUInt32LE(at);
+    if (bodyLength < FIXED_BODY || at + RECORD_HEADER + bodyLength > file.length) continue;
+    const sequenceNumber = file.readUIntLE(at + RECORD_HEADER, 6);
+    if (sequenceNumber <= lastSequenceNumber || sequenceNumber > lastSequenceNumber + maxRecords + 1) continue;
+    if (crc32(file.subarray(at + RECORD_HEADER, at + RECORD_HEADER + bodyLength)) === file.readUInt32LE(at + 4)) return { at, sequenceNumber };
+  }
+  return undefined;
 }
 
 function parseSegment(file: Buffer): ParsedSegment {
@@ -136,11 +155,20 @@ export class SegmentStore implements EventSink {
     let last: StoredEvent | undefined;
     segments.forEach((first, index) => {
       const file = path.join(dir, segmentName(first));
-      const parsed = parseSegment(readFileSync(file));
+      const bytes = readFileSync(file);
+      const parsed = parseSegment(bytes);
       const isActive = index === segments.length - 1;
       if (parsed.problem) {
         if (!isActive) throw new DataDirError(`Segment ${file} is damaged (${parsed.problem}) and is not the last one; refusing to start with a gap in the event log.`);
-        options.logger.warn({ file, problem: parsed.problem, keptBytes: parsed.validLength }, "truncating a torn or corrupt tail of the event log (likely a crash mid-write)");
+        const lastGood = parsed.events.at(-1)?.sequenceNumber ?? first - 1;
+        const intact = intactRecordAfter(bytes, parsed.validLength, lastGood);
+        if (intact) {
+          throw new DataDirError(
+            `Segment ${file} is damaged (${parsed.problem}) but holds intact events after the damage (sequence number ${intact.sequenceNumber} at byte ${intact.at}); ` +
+              "refusing to start rather than drop acknowledged events. Restore the file from a backup, or move the partition directory aside to start it empty.",
+          );
+        }
+        options.logger.warn({ file, problem: parsed.problem, keptBytes: parsed.validLength }, "cutting a torn tail of the event log (a crash mid-write; no whole record follows it)");
         repairTail(file, parsed.validLength);
       }
       for (const event of parsed.events) {

@@ -1,7 +1,7 @@
 // The local Event Hubs emulator: the namespace's data (E2's EventHubsNamespace) served over AMQP by
 // the broker, with fault injection for tests.
 import pino from "pino";
-import { Broker } from "./broker";
+import { Broker, type ConnectionTimeouts } from "./broker";
 import type { BrokerContext, BrokerLogger } from "./broker-context";
 import type { EmulatorConfig } from "./config";
 import { Faults } from "./faults";
@@ -16,6 +16,8 @@ export interface EventHubsEmulatorOptions {
   port?: number;
   /** Structured logger; default pino on stderr at level EMULATOR_LOG_LEVEL (default "warn"). */
   log?: BrokerLogger;
+  /** Handshake deadline and idle timeout per client connection; defaults suit real clients. */
+  timeouts?: Partial<ConnectionTimeouts>;
 }
 
 function defaultLogger(): BrokerLogger {
@@ -49,7 +51,7 @@ export class EventHubsEmulator {
       now: Date.now,
     };
     try {
-      broker = await Broker.listen({ host: options.host ?? "127.0.0.1", port: options.port ?? 0, context });
+      broker = await Broker.listen({ host: options.host ?? "127.0.0.1", port: options.port ?? 0, context, ...(options.timeouts ? { timeouts: options.timeouts } : {}) });
     } catch (err) {
       await namespace.close();
       throw err;

@@ -12,6 +12,7 @@ export const CONDITION = {
   notImplemented: "amqp:not-implemented",
   detachForced: "amqp:link:detach-forced",
   connectionForced: "amqp:connection:forced",
+  framingError: "amqp:connection:framing-error",
   internalError: "amqp:internal-error",
   decodeError: "amqp:decode-error",
   argumentError: "com.microsoft:argument-error",

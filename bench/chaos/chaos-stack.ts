@@ -1,39 +1,38 @@
-// The chaos run's local stack: our Event Hubs emulator (in memory) and Azurite on disk, started separately
-// so Azurite alone can be stopped and started again on the same port and data directory while the
-// workers keep running (a storage outage; checkpoints, ownership and dead letters must survive it).
+// The chaos run's local stack: our Event Hubs emulator in a process of its own with a data directory, and
+// Azurite on disk, each of which can be taken down and started again on the same port and data directory
+// while the workers keep running: the emulator by kill -9 (acknowledged events must survive it), Azurite
+// by a stop (a storage outage; checkpoints, ownership and dead letters must survive it).
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import {
-  DEAD_LETTER_CONTAINER,
-  EventHubsEmulator,
-  checkpointContainerFor,
-  parseEmulatorConfig,
-  startAzurite,
-  type RunningAzurite,
-} from "../../emulator/index";
+import { DEAD_LETTER_CONTAINER, checkpointContainerFor, startAzurite, type RunningAzurite } from "../../emulator/index";
+import { EmulatorProcess } from "./emulator-process";
 
 export const CHAOS_HUB = "events";
 export const CHAOS_CONSUMER_GROUP = "ai-workers";
 
 export class ChaosStack {
   private constructor(
-    readonly emulator: EventHubsEmulator,
+    readonly emulator: EmulatorProcess,
     private azurite: RunningAzurite,
     private readonly dataDir: string,
     readonly partitionCount: number,
   ) {}
 
   static async start(partitionCount: number): Promise<ChaosStack> {
-    const dataDir = mkdtempSync(join(tmpdir(), "chaos-azurite-"));
-    const config = parseEmulatorConfig({ hubs: [{ name: CHAOS_HUB, partitionCount, consumerGroups: [CHAOS_CONSUMER_GROUP] }] }, "chaos");
-    const emulator = await EventHubsEmulator.start({ config });
+    const dataDir = mkdtempSync(join(tmpdir(), "chaos-"));
+    const config = {
+      hubs: [{ name: CHAOS_HUB, partitionCount, consumerGroups: [CHAOS_CONSUMER_GROUP] }],
+      dataDir: join(dataDir, "eventhubs"),
+    };
+    let emulator: EmulatorProcess | undefined;
     try {
-      const azurite = await startAzurite({ dataDir, containers: ChaosStack.containers() });
+      emulator = await EmulatorProcess.start(config);
+      const azurite = await startAzurite({ dataDir: join(dataDir, "azurite"), containers: ChaosStack.containers() });
       return new ChaosStack(emulator, azurite, dataDir, partitionCount);
     } catch (error) {
-      await emulator.stop();
+      await emulator?.stop();
       rmSync(dataDir, { recursive: true, force: true });
       throw error;
     }
@@ -44,7 +43,7 @@ export class ChaosStack {
   }
 
   get eventHubConnectionString(): string {
-    return this.emulator.connectionString();
+    return this.emulator.connectionString;
   }
 
   get storageConnectionString(): string {
@@ -68,7 +67,12 @@ export class ChaosStack {
     const port = this.azurite.port;
     await this.azurite.stop();
     await sleep(downMs);
-    this.azurite = await startAzurite({ port, dataDir: this.dataDir, containers: ChaosStack.containers() });
+    this.azurite = await startAzurite({ port, dataDir: join(this.dataDir, "azurite"), containers: ChaosStack.containers() });
+  }
+
+  /** kill -9 of the emulator, down for `downMs`, started again on the same port and data directory. */
+  restartEmulator(downMs: number): Promise<void> {
+    return this.emulator.crashAndRestart(downMs);
   }
 
   async stop(): Promise<void> {

@@ -2,7 +2,7 @@
 import type { ChaosStack } from "./chaos-stack";
 import type { ChaosFleet } from "./fleet";
 
-export const FAULT_KINDS = ["kill9", "sigterm", "detach", "drop", "azurite"] as const;
+export const FAULT_KINDS = ["kill9", "sigterm", "detach", "drop", "azurite", "emulator"] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export const FAULT_DESCRIPTIONS: Record<FaultKind, string> = {
@@ -11,6 +11,7 @@ export const FAULT_DESCRIPTIONS: Record<FaultKind, string> = {
   detach: "emulator force-detaches every consumer link (amqp:link:detach-forced)",
   drop: "emulator drops every client connection without an AMQP close",
   azurite: "Azurite (checkpoints, ownership, dead letters) stopped and restarted from disk",
+  emulator: "kill -9 of the Event Hubs emulator, restarted on the same port and data directory",
 };
 
 export interface FaultRecord {
@@ -59,17 +60,22 @@ export class FaultInjector {
         return { affected: 1, detail: `stopped ${exit.name}: exit code ${exit.code}${exit.killed ? " (did not stop in time: killed)" : ""}` };
       }
       case "detach": {
-        const links = stack.emulator.faults.detachReceivers();
+        const links = await stack.emulator.detachReceivers();
         return { affected: links, detail: `${links} consumer links detached` };
       }
       case "drop": {
-        const connections = stack.emulator.faults.dropConnections();
+        const connections = await stack.emulator.dropConnections();
         return { affected: connections, detail: `${connections} connections dropped` };
       }
       case "azurite": {
         const started = performance.now();
         await stack.restartAzurite(azuriteDownMs);
         return { affected: 1, detail: `Azurite down for ${Math.round(performance.now() - started)} ms` };
+      }
+      case "emulator": {
+        const started = performance.now();
+        await stack.restartEmulator(restartAfterMs);
+        return { affected: 1, detail: `emulator killed, listening again after ${Math.round(performance.now() - started)} ms` };
       }
     }
   }

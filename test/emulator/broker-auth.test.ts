@@ -31,6 +31,14 @@ describe("SAS token verification", () => {
     expect(verifySasToken(SPEC_VECTOR, "sb://localhost/eh1", [{ name: KEYS[0]!.name, key: "other" }], beforeExpiry)).toMatchObject({ ok: false, reason: expect.stringMatching(/signature/) });
     expect(verifySasToken(SPEC_VECTOR, "sb://localhost/eh1", [{ name: "Listen", key: "SAS_KEY_VALUE" }], beforeExpiry)).toMatchObject({ ok: false, reason: expect.stringMatching(/not known/) });
   });
+
+  it("matches resource URIs: a bare path names no namespace, and covers nothing", () => {
+    const bare = sasToken("otherhub", KEYS[0]!.name, KEYS[0]!.key, 1_700_000_000);
+    expect(verifySasToken(bare, "sb://localhost/events", KEYS, beforeExpiry)).toMatchObject({ ok: false, reason: expect.stringMatching(/'otherhub' is not a URI/) });
+    expect(verifySasToken(bare, "sb://localhost/otherhub", KEYS, beforeExpiry).ok).toBe(false);
+    const namespaceWide = sasToken("sb://localhost/", KEYS[0]!.name, KEYS[0]!.key, 1_700_000_000);
+    expect(verifySasToken(namespaceWide, "sb://localhost/events/Partitions/1", KEYS, beforeExpiry).ok).toBe(true);
+  });
 });
 
 describe("broker authorization through the SDK", () => {
@@ -83,6 +91,9 @@ describe("broker authorization through the SDK", () => {
     expect(errorCode(await attempt(withSignature(strict, otherHub)))).toBe("UnauthorizedError");
     const expired = sasToken(`sb://127.0.0.1:${strict.port}/${HUB}`, "RootManageSharedAccessKey", "SAS_KEY_VALUE", Math.floor(Date.now() / 1000) - 10);
     expect(errorCode(await attempt(withSignature(strict, expired)))).toBe("UnauthorizedError");
+    // A validly signed token whose resource is a bare path is no namespace-wide token.
+    const bare = sasToken("otherhub", "RootManageSharedAccessKey", "SAS_KEY_VALUE", inAnHour());
+    expect(errorCode(await attempt(withSignature(strict, bare)))).toBe("UnauthorizedError");
   });
 
   it("accepts any key when signature checks are turned off", async () => {

@@ -80,7 +80,7 @@ describe("durability with a data directory", () => {
     const second = await open();
     const reloaded = second.hub("events")!.partition("0")!;
     expect(reloaded.read(0, 10).map((e) => e.bytes.toString())).toEqual(["one", "two"]);
-    expect(warnings.join("")).toMatch(/truncating a torn or corrupt tail/);
+    expect(warnings.join("")).toMatch(/cutting a torn tail/);
     expect(warnings.join("")).toMatch(/incomplete record/);
     expect(reloaded.append([{ bytes: Buffer.from("four") }])[0]?.sequenceNumber).toBe(2);
     await closeAll();
@@ -102,6 +102,33 @@ describe("durability with a data directory", () => {
     const second = await open();
     expect(second.hub("events")!.partition("1")!.read(0, 10).map((e) => e.bytes.toString())).toEqual(["keep"]);
     expect(warnings.join("")).toMatch(/checksum mismatch/);
+  });
+
+  it("refuses to start when a damaged record is followed by intact ones, and leaves the file as it was", async () => {
+    const first = await open();
+    const log = first.hub("events")!.partition("0")!;
+    for (let i = 0; i < 10; i++) log.append([{ bytes: Buffer.from(`acknowledged-${i}`) }]);
+    await closeAll();
+    const file = path.join(partitionDir("0"), segmentFiles("0")[0]!);
+    const bytes = readFileSync(file);
+    const fourth = bytes.indexOf("acknowledged-3");
+    bytes[fourth] = bytes[fourth]! ^ 0x01; // one flipped bit in event 3 of 10
+    writeFileSync(file, bytes);
+
+    await expect(open()).rejects.toThrow(DataDirError);
+    await expect(open()).rejects.toThrow(/checksum mismatch.*intact events after the damage \(sequence number 4 at byte \d+\).*refusing to start/);
+    expect(readFileSync(file)).toEqual(bytes); // nothing cut, nothing renumbered
+  });
+
+  it("refuses a damaged length field with intact records after it, too", async () => {
+    const first = await open();
+    first.hub("events")!.partition("1")!.append(Array.from({ length: 5 }, (_, i) => ({ bytes: Buffer.from(`event-${i}`) })));
+    await closeAll();
+    const file = path.join(partitionDir("1"), segmentFiles("1")[0]!);
+    const bytes = readFileSync(file);
+    bytes.writeUInt32LE(0xfffffff0, 8); // the first record's length now runs past the end of the file
+    writeFileSync(file, bytes);
+    await expect(open()).rejects.toThrow(/incomplete record at byte 8.*sequence number 1/);
   });
 
   it("rolls segments, deletes evicted ones, and keeps begin and numbering across restarts", async () => {
