@@ -1,5 +1,6 @@
 // Processing failures end to end, with a real worker process: a poison event is dead-lettered while the rest
 // of its partition flows; 429 and 500 answers from the AI endpoint are retried; telemetry endpoints answer.
+import { EventHubProducerClient } from "@azure/event-hubs";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startLocalStack, type LocalStack } from "../../emulator";
 import { FakeOpenAIServer } from "../support/fake-openai-server";
@@ -13,7 +14,7 @@ const startWorker = (name: string, hub: string, env?: Record<string, string>) =>
 
 beforeAll(async () => {
   [stack, openai] = await Promise.all([
-    startLocalStack({ config: fourPartitionHubs("poison", "openai") }),
+    startLocalStack({ config: fourPartitionHubs("poison", "openai", "hostile") }),
     FakeOpenAIServer.start(),
   ]);
 });
@@ -51,6 +52,43 @@ describe("worker processing failures", () => {
       messageId: "p3-21",
       body: { encoding: "utf8", data: expect.stringContaining("{") },
       error: { name: "PoisonEventError", message: expect.stringContaining("not valid JSON") },
+    });
+
+    worker.signal("SIGTERM");
+    expect((await exitOf(worker, 20_000)).code).toBe(0);
+  });
+
+  it("dead-letters a deeply nested event (5,000 levels) with its exact text and the reason, and the partition moves on", async () => {
+    const nested = `{"text":${"[".repeat(5000)}${"]".repeat(5000)}}`;
+    const producer = new EventHubProducerClient(stack.eventHubConnectionString, "hostile");
+    try {
+      const batch = await producer.createBatch({ partitionId: "2" });
+      for (let i = 0; i < 21; i++) {
+        const body = i === 10 ? nested : JSON.stringify({ text: `Message ${i}: my order arrived late.` });
+        expect(batch.tryAdd({ body: Buffer.from(body), contentType: "application/json", messageId: `h-${i}` })).toBe(true);
+      }
+      await producer.sendBatch(batch);
+    } finally {
+      await producer.close();
+    }
+    const worker = startWorker("hostile", "hostile", { CHECKPOINT_EVERY_EVENTS: "5" });
+
+    await waitFor("the 20 good events", () => worker.results.filter((r) => r.partitionId === "2").length >= 20, 40_000, () => worker.describe());
+    expect(worker.results.filter((r) => r.partitionId === "2").map((r) => r.sequenceNumber).sort((a, b) => a - b))
+      .toEqual([...Array(21).keys()].filter((i) => i !== 10));
+    await waitFor(
+      "the checkpoint past the deep event",
+      async () => (await readCheckpoints(stack.storageConnectionString, stack.checkpointContainer, "hostile")).get("2") === 20,
+      20_000,
+      () => worker.describe(),
+    );
+    const letters = await readDeadLetters(stack.storageConnectionString, stack.deadLetterContainer, "hostile");
+    expect([...letters.keys()]).toEqual(["hostile/ai-workers/2/10.json"]);
+    expect(letters.get("hostile/ai-workers/2/10.json")).toMatchObject({
+      sequenceNumber: 10,
+      messageId: "h-10",
+      body: { encoding: "utf8", data: nested },
+      error: { name: "PoisonEventError", message: expect.stringContaining("levels deep") },
     });
 
     worker.signal("SIGTERM");
