@@ -23,6 +23,7 @@ import type { Sink } from "./sinks/sink";
 import { startTelemetryServer, type Readiness, type TelemetryServer } from "./telemetry/http-server";
 import { errorFields } from "./telemetry/logger";
 import { WorkerMetrics } from "./telemetry/metrics";
+import { trackedDeadLetters, trackedSink, WriteHealth } from "./write-health";
 
 export interface RunningWorker {
   readonly metricsPort: number;
@@ -131,10 +132,17 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
   const queueDepth = queueDepthOf(processor);
   const metrics = new WorkerMetrics(queueDepth ? { queueDepth } : {});
   const ownership = new OwnershipTracker(new BlobCheckpointStore(checkpointContainer), config.loadBalancing.ownershipExpirationMs);
+  // Failed writes are retried at least every RETRY_MAX_DELAY_MS; one not retried for much longer belongs to a closed partition.
+  const writeStaleAfterMs = Math.max(60_000, 3 * config.retry.maxDelayMs);
+  const sinkHealth = new WriteHealth(`sink (${config.sink.kind})`, writeStaleAfterMs);
+  const deadLetterHealth = new WriteHealth(`dead-letter container "${storage.deadLetterContainer}"`, writeStaleAfterMs);
   const batches = new BatchProcessor({
     processor,
-    sink,
-    deadLetters: new BlobDeadLetterStore(deadLetterContainer, { eventHubName: eventHub.eventHubName, consumerGroup: eventHub.consumerGroup }),
+    sink: trackedSink(sink, sinkHealth),
+    deadLetters: trackedDeadLetters(
+      new BlobDeadLetterStore(deadLetterContainer, { eventHubName: eventHub.eventHubName, consumerGroup: eventHub.consumerGroup }),
+      deadLetterHealth,
+    ),
     retry: config.retry,
     eventHubName: eventHub.eventHubName,
     consumerGroup: eventHub.consumerGroup,
@@ -202,6 +210,10 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
     const reasons: string[] = [];
     if (!subscription.isRunning) reasons.push("subscription not running");
     if (!(await checkpointStoreReachable())) reasons.push(`checkpoint container "${storage.checkpointContainer}" unreachable`);
+    for (const health of [sinkHealth, deadLetterHealth]) {
+      const problem = health.problem();
+      if (problem) reasons.push(problem);
+    }
     return { ready: reasons.length === 0, reasons };
   };
   let server: TelemetryServer;

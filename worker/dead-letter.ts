@@ -1,4 +1,4 @@
-import type { ContainerClient } from "@azure/storage-blob";
+import { isRestError, type ContainerClient } from "@azure/storage-blob";
 import { isJsonMediaType, jsonTooDeep, utf8OrUndefined } from "./decode-event";
 
 /** One event that could not be processed, with everything needed to inspect or replay it. */
@@ -38,9 +38,18 @@ export class BlobDeadLetterStore {
   async put(record: DeadLetterRecord): Promise<void> {
     const name = deadLetterBlobName(this.source, record.partitionId, record.sequenceNumber);
     const json = serializeDeadLetter(record);
-    await this.container.getBlockBlobClient(name).upload(json, Buffer.byteLength(json), {
-      blobHTTPHeaders: { blobContentType: "application/json" },
-    });
+    const upload = () =>
+      this.container.getBlockBlobClient(name).upload(json, Buffer.byteLength(json), {
+        blobHTTPHeaders: { blobContentType: "application/json" },
+      });
+    try {
+      await upload();
+    } catch (error) {
+      // The container was deleted while we run: create it again rather than fail every dead letter from now on.
+      if (!(isRestError(error) && error.statusCode === 404)) throw error;
+      await this.container.createIfNotExists();
+      await upload();
+    }
   }
 }
 

@@ -24,6 +24,10 @@ function result(partitionId: string, sequenceNumber: number, enqueuedTimeUtc: st
   };
 }
 
+async function sequenceNumbersIn(container: ContainerClient, name: string): Promise<number[]> {
+  return (await readText(container, name)).trimEnd().split("\n").map((line) => (JSON.parse(line) as ResultRecord).sequenceNumber);
+}
+
 async function readText(container: ContainerClient, name: string): Promise<string> {
   return (await container.getBlobClient(name).downloadToBuffer()).toString("utf8");
 }
@@ -83,6 +87,26 @@ describe("storage on real Azurite", () => {
     expect(values).toMatchObject({ sequenceNumber: 2, body: { encoding: "omitted", data: null }, properties: {}, error: { name: "PoisonEventError" } });
     expect(values.unserialisable).toMatch(/^could not write the record as JSON \(RangeError: Maximum call stack size exceeded\); left out: body and properties$/);
     expect(() => serializeDeadLetter(deadLetter({ properties: { p: deepValue } }))).not.toThrow();
+  });
+
+  it("blob sink and dead-letter store create again a blob or container deleted while they run", async () => {
+    const container = service.getContainerClient("results-lost");
+    const sink = await createSink({ kind: "blob", containerClient: container, prefix: "" });
+    await sink.write([result("0", 1, "2024-03-12T09:00:00.000Z")]);
+    await container.getBlobClient("0/2024-03-12-09.jsonl").delete();
+    await sink.write([result("0", 2, "2024-03-12T09:01:00.000Z")]);
+    expect(await sequenceNumbersIn(container, "0/2024-03-12-09.jsonl")).toEqual([2]);
+
+    await container.delete();
+    await sink.write([result("0", 3, "2024-03-12T09:02:00.000Z")]);
+    expect(await sequenceNumbersIn(container, "0/2024-03-12-09.jsonl")).toEqual([3]);
+
+    const letters = service.getContainerClient("dead-letters-lost");
+    await letters.create();
+    const store = new BlobDeadLetterStore(letters, { eventHubName: "events", consumerGroup: "ai-workers" });
+    await letters.delete();
+    await store.put(deadLetter());
+    expect(JSON.parse(await readText(letters, "events/ai-workers/3/41.json"))).toMatchObject({ sequenceNumber: 41 });
   });
 
   it("blob sink appends JSON Lines per partition and enqueued hour, in order, across writes", async () => {

@@ -1,6 +1,7 @@
 // Processing failures end to end, with a real worker process: a poison event is dead-lettered while the rest
 // of its partition flows; 429 and 500 answers from the AI endpoint are retried; telemetry endpoints answer.
 import { EventHubProducerClient } from "@azure/event-hubs";
+import { BlobServiceClient } from "@azure/storage-blob";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startLocalStack, type LocalStack } from "../../emulator";
 import { FakeOpenAIServer } from "../support/fake-openai-server";
@@ -14,7 +15,7 @@ const startWorker = (name: string, hub: string, env?: Record<string, string>) =>
 
 beforeAll(async () => {
   [stack, openai] = await Promise.all([
-    startLocalStack({ config: fourPartitionHubs("poison", "openai", "hostile") }),
+    startLocalStack({ config: fourPartitionHubs("poison", "openai", "hostile", "sinkhealth") }),
     FakeOpenAIServer.start(),
   ]);
 });
@@ -90,6 +91,58 @@ describe("worker processing failures", () => {
       body: { encoding: "utf8", data: nested },
       error: { name: "PoisonEventError", message: expect.stringContaining("levels deep") },
     });
+
+    worker.signal("SIGTERM");
+    expect((await exitOf(worker, 20_000)).code).toBe(0);
+  });
+
+  it("is not ready while its sink cannot write, says why, and recovers once the sink can write again", async () => {
+    const sent = await sendToEveryPartition(stack.eventHubConnectionString, "sinkhealth", 5);
+    const producer = new EventHubProducerClient(stack.eventHubConnectionString, "sinkhealth");
+    const hours = new Set<string>();
+    try {
+      for (const id of ["0", "1", "2", "3"]) hours.add((await producer.getPartitionProperties(id)).lastEnqueuedOnUtc.toISOString().slice(0, 13).replace("T", "-"));
+    } finally {
+      await producer.close();
+    }
+    // A block blob where the sink appends: storage answers, but every append fails (409 InvalidBlobType).
+    const results = BlobServiceClient.fromConnectionString(stack.storageConnectionString).getContainerClient("results-health");
+    await results.createIfNotExists();
+    const blocking = [...hours].map((hour) => results.getBlockBlobClient(`sinkhealth/ai-workers/0/${hour}.jsonl`));
+    for (const blob of blocking) await blob.upload("not an append blob", 18);
+    const worker = startWorker("sinkhealth", "sinkhealth", { SINK: "blob", SINK_BLOB_CONTAINER: "results-health" });
+    await waitFor("the metrics port", () => worker.logs.some((l) => typeof l.metricsPort === "number"), 30_000, () => worker.describe());
+    const port = worker.logs.find((l) => typeof l.metricsPort === "number")?.metricsPort as number;
+    const readiness = async () => {
+      const response = await fetch(`http://127.0.0.1:${port}/readyz`);
+      return { status: response.status, body: (await response.json()) as { ready: boolean; reasons: string[] } };
+    };
+
+    let last = await readiness();
+    await waitFor("/readyz 503 naming the sink", async () => (last = await readiness()).status === 503, 30_000, () => `${JSON.stringify(last)}\n${worker.describe()}`);
+    expect(last.body.ready).toBe(false);
+    expect(last.body.reasons.join("; ")).toMatch(/^sink \(blob\) writes failing for \d+ s \(partitions 0\): .*blob type/i);
+
+    for (const blob of blocking) await blob.delete();
+    await waitFor("/readyz 200 again", async () => (last = await readiness()).status === 200, 40_000, () => `${JSON.stringify(last)}\n${worker.describe()}`);
+    expect(last.body).toEqual({ ready: true, reasons: [] });
+    const written = new Set<string>();
+    await waitFor(
+      "every result in the sink",
+      async () => {
+        for await (const blob of results.listBlobsFlat({ prefix: "sinkhealth/" })) {
+          const text = (await results.getBlobClient(blob.name).downloadToBuffer()).toString("utf8");
+          for (const line of text.trimEnd().split("\n")) {
+            const record = JSON.parse(line) as { partitionId: string; sequenceNumber: number };
+            written.add(`${record.partitionId}:${record.sequenceNumber}`);
+          }
+        }
+        return written.size >= sent.length;
+      },
+      30_000,
+      () => worker.describe(),
+    );
+    expect(written).toEqual(keysOf(sent));
 
     worker.signal("SIGTERM");
     expect((await exitOf(worker, 20_000)).code).toBe(0);
