@@ -4,6 +4,7 @@ import {
   EventHubConsumerClient,
   earliestEventPosition,
   latestEventPosition,
+  type PartitionContext,
   type Subscription,
 } from "@azure/event-hubs";
 import { BlobCheckpointStore } from "@azure/eventhubs-checkpointstore-blob";
@@ -13,6 +14,7 @@ import type { Logger } from "pino";
 import { BatchProcessor } from "./batch-processor";
 import type { ProcessorConfig, SinkConfig, WorkerConfig } from "./config";
 import { BlobDeadLetterStore } from "./dead-letter";
+import { probeEventHub, type AccessProblem } from "./event-hubs-access";
 import { writeInitialCheckpoints } from "./initial-checkpoints";
 import { OwnershipTracker } from "./ownership-tracker";
 import { PartitionHandler } from "./partition-handler";
@@ -107,6 +109,12 @@ function cachedReachability(container: ContainerClient, ttlMs: number): () => Pr
   };
 }
 
+function accessProblemMessage(access: AccessProblem, where: string): string {
+  return access.kind === "unauthorized"
+    ? `Event Hubs refused the worker's Entra ID token for ${where}: it needs the Azure Event Hubs Data Receiver role there. New role assignments can take minutes to apply, so the worker keeps trying and is not ready meanwhile`
+    : `cannot reach ${where}; the worker keeps trying and is not ready until it receives`;
+}
+
 export async function startWorker(config: WorkerConfig, logger: Logger): Promise<RunningWorker> {
   const credential = lazyCredential();
   const { eventHub, storage } = config;
@@ -182,6 +190,22 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
     logger.info({ ownerId: ownership.id, ownedPartitions: owned }, `owned partitions: ${owned.join(", ") || "none"}`);
   });
 
+  const access = await probeEventHub(client, eventHub.retry.timeoutInMs);
+  const where = `event hub "${eventHub.eventHubName}" at ${client.fullyQualifiedNamespace}`;
+  // A wrong SAS key or hub name never fixes itself: stop with the reason. A new Entra ID role assignment
+  // can take minutes to apply, and an unreachable namespace may come back: keep trying, not ready.
+  if (access?.kind === "hub-not-found" || (access?.kind === "unauthorized" && eventHub.connectionString)) {
+    await client.close().catch(() => undefined);
+    for (const [, close] of closers) await close().catch(() => undefined);
+    throw new StartupError(
+      access.kind === "unauthorized"
+        ? `Event Hubs refused the credentials of EVENTHUB_CONNECTION_STRING for ${where} (${access.detail}); check its SharedAccessKeyName, SharedAccessKey and Listen rights`
+        : `${where} does not exist (EVENTHUB_NAME, or the connection string's EntityPath): ${access.detail}`,
+    );
+  }
+  if (access) logger.error({ problem: access.kind, err: access.detail }, accessProblemMessage(access, where));
+  let subscriptionError: { at: number; detail: string } | undefined;
+
   try {
     const initial = await writeInitialCheckpoints({
       client,
@@ -195,7 +219,18 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
     logger.warn({ err: errorFields(error) }, "could not write initial checkpoints");
   }
 
-  const subscription: Subscription = client.subscribe(handler.handlers, {
+  const handlers = {
+    ...handler.handlers,
+    // Errors outside any partition come from the load-balancing loop: while they last, nothing is received.
+    processError: async (error: Error, context: PartitionContext) => {
+      if (context.partitionId === "") {
+        const fields = errorFields(error);
+        subscriptionError = { at: Date.now(), detail: `${fields.name}: ${fields.message}` };
+      }
+      await handler.handlers.processError(error, context);
+    },
+  };
+  const subscription: Subscription = client.subscribe(handlers, {
     maxBatchSize: config.subscription.maxBatchSize,
     maxWaitTimeInSeconds: config.subscription.maxWaitTimeMs / 1000,
     prefetchCount: config.subscription.prefetchCount,
@@ -209,6 +244,12 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
   const readiness = async (): Promise<Readiness> => {
     const reasons: string[] = [];
     if (!subscription.isRunning) reasons.push("subscription not running");
+    const listedAt = ownership.lastListedAt;
+    if (subscriptionError && (listedAt === undefined || listedAt < subscriptionError.at)) {
+      reasons.push(`cannot receive from ${where}: ${subscriptionError.detail}`);
+    } else if (listedAt === undefined) {
+      reasons.push(`not receiving yet: no answer from ${where}${access ? ` (at start: ${access.detail})` : ""}`);
+    }
     if (!(await checkpointStoreReachable())) reasons.push(`checkpoint container "${storage.checkpointContainer}" unreachable`);
     for (const health of [sinkHealth, deadLetterHealth]) {
       const problem = health.problem();

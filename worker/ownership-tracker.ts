@@ -9,6 +9,7 @@ export class OwnershipTracker implements CheckpointStore {
   /** partition -> when our claim or renewal last succeeded (ms). */
   private readonly owned = new Map<string, number>();
   private readonly listeners = new Set<(owned: string[]) => void>();
+  private listedAt: number | undefined;
 
   constructor(
     private readonly inner: CheckpointStore,
@@ -19,6 +20,11 @@ export class OwnershipTracker implements CheckpointStore {
   /** The subscription's processor id, once it has claimed something. */
   get id(): string | undefined {
     return this.ownerId;
+  }
+
+  /** When the SDK's load balancer last listed ownership: it does so only after Event Hubs answered it (ms). */
+  get lastListedAt(): number | undefined {
+    return this.listedAt;
   }
 
   isOwner(partitionId: string): boolean {
@@ -43,6 +49,7 @@ export class OwnershipTracker implements CheckpointStore {
     options?: OperationOptions,
   ): Promise<PartitionOwnership[]> {
     const ownerships = await this.inner.listOwnership(fullyQualifiedNamespace, eventHubName, consumerGroup, options);
+    this.listedAt = this.now();
     this.update(() => {
       for (const ownership of ownerships) {
         if (this.ownerId !== undefined && ownership.ownerId !== this.ownerId) this.owned.delete(ownership.partitionId);
