@@ -29,8 +29,17 @@ export function errorFields(error: unknown): { name: string; message: string; co
     if (!message) message = typeof code === "string" ? code : `${error.name} without a message`;
     return { name: error.name, message, ...(typeof code === "string" ? { code } : {}) };
   }
-  const text = redactSecrets(String(error));
-  return { name: "NonError", message: text || "(empty error value)" };
+  const shaped = error as { name?: unknown; message?: unknown } | null | undefined;
+  if (typeof shaped?.message === "string" && shaped.message) {
+    return { name: typeof shaped.name === "string" ? shaped.name : "NonError", message: redactSecrets(shaped.message) };
+  }
+  let text: string;
+  try {
+    text = typeof error === "object" && error !== null ? (JSON.stringify(error) ?? String(error)) : String(error);
+  } catch {
+    text = String(error);
+  }
+  return { name: "NonError", message: redactSecrets(text.slice(0, 500)) || "(empty error value)" };
 }
 
 const SECRET_VALUE = /((?:SharedAccessKey|AccountKey|SharedAccessSignature|sig)\s*=\s*)[^;&\s"']+/gi;
