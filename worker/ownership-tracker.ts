@@ -8,6 +8,8 @@ export class OwnershipTracker implements CheckpointStore {
   private ownerId: string | undefined;
   /** partition -> when our claim or renewal last succeeded (ms). */
   private readonly owned = new Map<string, number>();
+  /** partition -> the other owner seen in a listing, until we claim it again. */
+  private readonly takenBy = new Map<string, string>();
   private readonly listeners = new Set<(owned: string[]) => void>();
   private listedAt: number | undefined;
 
@@ -32,6 +34,17 @@ export class OwnershipTracker implements CheckpointStore {
     return renewedAt !== undefined && this.now() - renewedAt < this.expirationMs;
   }
 
+  /** Why this worker does not own the partition now, in words for a log line. */
+  whyNotOwner(partitionId: string): string {
+    const other = this.takenBy.get(partitionId);
+    if (other !== undefined) return `worker ${other} owns it now`;
+    const renewedAt = this.owned.get(partitionId);
+    if (renewedAt !== undefined) {
+      return `this worker could not renew its ownership for ${this.now() - renewedAt} ms (expiration ${this.expirationMs} ms; is storage reachable?), so another worker may take it over`;
+    }
+    return "this worker does not own it";
+  }
+
   ownedPartitions(): string[] {
     return [...this.owned.keys()].filter((p) => this.isOwner(p)).sort((a, b) => Number(a) - Number(b) || a.localeCompare(b));
   }
@@ -52,7 +65,10 @@ export class OwnershipTracker implements CheckpointStore {
     this.listedAt = this.now();
     this.update(() => {
       for (const ownership of ownerships) {
-        if (this.ownerId !== undefined && ownership.ownerId !== this.ownerId) this.owned.delete(ownership.partitionId);
+        if (this.ownerId !== undefined && ownership.ownerId !== this.ownerId) {
+          this.owned.delete(ownership.partitionId);
+          if (ownership.ownerId) this.takenBy.set(ownership.partitionId, ownership.ownerId);
+        }
       }
     });
     return ownerships;
@@ -69,7 +85,10 @@ export class OwnershipTracker implements CheckpointStore {
           continue;
         }
         this.ownerId = request.ownerId;
-        if (won.has(request.partitionId)) this.owned.set(request.partitionId, this.now());
+        if (won.has(request.partitionId)) {
+          this.owned.set(request.partitionId, this.now());
+          this.takenBy.delete(request.partitionId);
+        }
         else this.owned.delete(request.partitionId);
       }
     });
