@@ -13,6 +13,7 @@ import {
   startAzurite,
   type RunningAzurite,
 } from "../../emulator/index";
+import { CHAOS_RESULTS_CONTAINER } from "./blob-results";
 
 export const CHAOS_HUB = "events";
 export const CHAOS_CONSUMER_GROUP = "ai-workers";
@@ -40,7 +41,7 @@ export class ChaosStack {
   }
 
   private static containers(): string[] {
-    return [checkpointContainerFor(CHAOS_CONSUMER_GROUP), DEAD_LETTER_CONTAINER];
+    return [checkpointContainerFor(CHAOS_CONSUMER_GROUP), DEAD_LETTER_CONTAINER, CHAOS_RESULTS_CONTAINER];
   }
 
   get eventHubConnectionString(): string {

@@ -1,6 +1,6 @@
 // The 30-second chaos scenario: three real worker processes, a stamped producer, and every fault kind
-// injected at least once (kill -9, SIGTERM, link detach, dropped connections, Azurite restart) plus
-// poison events. The harness's verdict must pass AND the faults must have hit something, so a harness
+// injected at least once (kill -9, SIGTERM, link detach, dropped connections, Azurite restart, a deeply
+// nested event, a deleted results blob) plus poison events. The harness's verdict must pass AND the faults must have hit something, so a harness
 // that silently injected nothing could not pass.
 import { describe, expect, it } from "vitest";
 import { FAULT_KINDS } from "../../bench/chaos/faults";
