@@ -248,7 +248,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
     if (subscriptionError && (listedAt === undefined || listedAt < subscriptionError.at)) {
       reasons.push(`cannot receive from ${where}: ${subscriptionError.detail}`);
     } else if (listedAt === undefined) {
-      reasons.push(`not receiving yet: no answer from ${where}${access ? ` (at start: ${access.detail})` : ""}`);
+      reasons.push(`not receiving yet: no load-balancing round has completed for ${where}${access ? ` (at start: ${access.detail})` : ""}`);
     }
     if (!(await checkpointStoreReachable())) reasons.push(`checkpoint container "${storage.checkpointContainer}" unreachable`);
     for (const health of [sinkHealth, deadLetterHealth]) {

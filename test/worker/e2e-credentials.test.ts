@@ -48,7 +48,7 @@ describe("credentials and reachability", () => {
     const port = worker.logs.find((l) => typeof l.metricsPort === "number")?.metricsPort as number;
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
     expect(ready.status).toBe(503);
-    expect(((await ready.json()) as { reasons: string[] }).reasons.join("; ")).toMatch(/not receiving yet: no answer from event hub "creds" .*ECONNREFUSED/);
+    expect(((await ready.json()) as { reasons: string[] }).reasons.join("; ")).toMatch(/not receiving yet: no load-balancing round has completed for event hub "creds" .*ECONNREFUSED/);
     expect(worker.logs.find((l) => l.problem === "unreachable")?.err).toMatch(/^ECONNREFUSED: connect ECONNREFUSED/);
     // No error is ever logged without its message.
     const emptyErrors = worker.logs.filter((l) => typeof l.err === "object" && l.err !== null && !(l.err as { message?: string }).message);
