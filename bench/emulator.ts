@@ -8,7 +8,6 @@
 //   npm run bench:emulator -- [--events 100000] [--runs 3] [--event-bytes 1024]
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import {
   EventHubConsumerClient,
   EventHubProducerClient,
@@ -16,8 +15,11 @@ import {
   latestEventPosition,
   type EventPosition,
 } from "@azure/event-hubs";
+import { Command } from "commander";
+import { z } from "zod";
 import { parseEmulatorConfig } from "../emulator/config";
 import { EventHubsEmulator } from "../emulator/server";
+import { parseCommandLine, wholeNumber } from "./command-line";
 
 const HUB = "events";
 const PARTITIONS = 4;
@@ -35,24 +37,16 @@ interface Measurement {
   seconds: number;
 }
 
+/** Flags through the shared parser: --help prints usage, a bad or unknown flag a message and exit 2 (no stack trace). */
 function readOptions(): Options {
-  const { values } = parseArgs({
-    options: {
-      events: { type: "string", default: "100000" },
-      runs: { type: "string", default: "3" },
-      "event-bytes": { type: "string", default: "1024" },
-    },
-  });
-  const whole = (name: string, text: string, min: number): number => {
-    const value = Number(text);
-    if (!Number.isInteger(value) || value < min) throw new Error(`--${name} must be a whole number >= ${min}, got '${text}'`);
-    return value;
-  };
-  return {
-    events: whole("events", values.events, PARTITIONS),
-    runs: whole("runs", values.runs, 1),
-    eventBytes: whole("event-bytes", values["event-bytes"], 1),
-  };
+  const command = new Command("bench:emulator")
+    .description("Throughput of the local Event Hubs emulator alone, with the official SDK producer and consumer in this process.")
+    .exitOverride()
+    .option("--events <n>", "events per run (at least one per partition)", "100000")
+    .option("--runs <n>", "runs per mode; the table shows medians", "3")
+    .option("--event-bytes <n>", "body size of each event", "1024");
+  const schema = z.object({ events: wholeNumber(PARTITIONS, 10_000_000), runs: wholeNumber(1, 100), eventBytes: wholeNumber(1, 1_000_000) });
+  return parseCommandLine(command, schema, process.argv.slice(2), "bench:emulator");
 }
 
 async function withEmulator<T>(body: (connectionString: string) => Promise<T>): Promise<T> {

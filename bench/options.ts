@@ -2,6 +2,7 @@
 import { Command } from "commander";
 import { z } from "zod";
 import { parseCommandLine, wholeNumber } from "./command-line";
+import type { BenchText } from "./workload";
 
 export interface BenchOptions {
   quick: boolean;
@@ -14,6 +15,7 @@ export interface BenchOptions {
   idleSeconds: number;
   burstPerPartition: number;
   idleBurst: boolean;
+  text: BenchText;
   outDir: string;
   /** When set, every child process (worker and baselines) writes a V8 CPU profile here. */
   cpuProfileDir: string | undefined;
@@ -33,6 +35,7 @@ const schema = z.object({
   idleSeconds: wholeNumber(0, 600).optional(),
   burstPerPartition: wholeNumber(1, 1_000_000).optional(),
   idleBurst: z.boolean(),
+  text: z.enum(["repetitive", "varied"]),
   out: z.string().min(1),
   cpuProf: z.string().min(1).optional(),
 });
@@ -51,6 +54,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     .option("--idle-seconds <s>", `idle time before the burst (default ${FULL.idleSeconds}, quick ${QUICK.idleSeconds})`)
     .option("--burst-per-partition <n>", `burst size per partition (default ${FULL.burstPerPartition}, quick ${QUICK.burstPerPartition})`)
     .option("--no-idle-burst", "skip the idle-then-burst runs")
+    .option("--text <kind>", "repetitive: sample messages as they are; varied: each also carries unique tokens (ids, hex), as real text does", "repetitive")
     .option("--out <dir>", "where latest.json/.md/.svg go", "bench/results")
     .option("--cpu-prof <dir>", "write a V8 CPU profile of every child process (worker, baselines) to <dir>");
   const o = parseCommandLine(command, schema, argv, "bench");
@@ -66,6 +70,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     idleSeconds: o.idleSeconds ?? base.idleSeconds,
     burstPerPartition: o.burstPerPartition ?? base.burstPerPartition,
     idleBurst: o.idleBurst,
+    text: o.text,
     outDir: o.out,
     cpuProfileDir: o.cpuProf,
   };

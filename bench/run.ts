@@ -35,8 +35,9 @@ function configurations(runs: ThroughputRepetition[]): ConfigurationResult[] {
 async function main(options: BenchOptions): Promise<void> {
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`;
   const childEnv: Record<string, string> = options.cpuProfileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${resolve(options.cpuProfileDir)}` } : {};
+  process.env.BENCH_TEXT = options.text; // read by generateEvents, here and in the processor-only child
   const events = generateEvents(options.eventsPerPartition * PARTITIONS, PARTITIONS);
-  log(`${events.length} events, ${Math.round(meanBodyBytes(events))} B on average, ${options.runs} repetition(s)`);
+  log(`${events.length} events (${options.text} text), ${Math.round(meanBodyBytes(events))} B on average, ${options.runs} repetition(s)`);
 
   const runs: ThroughputRepetition[] = [];
   for (let run = 1; run <= options.runs; run++) {

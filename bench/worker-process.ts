@@ -7,13 +7,13 @@ import { join } from "node:path";
 import { MemoryWatch } from "./process-memory";
 import { REPO_ROOT, TsChild, waitUntil, type LogEntry } from "./child-process";
 
-/** `node <node args> <entry>` from package.json's "worker" script. */
+/** `node <node args> <entry>` from package.json's "worker" script (`exec node ...`: npm signals node itself). */
 export function workerCommand(): { nodeArgs: string[]; entry: string } {
   const scripts = (JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { scripts?: Record<string, string> }).scripts ?? {};
-  const words = (scripts.worker ?? "").trim().split(/\s+/);
+  const words = (scripts.worker ?? "").trim().replace(/^exec\s+/, "").split(/\s+/);
   const entryAt = words.findIndex((word) => /\.(c|m)?[jt]s$/.test(word));
   if (words[0] !== "node" || entryAt === -1 || entryAt !== words.length - 1) {
-    throw new Error(`package.json's "worker" script should read "node [node options] <entry>.ts", got "${scripts.worker}"`);
+    throw new Error(`package.json's "worker" script should read "exec node [node options] <entry>.ts", got "${scripts.worker}"`);
   }
   return { nodeArgs: words.slice(1, entryAt), entry: words[entryAt]! };
 }

@@ -27,13 +27,26 @@ export function seededRandom(seed: number): () => number {
 
 const SENT_AT_BASE = Date.UTC(2024, 4, 21, 8, 0, 0);
 
+/**
+ * "repetitive": the sample messages as they are, whose words soon are all known to the NLP model;
+ * "varied": each text also carries tokens seen nowhere else (a reference id and a hex string), as real
+ * text does, which is what makes an NLP lexicon grow. Set with `npm run bench -- --text`, passed to child
+ * processes as BENCH_TEXT.
+ */
+export type BenchText = "repetitive" | "varied";
+
+export function benchText(): BenchText {
+  return process.env.BENCH_TEXT === "varied" ? "varied" : "repetitive";
+}
+
 /** `count` events; every other one carries two messages of the customer (a longer text), about 300 B on average. */
-export function generateEvents(count: number, partitionCount: number, seed = BENCH_SEED): BenchEvent[] {
+export function generateEvents(count: number, partitionCount: number, seed = BENCH_SEED, kind: BenchText = benchText()): BenchEvent[] {
   const random = seededRandom(seed);
   const events: BenchEvent[] = [];
   for (let index = 0; index < count; index++) {
     const message = customerMessage(random);
-    const text = index % 2 === 1 ? `${message.text} ${customerMessage(random).text}` : message.text;
+    const pair = index % 2 === 1 ? `${message.text} ${customerMessage(random).text}` : message.text;
+    const text = kind === "varied" ? `${pair} Ref ${uniqueToken(random)}, case ${uniqueToken(random)}.` : pair;
     const body = {
       ticketId: `T-${String(index).padStart(8, "0")}`,
       customerId: message.customerId,
@@ -45,6 +58,10 @@ export function generateEvents(count: number, partitionCount: number, seed = BEN
     events.push({ index, partitionId: String(index % partitionCount), body: Buffer.from(JSON.stringify(body), "utf8") });
   }
   return events;
+}
+
+function uniqueToken(random: () => number): string {
+  return Math.floor(random() * 2 ** 48).toString(16);
 }
 
 export function toEventData(event: BenchEvent): EventData {

@@ -52,7 +52,8 @@ function commandLine(): Command {
     .helpOption("-h, --help", "show this help")
     .allowExcessArguments(false)
     .exitOverride()
-    .configureOutput({ writeOut: (text) => process.stderr.write(text), writeErr: (text) => process.stderr.write(text) });
+    // --help is what was asked for: stdout. Errors go to stderr; stdout otherwise carries only the settings.
+    .configureOutput({ writeOut: (text) => process.stdout.write(text), writeErr: (text) => process.stderr.write(text) });
 }
 
 function readConfigFile(file: string): unknown {
@@ -128,8 +129,10 @@ async function main(): Promise<void> {
       process.exit(EXIT_FAILURE);
     }
   };
-  process.once("SIGINT", () => void shutdown("SIGINT"));
-  process.once("SIGTERM", () => void shutdown("SIGTERM"));
+  // `on`, not `once`: a Ctrl-C reaches this process twice (from the terminal and relayed by npm), and a
+  // second delivery must not kill it halfway through stopping.
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
 
   try {
     stack = await startLocalStack({ host: options.host, eventHubsPort: options.port, blobPort: options.blobPort, config, logger });

@@ -310,13 +310,13 @@ const schema = z
     if (s.EVENTHUB_NAME && entityPath && s.EVENTHUB_NAME !== entityPath)
       problem("EVENTHUB_NAME", `must match the connection string's EntityPath "${entityPath}"`);
     if (s.LOAD_BALANCING_OWNERSHIP_EXPIRATION_MS <= s.LOAD_BALANCING_UPDATE_INTERVAL_MS)
-      problem("LOAD_BALANCING_OWNERSHIP_EXPIRATION_MS", "must be greater than LOAD_BALANCING_UPDATE_INTERVAL_MS");
+      problem("LOAD_BALANCING_OWNERSHIP_EXPIRATION_MS", `must be greater than LOAD_BALANCING_UPDATE_INTERVAL_MS, which is ${s.LOAD_BALANCING_UPDATE_INTERVAL_MS}`);
     if (s.MODEL_TASK === "structured" && !s.MODEL_JSON_SCHEMA)
       problem("MODEL_JSON_SCHEMA", "required when MODEL_TASK=structured");
     if (s.MODEL_INITIAL_CONCURRENCY > s.MODEL_MAX_CONCURRENCY)
-      problem("MODEL_INITIAL_CONCURRENCY", "must not exceed MODEL_MAX_CONCURRENCY");
+      problem("MODEL_INITIAL_CONCURRENCY", `must not exceed MODEL_MAX_CONCURRENCY, which is ${s.MODEL_MAX_CONCURRENCY}`);
     if (s.RETRY_MAX_DELAY_MS < s.RETRY_BASE_DELAY_MS)
-      problem("RETRY_MAX_DELAY_MS", "must be at least RETRY_BASE_DELAY_MS");
+      problem("RETRY_MAX_DELAY_MS", `must be at least RETRY_BASE_DELAY_MS, which is ${s.RETRY_BASE_DELAY_MS}`);
     const sinkPath = s.SINK_EVENTHUB_CONNECTION_STRING?.entityPath;
     if (s.SINK === "eventhub" && s.SINK_EVENTHUB_NAME && sinkPath && s.SINK_EVENTHUB_NAME !== sinkPath)
       problem("SINK_EVENTHUB_NAME", `must match the connection string's EntityPath "${sinkPath}"`);
@@ -523,7 +523,8 @@ export type ConfigResult =
 
 function describeValue(name: SettingName, raw: RawSettings): string {
   const value = raw[name];
-  if (value === undefined) return "(not set)";
+  const shownDefault = (SETTINGS[name] as SettingSpec).shownDefault;
+  if (value === undefined) return shownDefault ? `(not set, so the default ${shownDefault})` : "(not set)";
   return (SETTINGS[name] as SettingSpec).secret ? `(${value.length} characters, hidden)` : JSON.stringify(value);
 }
 

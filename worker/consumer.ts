@@ -4,6 +4,7 @@ import {
   EventHubConsumerClient,
   earliestEventPosition,
   latestEventPosition,
+  type PartitionContext,
   type Subscription,
 } from "@azure/event-hubs";
 import { BlobCheckpointStore } from "@azure/eventhubs-checkpointstore-blob";
@@ -13,6 +14,7 @@ import type { Logger } from "pino";
 import { BatchProcessor } from "./batch-processor";
 import type { ProcessorConfig, SinkConfig, WorkerConfig } from "./config";
 import { BlobDeadLetterStore } from "./dead-letter";
+import { probeEventHub, type AccessProblem } from "./event-hubs-access";
 import { writeInitialCheckpoints } from "./initial-checkpoints";
 import { OwnershipTracker } from "./ownership-tracker";
 import { PartitionHandler } from "./partition-handler";
@@ -24,6 +26,7 @@ import type { Sink } from "./sinks/sink";
 import { startTelemetryServer, type Readiness, type TelemetryServer } from "./telemetry/http-server";
 import { errorFields } from "./telemetry/logger";
 import { WorkerMetrics } from "./telemetry/metrics";
+import { trackedDeadLetters, trackedSink, WriteHealth } from "./write-health";
 
 export interface RunningWorker {
   readonly metricsPort: number;
@@ -126,6 +129,12 @@ function cachedReachability(container: ContainerClient, ttlMs: number): () => Pr
   };
 }
 
+function accessProblemMessage(access: AccessProblem, where: string): string {
+  return access.kind === "unauthorized"
+    ? `Event Hubs refused the worker's Entra ID token for ${where}: it needs the Azure Event Hubs Data Receiver role there. New role assignments can take minutes to apply, so the worker keeps trying and is not ready meanwhile`
+    : `cannot reach ${where}; the worker keeps trying and is not ready until it receives`;
+}
+
 export async function startWorker(config: WorkerConfig, logger: Logger): Promise<RunningWorker> {
   const credential = lazyCredential();
   const { eventHub, storage } = config;
@@ -154,10 +163,17 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
   closers.push(["sink", () => sink.close()]);
 
   const ownership = new OwnershipTracker(new BlobCheckpointStore(checkpointContainer), config.loadBalancing.ownershipExpirationMs);
+  // Failed writes are retried at least every RETRY_MAX_DELAY_MS; one not retried for much longer belongs to a closed partition.
+  const writeStaleAfterMs = Math.max(60_000, 3 * config.retry.maxDelayMs);
+  const sinkHealth = new WriteHealth(`sink (${config.sink.kind})`, writeStaleAfterMs);
+  const deadLetterHealth = new WriteHealth(`dead-letter container "${storage.deadLetterContainer}"`, writeStaleAfterMs);
   const batches = new BatchProcessor({
     processor,
-    sink,
-    deadLetters: new BlobDeadLetterStore(deadLetterContainer, { eventHubName: eventHub.eventHubName, consumerGroup: eventHub.consumerGroup }),
+    sink: trackedSink(sink, sinkHealth),
+    deadLetters: trackedDeadLetters(
+      new BlobDeadLetterStore(deadLetterContainer, { eventHubName: eventHub.eventHubName, consumerGroup: eventHub.consumerGroup }),
+      deadLetterHealth,
+    ),
     retry: config.retry,
     eventHubName: eventHub.eventHubName,
     consumerGroup: eventHub.consumerGroup,
@@ -197,6 +213,22 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
     logger.info({ ownerId: ownership.id, ownedPartitions: owned }, `owned partitions: ${owned.join(", ") || "none"}`);
   });
 
+  const access = await probeEventHub(client, eventHub.retry.timeoutInMs);
+  const where = `event hub "${eventHub.eventHubName}" at ${client.fullyQualifiedNamespace}`;
+  // A wrong SAS key or hub name never fixes itself: stop with the reason. A new Entra ID role assignment
+  // can take minutes to apply, and an unreachable namespace may come back: keep trying, not ready.
+  if (access?.kind === "hub-not-found" || (access?.kind === "unauthorized" && eventHub.connectionString)) {
+    await client.close().catch(() => undefined);
+    for (const [, close] of closers) await close().catch(() => undefined);
+    throw new StartupError(
+      access.kind === "unauthorized"
+        ? `Event Hubs refused the credentials of EVENTHUB_CONNECTION_STRING for ${where} (${access.detail}); check its SharedAccessKeyName, SharedAccessKey and Listen rights`
+        : `${where} does not exist (EVENTHUB_NAME, or the connection string's EntityPath): ${access.detail}`,
+    );
+  }
+  if (access) logger.error({ problem: access.kind, err: access.detail }, accessProblemMessage(access, where));
+  let subscriptionError: { at: number; detail: string } | undefined;
+
   try {
     const initial = await writeInitialCheckpoints({
       client,
@@ -210,7 +242,18 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
     logger.warn({ err: errorFields(error) }, "could not write initial checkpoints");
   }
 
-  const subscription: Subscription = client.subscribe(handler.handlers, {
+  const handlers = {
+    ...handler.handlers,
+    // Errors outside any partition come from the load-balancing loop: while they last, nothing is received.
+    processError: async (error: Error, context: PartitionContext) => {
+      if (context.partitionId === "") {
+        const fields = errorFields(error);
+        subscriptionError = { at: Date.now(), detail: `${fields.name}: ${fields.message}` };
+      }
+      await handler.handlers.processError(error, context);
+    },
+  };
+  const subscription: Subscription = client.subscribe(handlers, {
     maxBatchSize: config.subscription.maxBatchSize,
     maxWaitTimeInSeconds: config.subscription.maxWaitTimeMs / 1000,
     prefetchCount: config.subscription.prefetchCount,
@@ -224,8 +267,18 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
   const readiness = async (): Promise<Readiness> => {
     const reasons: string[] = [];
     if (!subscription.isRunning) reasons.push("subscription not running");
+    const listedAt = ownership.lastListedAt;
+    if (subscriptionError && (listedAt === undefined || listedAt < subscriptionError.at)) {
+      reasons.push(`cannot receive from ${where}: ${subscriptionError.detail}`);
+    } else if (listedAt === undefined) {
+      reasons.push(`not receiving yet: no load-balancing round has completed for ${where}${access ? ` (at start: ${access.detail})` : ""}`);
+    }
     if (!(await checkpointStoreReachable())) reasons.push(`checkpoint container "${storage.checkpointContainer}" unreachable`);
     if (modelEndpoint && modelEndpoint.snapshot().circuit !== "closed") reasons.push(`model "${modelEndpoint.model}" unavailable: circuit open, events wait`);
+    for (const health of [sinkHealth, deadLetterHealth]) {
+      const problem = health.problem();
+      if (problem) reasons.push(problem);
+    }
     return { ready: reasons.length === 0, reasons };
   };
   let server: TelemetryServer;

@@ -1,5 +1,5 @@
-import type { ContainerClient } from "@azure/storage-blob";
-import { isJsonMediaType, utf8OrUndefined } from "./decode-event";
+import { isRestError, type ContainerClient } from "@azure/storage-blob";
+import { isJsonMediaType, jsonTooDeep, utf8OrUndefined } from "./decode-event";
 
 /** One event that could not be processed, with everything needed to inspect or replay it. */
 export interface DeadLetterRecord {
@@ -17,10 +17,13 @@ export interface DeadLetterRecord {
   body: DeadLetterBody;
   error: { name: string; message: string; attempts: number };
   deadLetteredAt: string;
+  /** Set when the body or properties could not be written as they were: why, and what was left out. */
+  unserialisable?: string;
 }
 
 export interface DeadLetterBody {
-  encoding: "base64" | "json" | "utf8";
+  /** "omitted": a body that was never bytes and cannot be written as JSON (see `unserialisable`). */
+  encoding: "base64" | "json" | "utf8" | "omitted";
   data: unknown;
 }
 
@@ -36,10 +39,19 @@ export class BlobDeadLetterStore {
 
   async put(record: DeadLetterRecord): Promise<void> {
     const name = deadLetterBlobName(this.source, record.partitionId, record.sequenceNumber);
-    const json = JSON.stringify(record, jsonSafeReplacer);
-    await this.container.getBlockBlobClient(name).upload(json, Buffer.byteLength(json), {
-      blobHTTPHeaders: { blobContentType: "application/json" },
-    });
+    const json = serializeDeadLetter(record);
+    const upload = () =>
+      this.container.getBlockBlobClient(name).upload(json, Buffer.byteLength(json), {
+        blobHTTPHeaders: { blobContentType: "application/json" },
+      });
+    try {
+      await upload();
+    } catch (error) {
+      // The container was deleted while we run: create it again rather than fail every dead letter from now on.
+      if (!(isRestError(error) && error.statusCode === 404)) throw error;
+      await this.container.createIfNotExists();
+      await upload();
+    }
   }
 }
 
@@ -52,15 +64,49 @@ export function deadLetterBlobName(
 }
 
 /**
- * The body as it was sent. Bytes become JSON when they are JSON (declared or undeclared), else UTF-8 text,
- * else base64; a body that was never bytes (an AMQP value, or already parsed) is kept as JSON.
+ * The record as JSON text; never throws, so writing a dead letter can only fail for storage reasons (a
+ * serialisation error would fail on every retry and hold the partition for good). A body or properties
+ * that cannot be serialised (nested too deep for JSON.stringify, for one) are left out and the reason is
+ * recorded; byte bodies never need that, because deadLetterBody keeps them as text or base64.
+ */
+export function serializeDeadLetter(record: DeadLetterRecord): string {
+  try {
+    return JSON.stringify(record, jsonSafeReplacer);
+  } catch (error) {
+    const reason = `${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;
+    const bodyFails = failsToSerialize(record.body);
+    const propertiesFail = failsToSerialize(record.properties);
+    const left = [bodyFails ? "body" : "", propertiesFail ? "properties" : ""].filter(Boolean).join(" and ") || "nothing";
+    const fallback: DeadLetterRecord = {
+      ...record,
+      body: bodyFails ? { encoding: "omitted", data: null } : record.body,
+      properties: propertiesFail ? {} : record.properties,
+      unserialisable: `could not write the record as JSON (${reason}); left out: ${left}`,
+    };
+    return JSON.stringify(fallback, jsonSafeReplacer);
+  }
+}
+
+function failsToSerialize(value: unknown): boolean {
+  try {
+    JSON.stringify(value, jsonSafeReplacer);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * The body as it was sent. Bytes become JSON when they are JSON (declared or undeclared) and not nested too
+ * deep to write back, else UTF-8 text, else base64; a body that was never bytes (an AMQP value, or already
+ * parsed) is kept as JSON.
  */
 export function deadLetterBody(body: unknown, contentType: string | undefined): DeadLetterBody {
   if (!(body instanceof Uint8Array)) return { encoding: "json", data: body ?? null };
   const text = utf8OrUndefined(body);
   if (text === undefined) return { encoding: "base64", data: Buffer.from(body).toString("base64") };
   const mediaType = contentType?.split(";")[0]?.trim().toLowerCase();
-  if (mediaType === undefined || mediaType === "" || isJsonMediaType(mediaType)) {
+  if (!jsonTooDeep(text) && (mediaType === undefined || mediaType === "" || isJsonMediaType(mediaType))) {
     try {
       return { encoding: "json", data: JSON.parse(text) as unknown };
     } catch {

@@ -1,7 +1,7 @@
 // `npm run dev`: the whole pipeline on one machine, no Azure account. Starts the local Event Hubs emulator and
 // Azurite, N worker processes (`tsx worker/cli.ts`), and the sample producer; shows live per-partition
 // progress; then stops everything in order (workers drain and checkpoint) and prints a summary.
-import { mkdirSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { createWriteStream } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -50,7 +50,9 @@ function parseOptions(): DevOptions {
   }
   const parsed = optionsSchema.safeParse(command.opts());
   if (!parsed.success) {
-    process.stderr.write(`Invalid options:\n${parsed.error.issues.map((i) => `  - --${String(i.path[0])}: ${i.message}\n`).join("")}`);
+    // As the user typed them: --poison-every, not the option key poisonEvery.
+    const flagOf = (key: PropertyKey | undefined) => `--${String(key).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    process.stderr.write(`Invalid options:\n${parsed.error.issues.map((i) => `  - ${flagOf(i.path[0])}: ${i.message}\n`).join("")}`);
     process.exit(2);
   }
   return parsed.data;
@@ -122,7 +124,9 @@ class RunState {
 
 async function main(): Promise<void> {
   const options = parseOptions();
-  const runDir = join(tmpdir(), `eventhubs-dev-${new Date().toISOString().replace(/[:.]/g, "-")}`);
+  // One folder, emptied by each run: it holds the last run's files, not one more folder per run.
+  const runDir = join(tmpdir(), "eventhubs-dev");
+  rmSync(runDir, { recursive: true, force: true });
   mkdirSync(runDir, { recursive: true });
   process.stdout.write(`starting the local Event Hubs emulator and Azurite...\n`);
   const stack: LocalStack = await startLocalStack({ logger: pino({ level: "silent" }) });

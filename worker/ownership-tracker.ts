@@ -8,7 +8,10 @@ export class OwnershipTracker implements CheckpointStore {
   private ownerId: string | undefined;
   /** partition -> when our claim or renewal last succeeded (ms). */
   private readonly owned = new Map<string, number>();
+  /** partition -> the other owner seen in a listing, until we claim it again. */
+  private readonly takenBy = new Map<string, string>();
   private readonly listeners = new Set<(owned: string[]) => void>();
+  private listedAt: number | undefined;
 
   constructor(
     private readonly inner: CheckpointStore,
@@ -21,9 +24,25 @@ export class OwnershipTracker implements CheckpointStore {
     return this.ownerId;
   }
 
+  /** When the SDK's load balancer last listed ownership: it does so only after Event Hubs answered it (ms). */
+  get lastListedAt(): number | undefined {
+    return this.listedAt;
+  }
+
   isOwner(partitionId: string): boolean {
     const renewedAt = this.owned.get(partitionId);
     return renewedAt !== undefined && this.now() - renewedAt < this.expirationMs;
+  }
+
+  /** Why this worker does not own the partition now, in words for a log line. */
+  whyNotOwner(partitionId: string): string {
+    const other = this.takenBy.get(partitionId);
+    if (other !== undefined) return `worker ${other} owns it now`;
+    const renewedAt = this.owned.get(partitionId);
+    if (renewedAt !== undefined) {
+      return `this worker could not renew its ownership for ${this.now() - renewedAt} ms (expiration ${this.expirationMs} ms; is storage reachable?), so another worker may take it over`;
+    }
+    return "this worker does not own it";
   }
 
   ownedPartitions(): string[] {
@@ -43,9 +62,13 @@ export class OwnershipTracker implements CheckpointStore {
     options?: OperationOptions,
   ): Promise<PartitionOwnership[]> {
     const ownerships = await this.inner.listOwnership(fullyQualifiedNamespace, eventHubName, consumerGroup, options);
+    this.listedAt = this.now();
     this.update(() => {
       for (const ownership of ownerships) {
-        if (this.ownerId !== undefined && ownership.ownerId !== this.ownerId) this.owned.delete(ownership.partitionId);
+        if (this.ownerId !== undefined && ownership.ownerId !== this.ownerId) {
+          this.owned.delete(ownership.partitionId);
+          if (ownership.ownerId) this.takenBy.set(ownership.partitionId, ownership.ownerId);
+        }
       }
     });
     return ownerships;
@@ -62,7 +85,10 @@ export class OwnershipTracker implements CheckpointStore {
           continue;
         }
         this.ownerId = request.ownerId;
-        if (won.has(request.partitionId)) this.owned.set(request.partitionId, this.now());
+        if (won.has(request.partitionId)) {
+          this.owned.set(request.partitionId, this.now());
+          this.takenBy.delete(request.partitionId);
+        }
         else this.owned.delete(request.partitionId);
       }
     });

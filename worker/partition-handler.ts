@@ -46,8 +46,8 @@ export interface BatchRunner {
 
 export class NotPartitionOwnerError extends Error {
   override readonly name = "NotPartitionOwnerError";
-  constructor(readonly partitionId: string) {
-    super(`partition ${partitionId} is owned by another worker now: stopping this worker's pump for it`);
+  constructor(readonly partitionId: string, why: string) {
+    super(`partition ${partitionId} is not this worker's any more (${why}): stopping this worker's pump for it`);
   }
 }
 
@@ -162,7 +162,7 @@ export class PartitionHandler {
     }
     if (!this.deps.ownership.isOwner(context.partitionId)) {
       state.fenced = true;
-      throw new NotPartitionOwnerError(context.partitionId);
+      throw new NotPartitionOwnerError(context.partitionId, this.deps.ownership.whyNotOwner(context.partitionId));
     }
     this.updateLag(state, events, context);
     if (events.length === 0) {

@@ -7,6 +7,8 @@ import { DefaultAzureCredential } from "@azure/identity";
 import { Command, CommanderError, Option } from "commander";
 import { z } from "zod";
 import { customerMessage } from "./dev/sample-messages";
+import { probeEventHub } from "./event-hubs-access";
+import { errorFields } from "./telemetry/logger";
 
 export const PARTITION_KEY_MODES = ["none", "round-robin", "random"] as const;
 export type PartitionKeyMode = (typeof PARTITION_KEY_MODES)[number];
@@ -114,6 +116,9 @@ export async function sendEvents(producer: EventHubProducerClient, options: Send
 
 // ---- CLI ----
 
+/** The SDK waits 30 s between retries by default: a wrong key took 92 s to report. */
+const SEND_RETRY = { maxRetries: 3, retryDelayInMs: 1000, timeoutInMs: 30_000 };
+
 const cliSchema = z.object({
   count: z.coerce.number().int().min(1).max(100_000_000),
   rate: z.coerce.number().min(0).max(1_000_000),
@@ -160,9 +165,9 @@ async function main(): Promise<void> {
   try {
     producer = options.connectionString
       ? options.eventhubName
-        ? new EventHubProducerClient(options.connectionString, options.eventhubName)
-        : new EventHubProducerClient(options.connectionString)
-      : new EventHubProducerClient(options.namespace ?? "", options.eventhubName ?? "", new DefaultAzureCredential());
+        ? new EventHubProducerClient(options.connectionString, options.eventhubName, { retryOptions: SEND_RETRY })
+        : new EventHubProducerClient(options.connectionString, { retryOptions: SEND_RETRY })
+      : new EventHubProducerClient(options.namespace ?? "", options.eventhubName ?? "", new DefaultAzureCredential(), { retryOptions: SEND_RETRY });
   } catch (error) {
     // The SDK validates the connection string and hub name as it builds the client.
     const setting = options.connectionString ? "EVENTHUB_CONNECTION_STRING (--connection-string)" : "EVENTHUB_NAMESPACE (--namespace)";
@@ -174,6 +179,9 @@ async function main(): Promise<void> {
   process.once("SIGTERM", () => abort.abort());
   let lastReport = 0;
   try {
+    // One management call first: a wrong key or hub is reported at once, not after every send's retries.
+    const access = await probeEventHub(producer, 60_000);
+    if (access) throw new Error(access.kind === "unauthorized" ? `Event Hubs refused the credentials (${access.detail})` : access.detail);
     const summary = await sendEvents(producer, {
       count: options.count,
       rate: options.rate,
@@ -189,7 +197,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify({ eventHubName: producer.eventHubName, ...summary })}\n`);
   } catch (error) {
     if (!abort.signal.aborted) {
-      process.stderr.write(`send failed: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.stderr.write(`send failed: ${errorFields(error).message}\n`);
       process.exitCode = 1;
     }
   } finally {

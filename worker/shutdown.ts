@@ -14,6 +14,8 @@ export interface ShutdownOptions {
   timeoutMs: number;
   logger: Logger;
   exit?: (code: number) => void;
+  /** Clock for telling a repeated delivery from a second signal; injectable for tests. */
+  now?: () => number;
 }
 
 /** Waits until stdout has taken everything written so far (result lines must not be cut off at exit). */
@@ -43,9 +45,10 @@ export async function gracefulStop(stop: () => Promise<void>, timeoutMs: number,
 /** Returns a function that removes the handlers again. */
 export function installShutdownHandlers(options: ShutdownOptions): () => void {
   const exit = options.exit ?? ((code: number) => process.exit(code));
+  const now = options.now ?? Date.now;
   let firstSignalAt: number | undefined;
   const onSignal = (signal: HandledSignal) => {
-    if (firstSignalAt !== undefined && Date.now() - firstSignalAt < REPEAT_WINDOW_MS) {
+    if (firstSignalAt !== undefined && now() - firstSignalAt < REPEAT_WINDOW_MS) {
       options.logger.debug({ signal }, "repeated delivery of the same signal ignored");
       return;
     }
@@ -54,7 +57,7 @@ export function installShutdownHandlers(options: ShutdownOptions): () => void {
       exit(SIGNAL_EXIT_CODES[signal]);
       return;
     }
-    firstSignalAt = Date.now();
+    firstSignalAt = now();
     options.logger.info({ signal, timeoutMs: options.timeoutMs }, "shutting down: draining in-flight work, then checkpointing");
     void gracefulStop(options.stop, options.timeoutMs, options.logger)
       .then(async (code) => {

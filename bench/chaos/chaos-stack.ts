@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { DEAD_LETTER_CONTAINER, checkpointContainerFor, startAzurite, type RunningAzurite } from "../../emulator/index";
+import { CHAOS_RESULTS_CONTAINER } from "./blob-results";
 import { EmulatorProcess } from "./emulator-process";
 
 export const CHAOS_HUB = "events";
@@ -39,7 +40,7 @@ export class ChaosStack {
   }
 
   private static containers(): string[] {
-    return [checkpointContainerFor(CHAOS_CONSUMER_GROUP), DEAD_LETTER_CONTAINER];
+    return [checkpointContainerFor(CHAOS_CONSUMER_GROUP), DEAD_LETTER_CONTAINER, CHAOS_RESULTS_CONTAINER];
   }
 
   get eventHubConnectionString(): string {

@@ -1,8 +1,10 @@
 // The faults the chaos harness injects, one at a time on a schedule, cycling through the chosen mix.
 import type { ChaosStack } from "./chaos-stack";
 import type { ChaosFleet } from "./fleet";
+import type { BlobResults } from "./blob-results";
+import { HOSTILE_DEPTH, type StampedEvents } from "./stamped-events";
 
-export const FAULT_KINDS = ["kill9", "sigterm", "detach", "drop", "azurite", "emulator"] as const;
+export const FAULT_KINDS = ["kill9", "sigterm", "detach", "drop", "azurite", "emulator", "hostile", "blobdelete"] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export const FAULT_DESCRIPTIONS: Record<FaultKind, string> = {
@@ -12,6 +14,8 @@ export const FAULT_DESCRIPTIONS: Record<FaultKind, string> = {
   drop: "emulator drops every client connection without an AMQP close",
   azurite: "Azurite (checkpoints, ownership, dead letters) stopped and restarted from disk",
   emulator: "kill -9 of the Event Hubs emulator, restarted on the same port and data directory",
+  blobdelete: "the results blob written to most recently is deleted (read to its end first, under a lease); the sink must create it again",
+  hostile: `the next event nests its text ${HOSTILE_DEPTH} levels deep (poison: must be dead-lettered, its partition must move on)`,
 };
 
 export interface FaultRecord {
@@ -26,6 +30,8 @@ export interface FaultRecord {
 export interface FaultContext {
   stack: ChaosStack;
   fleet: ChaosFleet;
+  events: StampedEvents;
+  results: BlobResults;
   restartAfterMs: number;
   azuriteDownMs: number;
 }
@@ -67,6 +73,12 @@ export class FaultInjector {
         const connections = await stack.emulator.dropConnections();
         return { affected: connections, detail: `${connections} connections dropped` };
       }
+      case "blobdelete":
+        return deleteLatestResultsBlob(this.context.results);
+      case "hostile": {
+        this.context.events.hostileNext = true;
+        return { affected: 1, detail: `the next event nests ${HOSTILE_DEPTH} levels deep` };
+      }
       case "azurite": {
         const started = performance.now();
         await stack.restartAzurite(azuriteDownMs);
@@ -79,4 +91,26 @@ export class FaultInjector {
       }
     }
   }
+}
+
+/**
+ * Deletes the results blob appended to most recently, as a person or a storage fault might. A lease stops
+ * appends while the harness reads the blob to its end, so no result the workers wrote is lost from view;
+ * after the delete, their next append finds no blob and must create it again.
+ */
+async function deleteLatestResultsBlob(results: BlobResults): Promise<{ affected: number; detail: string }> {
+  const container = results.container;
+  let latest: { name: string; modified: number } | undefined;
+  for await (const blob of container.listBlobsFlat()) {
+    const modified = blob.properties.lastModified.getTime();
+    if (!latest || modified > latest.modified) latest = { name: blob.name, modified };
+  }
+  if (!latest) return { affected: 0, detail: "no results blob yet" };
+  const lease = container.getBlobClient(latest.name).getBlobLeaseClient();
+  const { leaseId } = await lease.acquireLease(60);
+  if (!leaseId) throw new Error(`no lease id for ${latest.name}`);
+  await results.readNew(latest.name, leaseId);
+  await container.getBlobClient(latest.name).delete({ conditions: { leaseId } });
+  results.forget(latest.name);
+  return { affected: 1, detail: `deleted ${latest.name}` };
 }

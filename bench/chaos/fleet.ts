@@ -1,11 +1,11 @@
-// The chaos run's worker processes: `slots` real workers (worker/cli.ts, SINK=stdout), each restartable.
+// The chaos run's worker processes: `slots` real workers (worker/cli.ts, SINK=blob), each restartable.
 // Every process lifetime is its own instance ("w1#2": slot 1, second start), so results can be judged per
-// owner run. Result lines are parsed as they arrive; a line cut short by kill -9 is counted, not parsed.
+// owner run; results name their process by pid (see blob-results.ts).
 import { resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { REPO_ROOT } from "../child-process";
 import { BenchWorker } from "../worker-process";
-import type { ResultObservation } from "./verdict";
+import { CHAOS_RESULTS_CONTAINER } from "./blob-results";
 
 /** Settings for workers that rebalance within seconds and back off briefly, so a short run sees recovery. */
 export const CHAOS_WORKER_ENV: Record<string, string> = {
@@ -20,21 +20,14 @@ export const CHAOS_WORKER_ENV: Record<string, string> = {
   RETRY_BASE_DELAY_MS: "50",
   RETRY_MAX_DELAY_MS: "1000",
   MAX_WAIT_MS: "500",
+  SINK: "blob",
+  SINK_BLOB_CONTAINER: CHAOS_RESULTS_CONTAINER,
   SHUTDOWN_TIMEOUT_MS: "10000",
   LOG_LEVEL: "info",
 };
 
-interface ResultLine {
-  partitionId: string;
-  sequenceNumber: number;
-  messageId?: string;
-  result?: { receivedSha256?: string; stamp?: Record<string, unknown> };
-}
-
 export class ChaosFleet {
-  readonly results: ResultObservation[] = [];
-  /** Lines that were not whole JSON result records (a write cut short by kill -9). */
-  truncatedLines = 0;
+  private readonly instanceByPid = new Map<number, string>();
   private readonly slots: BenchWorker[] = [];
   private readonly starts: number[] = [];
   readonly everyInstance: BenchWorker[] = [];
@@ -69,8 +62,8 @@ export class ChaosFleet {
     const worker = new BenchWorker({
       name: instance,
       env: { ...this.env, ...CHAOS_WORKER_ENV },
-      onResultLine: (line) => this.record(instance, line),
     });
+    this.instanceByPid.set(worker.process.pid, instance);
     this.slots[slot] = worker;
     this.everyInstance.push(worker);
     return worker;
@@ -102,21 +95,8 @@ export class ChaosFleet {
     return this.everyInstance.map((w) => w.process.describe()).join("\n");
   }
 
-  private record(instance: string, line: string): void {
-    let parsed: ResultLine;
-    try {
-      parsed = JSON.parse(line) as ResultLine;
-    } catch {
-      this.truncatedLines++;
-      return;
-    }
-    this.results.push({
-      instance,
-      partitionId: parsed.partitionId,
-      sequenceNumber: parsed.sequenceNumber,
-      ...(parsed.messageId !== undefined ? { messageId: parsed.messageId } : {}),
-      ...(parsed.result?.receivedSha256 !== undefined ? { receivedSha256: parsed.result.receivedSha256 } : {}),
-      ...(parsed.result?.stamp !== undefined ? { stamp: parsed.result.stamp } : {}),
-    });
+  /** The instance name of the worker process with this pid. */
+  instanceOf(pid: number | undefined): string {
+    return (pid !== undefined ? this.instanceByPid.get(pid) : undefined) ?? `unknown process ${pid ?? "(no pid)"}`;
   }
 }

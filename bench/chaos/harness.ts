@@ -7,6 +7,7 @@ import { EventHubProducerClient, type EventData } from "@azure/event-hubs";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { DEAD_LETTER_CONTAINER } from "../../emulator/index";
 import { waitUntil } from "../child-process";
+import { BlobResults, CHAOS_RESULTS_CONTAINER } from "./blob-results";
 import { CHAOS_CONSUMER_GROUP, CHAOS_HUB, ChaosStack } from "./chaos-stack";
 import { FaultInjector, type FaultKind, type FaultRecord } from "./faults";
 import { ChaosFleet } from "./fleet";
@@ -109,15 +110,16 @@ async function countDeadLetters(stack: ChaosStack): Promise<number> {
 }
 
 /** Every good event has a result and there are as many dead letters as poison events. */
-async function waitForDrain(stack: ChaosStack, fleet: ChaosFleet, events: StampedEvents, timeoutMs: number): Promise<boolean> {
+async function waitForDrain(stack: ChaosStack, results: BlobResults, events: StampedEvents, timeoutMs: number): Promise<boolean> {
   const goodMessageIds = new Set(events.ledger.filter((e) => !e.poison).map((e) => `${events.runId}-${e.index}`));
   const poison = events.ledger.length - goodMessageIds.size;
   const processed = new Set<string>();
   let scanned = 0;
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    for (; scanned < fleet.results.length; scanned++) {
-      const messageId = fleet.results[scanned]!.messageId;
+    await results.poll().catch(() => undefined); // Azurite may be restarting
+    for (; scanned < results.results.length; scanned++) {
+      const messageId = results.results[scanned]!.messageId;
       if (messageId !== undefined && goodMessageIds.has(messageId)) processed.add(messageId);
     }
     if (processed.size >= goodMessageIds.size && (await countDeadLetters(stack).catch(() => -1)) >= poison) return true;
@@ -138,7 +140,11 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
     await fleet.start(90_000);
     await waitUntil("the workers to own every partition", () => fleet.ownedPartitions().size === options.partitions, 60_000, () => fleet.describe());
     const events = new StampedEvents(runId, options.partitions, options.poisonRatio, options.seed);
-    const injector = new FaultInjector({ stack, fleet, restartAfterMs: options.restartAfterMs, azuriteDownMs: options.azuriteDownMs });
+    const results = new BlobResults(
+      BlobServiceClient.fromConnectionString(stack.storageConnectionString).getContainerClient(CHAOS_RESULTS_CONTAINER),
+      (pid) => fleet.instanceOf(pid),
+    );
+    const injector = new FaultInjector({ stack, fleet, events, results, restartAfterMs: options.restartAfterMs, azuriteDownMs: options.azuriteDownMs });
     let producing = true;
     const faults = injectOnSchedule(injector, options, () => producing, log);
     await produce(producer, events, options.rate, options.durationSeconds).finally(() => {
@@ -147,10 +153,11 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
     await faults;
     log(`  sent ${events.ledger.length} events; draining`);
     const drainStarted = performance.now();
-    const drained = await waitForDrain(stack, fleet, events, options.drainTimeoutSeconds * 1000);
+    const drained = await waitForDrain(stack, results, events, options.drainTimeoutSeconds * 1000);
     const drainSeconds = (performance.now() - drainStarted) / 1000;
     await fleet.stopAll(20_000);
-    const verdict = judge(runId, events.ledger, fleet.results, await readDeadLetters(stack));
+    await results.poll(); // what the graceful stops wrote last
+    const verdict = judge(runId, events.ledger, results.results, await readDeadLetters(stack));
     return {
       runId,
       options,
@@ -160,7 +167,7 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
       verdict,
       drained,
       drainSeconds,
-      truncatedLines: fleet.truncatedLines,
+      truncatedLines: results.truncatedLines,
       workerInstances: fleet.everyInstance.length,
       ...(verdict.ok ? {} : { diagnostics: fleet.describe() }),
     };

@@ -24,7 +24,7 @@ export function renderChaosReport(outcome: ChaosOutcome): string {
   const counts = FAULT_KINDS.map((kind) => `${kind} x${outcome.faults.filter((f) => f.kind === kind).length}`);
   lines.push(`faults: ${counts.join(", ")}`);
   for (const kind of FAULT_KINDS) if (outcome.options.faults.includes(kind)) lines.push(`  ${kind}: ${FAULT_DESCRIPTIONS[kind]}`);
-  lines.push(`drain: ${outcome.drained ? "every event accounted for" : "TIMED OUT"} after ${outcome.drainSeconds.toFixed(1)} s; result lines cut short by kill -9: ${outcome.truncatedLines}`);
+  lines.push(`drain: ${outcome.drained ? "every event accounted for" : "TIMED OUT"} after ${outcome.drainSeconds.toFixed(1)} s; result lines that did not parse: ${outcome.truncatedLines}`);
   lines.push("");
   const header = ["partition", ...COLUMNS.map(([, title]) => title)];
   const rows = [...verdict.partitions.map((p) => [p.partitionId, ...COLUMNS.map(([key]) => String(p[key]))]), ["all", ...COLUMNS.map(([key]) => String(verdict.totals[key]))]];

@@ -23,10 +23,14 @@ export interface LedgerEntry {
 
 export const sha256 = (data: string | Uint8Array): string => createHash("sha256").update(data).digest("hex");
 
+export const HOSTILE_DEPTH = 5000;
+
 /** Deterministic for a seed: which events are poison, and every body. */
 export class StampedEvents {
   private readonly random: () => number;
   readonly ledger: LedgerEntry[] = [];
+  /** Set by the "hostile" fault: the next event nests its text HOSTILE_DEPTH levels deep (poison by design). */
+  hostileNext = false;
 
   constructor(
     readonly runId: string,
@@ -41,12 +45,16 @@ export class StampedEvents {
   next(): { partitionId: string; event: EventData } {
     const index = this.ledger.length;
     const partitionId = String(index % this.partitionCount);
-    const poison = this.random() < this.poisonRatio;
+    const hostile = this.hostileNext;
+    this.hostileNext = false;
+    const poison = this.random() < this.poisonRatio || hostile;
     const message = customerMessage(this.random);
     const body = poison
       ? { runId: this.runId, index, customerId: message.customerId, note: "poison: no text, message or body field" }
       : { runId: this.runId, index, customerId: message.customerId, text: message.text };
-    const bytes = Buffer.from(JSON.stringify(body), "utf8");
+    const json = JSON.stringify(body);
+    // About 10 KB of brackets: cloning or serialising it would overflow the stack.
+    const bytes = Buffer.from(hostile ? `${json.slice(0, -1)},"text":${"[".repeat(HOSTILE_DEPTH)}${"]".repeat(HOSTILE_DEPTH)}}` : json, "utf8");
     const entry: LedgerEntry = { index, partitionId, sha256: sha256(bytes), poison };
     this.ledger.push(entry);
     const stamp: Stamp = { chaosRunId: this.runId, chaosIndex: index, chaosPartition: partitionId, chaosSha256: entry.sha256 };

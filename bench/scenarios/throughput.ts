@@ -16,7 +16,7 @@ import {
   workerDefaults,
 } from "../local-hub";
 import { BenchWorker } from "../worker-process";
-import { sendAll, type BenchEvent } from "../workload";
+import { benchText, sendAll, type BenchEvent } from "../workload";
 
 export interface ThroughputSettings {
   /** Time limit of the slow SDK-sample configurations: their rate is measured over what they finish by then. */
@@ -113,6 +113,7 @@ export async function runThroughputRepetition(events: readonly BenchEvent[], set
       BENCH_BATCH_SIZE: String(workerSubscription.maxBatchSize),
       BENCH_BATCHES_IN_FLIGHT: String(PARTITIONS),
       BENCH_TIME_LIMIT_MS: String(settings.timeLimitMs),
+      BENCH_TEXT: benchText(),
       ...childEnv,
     }, settings.timeLimitMs + 60_000);
     log(`  processor only: ${Math.round(eventsPerSecond(processor))} events/s`);

@@ -1,7 +1,7 @@
 // The 30-second chaos scenario: three real worker processes, a stamped producer, and every fault kind
 // injected at least once (kill -9, SIGTERM, link detach, dropped connections, Azurite restart, kill -9 of
-// the emulator itself with a restart on its data directory) plus
-// poison events. The harness's verdict must pass AND the faults must have hit something, so a harness
+// the emulator itself with a restart on its data directory, a deeply nested event, a deleted results blob)
+// plus poison events. The harness's verdict must pass AND the faults must have hit something, so a harness
 // that silently injected nothing could not pass.
 import { describe, expect, it } from "vitest";
 import { FAULT_KINDS } from "../../bench/chaos/faults";

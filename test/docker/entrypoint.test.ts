@@ -60,7 +60,7 @@ describe("the Dockerfile", () => {
     expect(entrypoint[0]).toBe("node");
     expect(entrypoint.slice(-3)).toEqual(["--import", "tsx", entryScript()]);
     expect(entrypoint.slice(1, -3).every((arg) => arg.startsWith("--"))).toBe(true); // only node's own options before
-    expect(packageJson.scripts.worker).toBe(entrypoint.join(" "));
+    expect(packageJson.scripts.worker).toBe(`exec ${entrypoint.join(" ")}`); // exec: npm signals node itself
     expect(instructions(runtime, "CMD")).toEqual([]);
     expect(only(runtime, "WORKDIR")).toBe("/app");
   });

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ReceivedEventData } from "@azure/event-hubs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { BatchProcessor } from "../../worker/batch-processor";
 import type { DeadLetterRecord } from "../../worker/dead-letter";
 import { createProcessor } from "../../worker/processing/create-processor";
@@ -21,11 +21,14 @@ function event(sequenceNumber: number, body: string | Buffer, contentType?: stri
 
 /**
  * A processor driven by the event text: "ok", "poison", "flaky:<n>" (fails n times, then succeeds),
- * "down" (always fails), "throttled" (asks for a 60 s wait once), "slow:<ms>". It finishes events out of order on purpose.
+ * "down" (always fails), "throttled" (asks for a 60 s wait once), "slow:<ms>", "gated" (runs until openGate()).
+ * It finishes events out of order on purpose.
  */
 class ScriptedProcessor implements Processor {
   readonly name = "scripted";
   readonly attempts = new Map<number, number>();
+  openGate: () => void = () => undefined;
+  private readonly gate = new Promise<void>((resolve) => (this.openGate = resolve));
   async process(input: EventInput): Promise<unknown> {
     const attempt = (this.attempts.get(input.sequenceNumber) ?? 0) + 1;
     this.attempts.set(input.sequenceNumber, attempt);
@@ -36,6 +39,7 @@ class ScriptedProcessor implements Processor {
     if (text === "throttled" && attempt === 1) throw new ThrottledError("429", 60_000);
     if (text.startsWith("flaky:") && attempt <= Number(text.slice(6))) throw new Error(`flaky failure ${attempt}`);
     if (text.startsWith("slow:")) await sleep(Number(text.slice(5)));
+    if (text === "gated") await this.gate;
     return { seq: input.sequenceNumber, attempt };
   }
   async close(): Promise<void> {}
@@ -146,8 +150,10 @@ describe("BatchProcessor", () => {
       eventHubName: "events", consumerGroup: "ai-workers",
     });
     const controller = new AbortController();
-    const pending = slowRetries.process("1", [event(1, "ok"), event(2, "poison"), event(3, "throttled"), event(4, "slow:50")], controller.signal);
-    setTimeout(() => controller.abort(), 25); // event 3 is waiting to retry, event 4 is still running
+    const pending = slowRetries.process("1", [event(1, "ok"), event(2, "poison"), event(3, "throttled"), event(4, "gated")], controller.signal);
+    await vi.waitFor(() => expect(processor.attempts.get(4)).toBe(1), { timeout: 10_000 });
+    controller.abort(); // event 4 is still running; event 3 has not been retried
+    processor.openGate();
     const outcome = await pending;
 
     expect(outcome.lastEvent?.sequenceNumber).toBe(2);

@@ -1,6 +1,6 @@
 import type { ReceivedEventData } from "@azure/event-hubs";
 import { describe, expect, it } from "vitest";
-import { decodeEvent } from "../../worker/decode-event";
+import { decodeEvent, MAX_BODY_DEPTH } from "../../worker/decode-event";
 import { isPoisonEventError } from "../../worker/processing/processor";
 
 // The SDK's own shape for a received event (what the subscription hands to processEvents).
@@ -56,5 +56,21 @@ describe("decodeEvent (skipParsingBodyAsJson: raw bytes decoded by content type)
     expect((badJson as Error).message).toMatch(/body is not valid JSON but contentType is "application\/json"/);
     const badText = decodeFailure(received(Buffer.from([0xff, 0xfe]), { contentType: "text/plain" }));
     expect((badText as Error).message).toMatch(/not valid UTF-8 but contentType is "text\/plain"/);
+  });
+
+  it("makes a body nested deeper than MAX_BODY_DEPTH poison before it reaches a thread (cloning it would overflow the stack)", () => {
+    const nested = (levels: number) => "[".repeat(levels) + "]".repeat(levels);
+    for (const contentType of ["application/json", undefined]) {
+      const deep = decodeFailure(received(Buffer.from(nested(5000)), contentType ? { contentType } : {}));
+      expect(isPoisonEventError(deep)).toBe(true);
+      expect((deep as Error).message).toBe(`body nests arrays/objects more than ${MAX_BODY_DEPTH} levels deep; at most ${MAX_BODY_DEPTH} are allowed`);
+      expect(() => structuredClone(decodeEvent("0", received(Buffer.from(nested(MAX_BODY_DEPTH)), contentType ? { contentType } : {})).body)).not.toThrow();
+    }
+    const deepValue = JSON.parse(`{"a":${nested(5000)}}`) as unknown;
+    expect(isPoisonEventError(decodeFailure(received(deepValue)))).toBe(true);
+    // Brackets inside strings are text, not nesting; undeclared deep text that is not JSON stays text.
+    const inString = JSON.stringify({ text: "[".repeat(5000) });
+    expect(decodeEvent("0", received(Buffer.from(inString), { contentType: "application/json" })).body).toEqual({ text: "[".repeat(5000) });
+    expect(decodeEvent("0", received(Buffer.from("[".repeat(5000)))).body).toBe("[".repeat(5000));
   });
 });

@@ -6,7 +6,7 @@ import { createProcessor } from "../../worker/processing/create-processor";
 import { createModuleProcessor } from "../../worker/processing/module-processor";
 import { ProcessingPool } from "../../worker/processing/pool";
 import { isPoisonEventError, isTransientFailure, PoisonEventError, type EventInput, type Processor } from "../../worker/processing/processor";
-import type { TextInsights } from "../../worker/processing/text-insights";
+import { createTextAnalyzer, MAX_LEARNED_WORDS, type TextInsights } from "../../worker/processing/text-insights";
 
 function input(sequenceNumber: number, body: unknown): EventInput {
   return { partitionId: "1", sequenceNumber, offset: String(sequenceNumber * 100), enqueuedTimeUtc: new Date(0).toISOString(), body, properties: {} };
@@ -240,5 +240,32 @@ describe("pool backpressure", () => {
       await pool.close();
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("text-insights memory on text with unique tokens", () => {
+  const uniqueText = (i: number) => {
+    const hex = ((i * 2654435761) >>> 0).toString(16);
+    return `Order ORD-${i}-${hex} for customer c${hex}x arrived damaged, ticket ${i * 7919} ref ${hex}ab.`;
+  };
+
+  it("keeps the words the NLP instance learns under MAX_LEARNED_WORDS, however many unique tokens arrive", () => {
+    const analyzer = createTextAnalyzer();
+    let most = 0;
+    for (let i = 0; i < 12_000; i++) {
+      analyzer.analyze(uniqueText(i)); // about 5 new words each: 60,000 in all
+      most = Math.max(most, analyzer.learnedWords());
+    }
+    expect(most).toBeGreaterThan(MAX_LEARNED_WORDS / 2); // the text really is new to the model
+    expect(most).toBeLessThan(MAX_LEARNED_WORDS + 50); // one text's words beyond the bound at most
+  });
+
+  it("gives the same results after the instance is replaced", () => {
+    const recycled = createTextAnalyzer(200);
+    const texts = Array.from({ length: 100 }, (_, i) => uniqueText(i));
+    const results = texts.map((text) => recycled.analyze(text));
+    expect(recycled.learnedWords()).toBeLessThan(250);
+    const neverReplaced = createTextAnalyzer(Number.POSITIVE_INFINITY);
+    expect(texts.map((text) => neverReplaced.analyze(text))).toEqual(results);
   });
 });

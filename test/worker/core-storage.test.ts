@@ -1,7 +1,7 @@
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAzurite, type RunningAzurite } from "../../emulator/azurite";
-import { BlobDeadLetterStore, deadLetterBody, type DeadLetterRecord } from "../../worker/dead-letter";
+import { BlobDeadLetterStore, deadLetterBody, serializeDeadLetter, type DeadLetterRecord } from "../../worker/dead-letter";
 import { createSink } from "../../worker/sinks/create-sink";
 import type { ResultRecord } from "../../worker/sinks/sink";
 
@@ -22,6 +22,10 @@ function result(partitionId: string, sequenceNumber: number, enqueuedTimeUtc: st
     partitionId, sequenceNumber, offset: String(sequenceNumber * 10), enqueuedTimeUtc, messageId: `m-${sequenceNumber}`,
     processor: "text-insights", processedAt: new Date().toISOString(), resultJson: JSON.stringify({ n: sequenceNumber }),
   };
+}
+
+async function sequenceNumbersIn(container: ContainerClient, name: string): Promise<number[]> {
+  return (await readText(container, name)).trimEnd().split("\n").map((line) => (JSON.parse(line) as ResultRecord).sequenceNumber);
 }
 
 async function readText(container: ContainerClient, name: string): Promise<string> {
@@ -63,6 +67,46 @@ describe("storage on real Azurite", () => {
     expect(deadLetterBody(Buffer.from("{not json"), "application/json")).toEqual({ encoding: "utf8", data: "{not json" });
     expect(deadLetterBody(Buffer.from("héllo"), "text/plain")).toEqual({ encoding: "utf8", data: "héllo" });
     expect(deadLetterBody({ already: "parsed" }, undefined)).toEqual({ encoding: "json", data: { already: "parsed" } });
+  });
+
+  it("writes a dead letter whose body or properties nest too deep to serialise: raw text kept, the rest left out with the reason", async () => {
+    const nested = "[".repeat(5000) + "]".repeat(5000);
+    const container = service.getContainerClient("dead-letters");
+    await container.createIfNotExists();
+    const store = new BlobDeadLetterStore(container, { eventHubName: "deep", consumerGroup: "ai-workers" });
+    // Bytes: kept as their exact text, never parsed into something JSON.stringify cannot write back.
+    await store.put(deadLetter({ eventHubName: "deep", sequenceNumber: 1, contentType: "application/json", body: deadLetterBody(Buffer.from(nested), "application/json") }));
+    const bytes = JSON.parse(await readText(container, "deep/ai-workers/3/1.json")) as DeadLetterRecord;
+    expect(bytes.body).toEqual({ encoding: "utf8", data: nested });
+    expect(bytes.unserialisable).toBeUndefined();
+
+    // Values that were never bytes (an AMQP value body, nested properties): left out, with the reason.
+    const deepValue = JSON.parse(nested) as unknown;
+    await store.put(deadLetter({ eventHubName: "deep", sequenceNumber: 2, properties: { p: deepValue }, body: deadLetterBody(deepValue, undefined) }));
+    const values = JSON.parse(await readText(container, "deep/ai-workers/3/2.json")) as DeadLetterRecord;
+    expect(values).toMatchObject({ sequenceNumber: 2, body: { encoding: "omitted", data: null }, properties: {}, error: { name: "PoisonEventError" } });
+    expect(values.unserialisable).toMatch(/^could not write the record as JSON \(RangeError: Maximum call stack size exceeded\); left out: body and properties$/);
+    expect(() => serializeDeadLetter(deadLetter({ properties: { p: deepValue } }))).not.toThrow();
+  });
+
+  it("blob sink and dead-letter store create again a blob or container deleted while they run", async () => {
+    const container = service.getContainerClient("results-lost");
+    const sink = await createSink({ kind: "blob", containerClient: container, prefix: "" });
+    await sink.write([result("0", 1, "2024-03-12T09:00:00.000Z")]);
+    await container.getBlobClient("0/2024-03-12-09.jsonl").delete();
+    await sink.write([result("0", 2, "2024-03-12T09:01:00.000Z")]);
+    expect(await sequenceNumbersIn(container, "0/2024-03-12-09.jsonl")).toEqual([2]);
+
+    await container.delete();
+    await sink.write([result("0", 3, "2024-03-12T09:02:00.000Z")]);
+    expect(await sequenceNumbersIn(container, "0/2024-03-12-09.jsonl")).toEqual([3]);
+
+    const letters = service.getContainerClient("dead-letters-lost");
+    await letters.create();
+    const store = new BlobDeadLetterStore(letters, { eventHubName: "events", consumerGroup: "ai-workers" });
+    await letters.delete();
+    await store.put(deadLetter());
+    expect(JSON.parse(await readText(letters, "events/ai-workers/3/41.json"))).toMatchObject({ sequenceNumber: 41 });
   });
 
   it("blob sink appends JSON Lines per partition and enqueued hour, in order, across writes", async () => {

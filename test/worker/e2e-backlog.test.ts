@@ -50,8 +50,13 @@ describe("worker on a 4-partition backlog", () => {
 
   it("on SIGTERM drains, checkpoints durable progress and releases ownership; a restart resumes there", async () => {
     const sent = await sendToEveryPartition(stack.eventHubConnectionString, "restart", 150);
-    // Only the shutdown flush checkpoints in the first run: the schedule never comes due.
-    const first = startWorker("first", "restart", { CHECKPOINT_EVERY_EVENTS: "100000", CHECKPOINT_EVERY_MS: "3600000" });
+    // Only the shutdown flush checkpoints in the first run: the schedule never comes due. Its processor is
+    // slow after 30 events per partition, so the SIGTERM lands mid-backlog (about 24 s of work remain).
+    const first = startWorker("first", "restart", {
+      CHECKPOINT_EVERY_EVENTS: "100000",
+      CHECKPOINT_EVERY_MS: "3600000",
+      PROCESSOR: "test/support/slow-tail-processor.mjs",
+    });
     await waitFor("some results", () => first.results.length >= 60, 40_000, () => first.describe());
     first.signal("SIGTERM");
     expect((await exitOf(first, 20_000)).code).toBe(0);

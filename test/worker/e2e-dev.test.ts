@@ -1,11 +1,15 @@
 // `npm run dev` as a user runs it (no TTY): local stack, two workers, producer, progress lines, summary.
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
 describe("npm run dev", () => {
   it("runs the whole pipeline locally and prints a per-partition summary", async () => {
+    const tmp = mkdtempSync(join(tmpdir(), "dev-test-"));
     const child = spawn("node_modules/.bin/tsx", ["worker/dev.ts", "--count", "200", "--rate", "0", "--workers", "2", "--poison-every", "50"], {
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" },
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", TMPDIR: tmp },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let output = "";
@@ -29,5 +33,19 @@ describe("npm run dev", () => {
     expect(output).toContain("worker exit codes: worker-1=0, worker-2=0");
     // Progress is a few lines, not a log flood.
     expect(output.split("\n").filter((line) => line.startsWith("[")).length).toBeLessThan(20);
+    // Its files go to one folder that the next run replaces, not to a new folder per run.
+    expect(output).toContain(`written: ${join(tmp, "eventhubs-dev", "results.jsonl")}`);
+    expect(readdirSync(tmp).filter((name) => name.startsWith("eventhubs-dev"))).toEqual(["eventhubs-dev"]);
+    rmSync(tmp, { recursive: true, force: true });
   }, 100_000);
+
+  it("names a bad flag as it was typed", () => {
+    const run = spawnSync("node_modules/.bin/tsx", ["worker/dev.ts", "--poison-every", "-1"], {
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" },
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/^ {2}- --poison-every: /m);
+  });
 });

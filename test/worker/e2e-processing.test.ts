@@ -1,5 +1,7 @@
 // Processing failures end to end, with a real worker process: a poison event is dead-lettered while the rest
 // of its partition flows; 429 and 5xx answers from the AI endpoint are retried; telemetry endpoints answer.
+import { EventHubProducerClient } from "@azure/event-hubs";
+import { BlobServiceClient } from "@azure/storage-blob";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startLocalStack, type LocalStack } from "../../emulator";
 import { FakeModelServer } from "../../bench/fake-model-server";
@@ -13,7 +15,7 @@ const startWorker = (name: string, hub: string, env?: Record<string, string>) =>
 
 beforeAll(async () => {
   [stack, openai] = await Promise.all([
-    startLocalStack({ config: fourPartitionHubs("poison", "openai") }),
+    startLocalStack({ config: fourPartitionHubs("poison", "openai", "hostile", "sinkhealth") }),
     FakeModelServer.start(),
   ]);
 });
@@ -52,6 +54,101 @@ describe("worker processing failures", () => {
       body: { encoding: "utf8", data: expect.stringContaining("{") },
       error: { name: "PoisonEventError", message: expect.stringContaining("not valid JSON") },
     });
+
+    worker.signal("SIGTERM");
+    expect((await exitOf(worker, 20_000)).code).toBe(0);
+  });
+
+  it("dead-letters a deeply nested event (5,000 levels) with its exact text and the reason, and the partition moves on", async () => {
+    const nested = `{"text":${"[".repeat(5000)}${"]".repeat(5000)}}`;
+    const producer = new EventHubProducerClient(stack.eventHubConnectionString, "hostile");
+    try {
+      const batch = await producer.createBatch({ partitionId: "2" });
+      for (let i = 0; i < 21; i++) {
+        const body = i === 10 ? nested : JSON.stringify({ text: `Message ${i}: my order arrived late.` });
+        expect(batch.tryAdd({ body: Buffer.from(body), contentType: "application/json", messageId: `h-${i}` })).toBe(true);
+      }
+      await producer.sendBatch(batch);
+    } finally {
+      await producer.close();
+    }
+    const worker = startWorker("hostile", "hostile", { CHECKPOINT_EVERY_EVENTS: "5" });
+
+    await waitFor("the 20 good events", () => worker.results.filter((r) => r.partitionId === "2").length >= 20, 40_000, () => worker.describe());
+    expect(worker.results.filter((r) => r.partitionId === "2").map((r) => r.sequenceNumber).sort((a, b) => a - b))
+      .toEqual([...Array(21).keys()].filter((i) => i !== 10));
+    await waitFor(
+      "the checkpoint past the deep event",
+      async () => (await readCheckpoints(stack.storageConnectionString, stack.checkpointContainer, "hostile")).get("2") === 20,
+      20_000,
+      () => worker.describe(),
+    );
+    const letters = await readDeadLetters(stack.storageConnectionString, stack.deadLetterContainer, "hostile");
+    expect([...letters.keys()]).toEqual(["hostile/ai-workers/2/10.json"]);
+    expect(letters.get("hostile/ai-workers/2/10.json")).toMatchObject({
+      sequenceNumber: 10,
+      messageId: "h-10",
+      body: { encoding: "utf8", data: nested },
+      error: { name: "PoisonEventError", message: expect.stringContaining("levels deep") },
+    });
+
+    worker.signal("SIGTERM");
+    expect((await exitOf(worker, 20_000)).code).toBe(0);
+  });
+
+  it("is not ready while its sink cannot write, says why, and recovers once the sink can write again", async () => {
+    const sent = await sendToEveryPartition(stack.eventHubConnectionString, "sinkhealth", 5);
+    const producer = new EventHubProducerClient(stack.eventHubConnectionString, "sinkhealth");
+    const hours = new Set<string>();
+    try {
+      for (const id of ["0", "1", "2", "3"]) hours.add((await producer.getPartitionProperties(id)).lastEnqueuedOnUtc.toISOString().slice(0, 13).replace("T", "-"));
+    } finally {
+      await producer.close();
+    }
+    // A block blob where the sink appends: storage answers, but every append fails (409 InvalidBlobType).
+    const results = BlobServiceClient.fromConnectionString(stack.storageConnectionString).getContainerClient("results-health");
+    await results.createIfNotExists();
+    const blocking = [...hours].map((hour) => results.getBlockBlobClient(`sinkhealth/ai-workers/0/${hour}.jsonl`));
+    for (const blob of blocking) await blob.upload("not an append blob", 18);
+    const worker = startWorker("sinkhealth", "sinkhealth", { SINK: "blob", SINK_BLOB_CONTAINER: "results-health" });
+    await waitFor("the metrics port", () => worker.logs.some((l) => typeof l.metricsPort === "number"), 30_000, () => worker.describe());
+    const port = worker.logs.find((l) => typeof l.metricsPort === "number")?.metricsPort as number;
+    const readiness = async () => {
+      const response = await fetch(`http://127.0.0.1:${port}/readyz`);
+      return { status: response.status, body: (await response.json()) as { ready: boolean; reasons: string[] } };
+    };
+
+    let last = await readiness();
+    const sinkReason = () => last.body.reasons.find((reason) => reason.startsWith("sink (blob)"));
+    await waitFor(
+      "/readyz 503 naming the sink",
+      async () => (last = await readiness()).status === 503 && sinkReason() !== undefined,
+      30_000,
+      () => `${JSON.stringify(last)}\n${worker.describe()}`,
+    );
+    expect(last.body.ready).toBe(false);
+    expect(sinkReason()).toMatch(/^sink \(blob\) writes failing for \d+ s \(partitions 0\): .*blob type/i);
+
+    for (const blob of blocking) await blob.delete();
+    await waitFor("/readyz 200 again", async () => (last = await readiness()).status === 200, 40_000, () => `${JSON.stringify(last)}\n${worker.describe()}`);
+    expect(last.body).toEqual({ ready: true, reasons: [] });
+    const written = new Set<string>();
+    await waitFor(
+      "every result in the sink",
+      async () => {
+        for await (const blob of results.listBlobsFlat({ prefix: "sinkhealth/" })) {
+          const text = (await results.getBlobClient(blob.name).downloadToBuffer()).toString("utf8");
+          for (const line of text.trimEnd().split("\n")) {
+            const record = JSON.parse(line) as { partitionId: string; sequenceNumber: number };
+            written.add(`${record.partitionId}:${record.sequenceNumber}`);
+          }
+        }
+        return written.size >= sent.length;
+      },
+      30_000,
+      () => worker.describe(),
+    );
+    expect(written).toEqual(keysOf(sent));
 
     worker.signal("SIGTERM");
     expect((await exitOf(worker, 20_000)).code).toBe(0);

@@ -166,4 +166,19 @@ describe("OwnershipTracker", () => {
     // Expiry alone is noticed on the next claim or listing (the SDK renews every update interval).
     expect(changes).toEqual([["0", "1"], ["0"], ["0"], []]);
   });
+
+  it("says why a partition is not ours: another owner seen, or renewals failing with no other worker", async () => {
+    const clock = { now: 0 };
+    const listed: PartitionOwnership[] = [];
+    const tracker = trackerWith(new Set(["0", "1"]), listed, clock);
+    await tracker.claimOwnership([ownership("0", "me"), ownership("1", "me")]);
+    listed.push(ownership("1", "other"));
+    await tracker.listOwnership("ns", "events", "ai-workers");
+    expect(tracker.whyNotOwner("1")).toBe("worker other owns it now");
+    clock.now = 6000; // a storage outage: no renewal, and no other worker anywhere
+    expect(tracker.isOwner("0")).toBe(false);
+    expect(tracker.whyNotOwner("0")).toBe(
+      "this worker could not renew its ownership for 6000 ms (expiration 5000 ms; is storage reachable?), so another worker may take it over",
+    );
+  });
 });

@@ -108,8 +108,17 @@ describe("worker configuration", () => {
       ].sort(),
     );
     expect(problems).toContain(
-      `LOAD_BALANCING_OWNERSHIP_EXPIRATION_MS (--load-balancing-ownership-expiration-ms) = "5000": must be greater than LOAD_BALANCING_UPDATE_INTERVAL_MS`,
+      `LOAD_BALANCING_OWNERSHIP_EXPIRATION_MS (--load-balancing-ownership-expiration-ms) = "5000": must be greater than LOAD_BALANCING_UPDATE_INTERVAL_MS, which is 5000`,
     );
+  });
+
+  it("shows both values of a cross-field problem, also when one is a default", () => {
+    const result = parseConfig([], { ...VALID_ENV, LOAD_BALANCING_UPDATE_INTERVAL_MS: "60000", RETRY_BASE_DELAY_MS: "20000" });
+    expect(result.kind).toBe("invalid");
+    expect(result.kind === "invalid" ? result.problems : []).toEqual([
+      "LOAD_BALANCING_OWNERSHIP_EXPIRATION_MS (--load-balancing-ownership-expiration-ms) = (not set, so the default 30000): must be greater than LOAD_BALANCING_UPDATE_INTERVAL_MS, which is 60000",
+      "RETRY_MAX_DELAY_MS (--retry-max-delay-ms) = (not set, so the default 10000): must be at least RETRY_BASE_DELAY_MS, which is 20000",
+    ]);
   });
 
   it("maps azure-openai and blob sink settings to the core's options", () => {

@@ -10,6 +10,14 @@ import { WorkerMetrics } from "../../worker/telemetry/metrics";
 
 const retry = { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 10 };
 
+/**
+ * Lets every promise reaction that is already possible run (a few event-loop turns, no timers): what has not
+ * happened after this cannot happen without a further event, however loaded the machine is.
+ */
+async function settleReactions(): Promise<void> {
+  for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
 function event(sequenceNumber: number): ReceivedEventData {
   return {
     body: { text: `event ${sequenceNumber}` },
@@ -125,10 +133,10 @@ describe("PartitionHandler", () => {
     let secondReturned = false;
     const second = handler.handlers.processEvents([event(1)], ctx).then(() => (secondReturned = true));
     await vi.waitFor(() => expect(releases).toHaveLength(2)); // both are processing at once
-    await sleep(20);
+    await settleReactions();
     expect(secondReturned).toBe(false); // two in flight: the SDK waits
     releases[1]!(); // the later batch finishes first ...
-    await sleep(20);
+    await settleReactions();
     expect(committed).toEqual([]); // ... but is not committed before the earlier one
     releases[0]!();
     await second;

@@ -113,7 +113,7 @@ export function renderSummary(snapshot: ProgressSnapshot, details: { processingS
   lines.push(
     "",
     `throughput: ${details.processingSeconds > 0 ? (done / details.processingSeconds).toFixed(0) : "-"} events/s (${done} events in ${details.processingSeconds.toFixed(1)} s from first to last result)`,
-    missing > 0 ? `not finished: ${missing} events were not processed before the run stopped (they stay in the hub from the checkpoints)` : "every sent event was processed or dead-lettered",
+    missing > 0 ? `not finished: ${missing} events were not processed before the run stopped (the local emulator keeps events in memory only, so they end with this run)` : "every sent event was processed or dead-lettered",
     ...snapshot.workers.map((w) => `${w.name}: ${w.results} result lines`),
     ...details.files.map((file) => `written: ${file}`),
   );

@@ -28,15 +28,62 @@ const NEUTRAL_BAND = 0.05;
 /** wink's entity types that are personal data and get redacted: it detects emails and scheme URLs itself. */
 const PII_ENTITY_TYPES = new Set(["EMAIL", "URL"]);
 
+/**
+ * wink-nlp adds every word it has not seen to its lexicon, which lives as long as the instance: text with
+ * unique tokens (ids, hex strings, names) grew a thread's heap without bound (33 to 64 MB over 60,000
+ * texts). After this many learned words the instance is replaced by a fresh one (about 100 ms to load);
+ * repetitive text never gets there. Results do not depend on what an instance has learned before.
+ */
+export const MAX_LEARNED_WORDS = 50_000;
+
+type Lexicon = { list: unknown[]; intrinsicSize: number };
+
+type ModelParts = { core: () => { features: { lexeme: Lexicon } }; metaCER: () => unknown };
+const modelParts = model as unknown as ModelParts;
+/**
+ * The model's metaCER() JSON-encodes its (module-level) machines again on every call, so a second instance
+ * would get them encoded twice, a third three times...: every instance gets the first call's result.
+ */
+let metaCER: unknown;
+
+/** A wink-nlp instance and its lexicon (read through the model it loaded, which wink keeps and extends). */
+function loadNlp(): { nlp: ReturnType<typeof winkNLP>; lexicon: Lexicon } {
+  let core: ReturnType<ModelParts["core"]> | undefined;
+  const nlp = winkNLP({
+    ...modelParts,
+    core: () => (core = modelParts.core()),
+    metaCER: () => (metaCER ??= modelParts.metaCER()),
+  } as unknown as typeof model);
+  if (!core) throw new Error("wink-nlp did not load the model's core");
+  return { nlp, lexicon: core.features.lexeme };
+}
+
+/** Analyses text with an NLP instance that is replaced once it has learned `maxLearnedWords` words. */
+export function createTextAnalyzer(maxLearnedWords = MAX_LEARNED_WORDS): { analyze: (text: string) => TextInsights; learnedWords: () => number } {
+  let loaded = loadNlp();
+  const learnedWords = () => loaded.lexicon.list.length - loaded.lexicon.intrinsicSize;
+  return {
+    analyze: (text) => {
+      if (learnedWords() >= maxLearnedWords) loaded = loadNlp();
+      return analyzeWith(loaded.nlp, text);
+    },
+    learnedWords,
+  };
+}
+
 // Loaded once per thread, at first import: ~80 ms and a few MB.
-const nlp = winkNLP(model);
-const its = nlp.its;
+const analyzer = createTextAnalyzer();
 
 export function analyzeEvent(input: EventInput): TextInsights {
   return analyzeText(eventText(input.body, "text-insights"));
 }
 
 export function analyzeText(text: string): TextInsights {
+  return analyzer.analyze(text);
+}
+
+function analyzeWith(nlp: ReturnType<typeof winkNLP>, text: string): TextInsights {
+  const its = nlp.its;
   const doc = nlp.readDoc(text);
   const tokens = doc.tokens();
   const values = tokens.out(its.value);

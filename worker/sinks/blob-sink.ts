@@ -1,4 +1,4 @@
-import type { ContainerClient } from "@azure/storage-blob";
+import { isRestError, type AppendBlobClient, type ContainerClient } from "@azure/storage-blob";
 import { serializeResultRecord, type ResultRecord, type Sink } from "./sink";
 
 /** Append blocks are limited to 4 MiB by older service versions and Azurite. */
@@ -23,17 +23,46 @@ export class BlobSink implements Sink {
   async write(records: ResultRecord[]): Promise<void> {
     for (const [blobName, lines] of groupByBlob(this.prefix, records)) {
       const blob = this.container.getAppendBlobClient(blobName);
-      if (!this.created.has(blobName)) {
-        await blob.createIfNotExists({ blobHTTPHeaders: { blobContentType: "application/x-ndjson" } });
-        this.created.add(blobName);
-      }
-      for (const block of blocksOf(lines)) await blob.appendBlock(block, block.byteLength);
+      for (const block of blocksOf(lines)) await this.append(blob, blobName, block);
     }
+  }
+
+  /**
+   * A blob (or its container) deleted since we created it, by a person or lost by storage, is created again:
+   * otherwise every later append fails and the partition never moves. The block is appended after that, so
+   * a retried batch is at worst appended twice (at-least-once), never lost.
+   */
+  private async append(blob: AppendBlobClient, blobName: string, block: Buffer): Promise<void> {
+    if (!this.created.has(blobName)) await this.create(blob, blobName);
+    try {
+      await blob.appendBlock(block, block.byteLength);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      this.created.delete(blobName);
+      await this.create(blob, blobName);
+      await blob.appendBlock(block, block.byteLength);
+    }
+  }
+
+  private async create(blob: AppendBlobClient, blobName: string): Promise<void> {
+    const create = () => blob.createIfNotExists({ blobHTTPHeaders: { blobContentType: "application/x-ndjson" } });
+    try {
+      await create();
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      await this.container.createIfNotExists(); // ContainerNotFound
+      await create();
+    }
+    this.created.add(blobName);
   }
 
   async close(): Promise<void> {
     // ContainerClient is owned by the caller.
   }
+}
+
+function isNotFound(error: unknown): boolean {
+  return isRestError(error) && error.statusCode === 404;
 }
 
 export function resultBlobName(prefix: string, record: ResultRecord): string {

@@ -1,0 +1,76 @@
+// Wrong credentials and an unreachable namespace, with real worker and send processes: reported at once and
+// by name, never with an empty message, never echoing the key; a worker that cannot receive is not ready.
+import { spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { startLocalStack, type LocalStack } from "../../emulator";
+import { fourPartitionHubs } from "../support/hub-fixtures";
+import { exitOf, waitFor, WorkerFleet } from "../support/worker-process";
+
+let stack: LocalStack;
+const workers = new WorkerFleet(() => stack.env());
+const WRONG_KEY = "d3Jvbmcta2V5LXRoYXQtbXVzdC1uZXZlci1iZS1wcmludGVk";
+const withWrongKey = () => stack.eventHubConnectionString.replace(/SharedAccessKey=[^;]+/, `SharedAccessKey=${WRONG_KEY}`);
+
+beforeAll(async () => {
+  stack = await startLocalStack({ config: fourPartitionHubs("creds") });
+});
+afterEach(async () => {
+  await workers.disposeAll();
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+/** A port nothing listens on: bound once, then released. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+describe("credentials and reachability", () => {
+  it("a worker with a wrong SAS key stops at once with exit 1, naming the failure, without printing the key", async () => {
+    const worker = workers.start("wrong-key", "creds", { EVENTHUB_CONNECTION_STRING: withWrongKey() });
+    expect((await exitOf(worker, 30_000)).code).toBe(1);
+    const fatal = worker.logs.find((l) => l.level === 60);
+    expect(fatal?.msg).toMatch(/Event Hubs refused the credentials of EVENTHUB_CONNECTION_STRING .*UnauthorizedError: InvalidSignature/);
+    expect(worker.logs.some((l) => l.msg.startsWith("worker started"))).toBe(false);
+    expect(JSON.stringify(worker.logs) + worker.stderrText.join("\n")).not.toContain(WRONG_KEY);
+  });
+
+  it("a worker that cannot reach Event Hubs says why and is not ready", async () => {
+    const unreachable = stack.eventHubConnectionString.replace(/Endpoint=sb:\/\/[^;]+/, `Endpoint=sb://127.0.0.1:${await closedPort()}`);
+    const worker = workers.start("unreachable", "creds", { EVENTHUB_CONNECTION_STRING: unreachable });
+    await waitFor("the metrics port", () => worker.logs.some((l) => typeof l.metricsPort === "number"), 60_000, () => worker.describe());
+    const port = worker.logs.find((l) => typeof l.metricsPort === "number")?.metricsPort as number;
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(((await ready.json()) as { reasons: string[] }).reasons.join("; ")).toMatch(/not receiving yet: no load-balancing round has completed for event hub "creds" .*ECONNREFUSED/);
+    expect(worker.logs.find((l) => l.problem === "unreachable")?.err).toMatch(/^ECONNREFUSED: connect ECONNREFUSED/);
+    // No error is ever logged without its message.
+    const emptyErrors = worker.logs.filter((l) => typeof l.err === "object" && l.err !== null && !(l.err as { message?: string }).message);
+    expect(emptyErrors).toEqual([]);
+    worker.signal("SIGTERM");
+    expect((await exitOf(worker, 30_000)).code).toBe(0);
+  });
+
+  it("npm run send with a wrong key fails at once, naming the failure", async () => {
+    const child = spawn("node_modules/.bin/tsx", ["worker/send.ts", "--count", "5"], {
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", EVENTHUB_CONNECTION_STRING: withWrongKey(), EVENTHUB_NAME: "creds" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const exit = await Promise.race([
+      new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code))),
+      new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), 45_000)),
+    ]);
+    if (exit === "timeout") child.kill("SIGKILL");
+    expect(exit).toBe(1);
+    expect(stderr).toMatch(/send failed: Event Hubs refused the credentials \(UnauthorizedError: InvalidSignature/);
+    expect(stderr).not.toContain(WRONG_KEY);
+  });
+});
