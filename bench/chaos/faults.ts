@@ -1,10 +1,11 @@
 // The faults the chaos harness injects, one at a time on a schedule, cycling through the chosen mix.
 import type { ChaosStack } from "./chaos-stack";
 import type { ChaosFleet } from "./fleet";
+import type { FakeModelServer } from "../fake-model-server";
 import type { BlobResults } from "./blob-results";
 import { HOSTILE_DEPTH, type StampedEvents } from "./stamped-events";
 
-export const FAULT_KINDS = ["kill9", "sigterm", "detach", "drop", "azurite", "emulator", "hostile", "blobdelete"] as const;
+export const FAULT_KINDS = ["kill9", "sigterm", "detach", "drop", "azurite", "emulator", "hostile", "blobdelete", "hung", "model"] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export const FAULT_DESCRIPTIONS: Record<FaultKind, string> = {
@@ -16,6 +17,8 @@ export const FAULT_DESCRIPTIONS: Record<FaultKind, string> = {
   emulator: "kill -9 of the Event Hubs emulator, restarted on the same port and data directory",
   blobdelete: "the results blob written to most recently is deleted (read to its end first, under a lease); the sink must create it again",
   hostile: `the next event nests its text ${HOSTILE_DEPTH} levels deep (poison: must be dead-lettered, its partition must move on)`,
+  hung: "the processor never settles on the next event (its time limit must end it: dead-lettered, its partition must move on)",
+  model: "the model the processor calls answers 503 for a while (transient: its events must wait, none dead-lettered)",
 };
 
 export interface FaultRecord {
@@ -34,6 +37,8 @@ export interface FaultContext {
   results: BlobResults;
   restartAfterMs: number;
   azuriteDownMs: number;
+  model: FakeModelServer;
+  modelOutageMs: number;
 }
 
 export class FaultInjector {
@@ -75,6 +80,12 @@ export class FaultInjector {
       }
       case "blobdelete":
         return deleteLatestResultsBlob(this.context.results);
+      case "hung":
+        this.context.events.hangNext = true;
+        return { affected: 1, detail: "the processor never settles on the next event" };
+      case "model":
+        this.context.model.outage(this.context.modelOutageMs);
+        return { affected: 1, detail: `the model answers 503 for ${this.context.modelOutageMs} ms` };
       case "hostile": {
         this.context.events.hostileNext = true;
         return { affected: 1, detail: `the next event nests ${HOSTILE_DEPTH} levels deep` };

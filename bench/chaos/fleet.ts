@@ -11,6 +11,9 @@ import { CHAOS_RESULTS_CONTAINER } from "./blob-results";
 export const CHAOS_WORKER_ENV: Record<string, string> = {
   PROCESSOR: resolve(REPO_ROOT, "bench/chaos/integrity-processor.ts"),
   PROCESSOR_THREADS: "1",
+  // Short, so an event the processor never settles on ("hung" fault) is dead-lettered within the run.
+  PROCESSOR_TIMEOUT_MS: "1500",
+  RETRY_MAX_ATTEMPTS: "3",
   LOAD_BALANCING: "greedy",
   LOAD_BALANCING_UPDATE_INTERVAL_MS: "1000",
   LOAD_BALANCING_OWNERSHIP_EXPIRATION_MS: "5000",

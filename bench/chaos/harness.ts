@@ -11,6 +11,7 @@ import { BlobResults, CHAOS_RESULTS_CONTAINER } from "./blob-results";
 import { CHAOS_CONSUMER_GROUP, CHAOS_HUB, ChaosStack } from "./chaos-stack";
 import { FaultInjector, type FaultKind, type FaultRecord } from "./faults";
 import { ChaosFleet } from "./fleet";
+import { FakeModelServer } from "../fake-model-server";
 import { StampedEvents } from "./stamped-events";
 import { judge, type ChaosVerdict, type DeadLetterObservation } from "./verdict";
 
@@ -28,6 +29,8 @@ export interface ChaosOptions {
   partitions: number;
   restartAfterMs: number;
   azuriteDownMs: number;
+  /** How long the "model" fault keeps the model out. */
+  modelOutageMs: number;
 }
 
 export interface ChaosOutcome {
@@ -131,7 +134,9 @@ async function waitForDrain(stack: ChaosStack, results: BlobResults, events: Sta
 export async function runChaos(options: ChaosOptions, log: (line: string) => void): Promise<ChaosOutcome> {
   const runId = `chaos-${randomBytes(4).toString("hex")}`;
   const stack = await ChaosStack.start(options.partitions);
-  const fleet = new ChaosFleet(stack.env(), options.workers);
+  // The model every event's processor asks first (see integrity-processor.ts), for the "model" fault.
+  const model = await FakeModelServer.start();
+  const fleet = new ChaosFleet({ ...stack.env(), CHAOS_MODEL_URL: `${model.baseUrl}/chat/completions` }, options.workers);
   const producer = new EventHubProducerClient(stack.eventHubConnectionString, CHAOS_HUB, {
     retryOptions: { maxRetries: 3, retryDelayInMs: 200, timeoutInMs: 5000 },
   });
@@ -144,7 +149,10 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
       BlobServiceClient.fromConnectionString(stack.storageConnectionString).getContainerClient(CHAOS_RESULTS_CONTAINER),
       (pid) => fleet.instanceOf(pid),
     );
-    const injector = new FaultInjector({ stack, fleet, events, results, restartAfterMs: options.restartAfterMs, azuriteDownMs: options.azuriteDownMs });
+    const injector = new FaultInjector({
+      stack, fleet, events, results, model,
+      restartAfterMs: options.restartAfterMs, azuriteDownMs: options.azuriteDownMs, modelOutageMs: options.modelOutageMs,
+    });
     let producing = true;
     const faults = injectOnSchedule(injector, options, () => producing, log);
     await produce(producer, events, options.rate, options.durationSeconds).finally(() => {
@@ -174,6 +182,6 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
   } finally {
     await producer.close().catch(() => undefined);
     await fleet.stopAll(5000).catch(() => undefined);
-    await stack.stop();
+    await Promise.all([stack.stop(), model.close()]);
   }
 }

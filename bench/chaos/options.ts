@@ -57,6 +57,7 @@ export function parseChaosOptions(argv: readonly string[]): ChaosOptions & { out
     partitions: o.partitions,
     restartAfterMs: 1000,
     azuriteDownMs: 1500,
+    modelOutageMs: 5000,
     outDir: o.out,
   };
 }

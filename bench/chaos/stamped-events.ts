@@ -31,6 +31,8 @@ export class StampedEvents {
   readonly ledger: LedgerEntry[] = [];
   /** Set by the "hostile" fault: the next event nests its text HOSTILE_DEPTH levels deep (poison by design). */
   hostileNext = false;
+  /** Set by the "hung" fault: the processor never settles on the next event (dead-lettered by its time limit). */
+  hangNext = false;
 
   constructor(
     readonly runId: string,
@@ -46,12 +48,16 @@ export class StampedEvents {
     const index = this.ledger.length;
     const partitionId = String(index % this.partitionCount);
     const hostile = this.hostileNext;
+    const hang = this.hangNext && !hostile;
     this.hostileNext = false;
-    const poison = this.random() < this.poisonRatio || hostile;
+    if (hang) this.hangNext = false;
+    const poison = this.random() < this.poisonRatio || hostile || hang;
     const message = customerMessage(this.random);
-    const body = poison
-      ? { runId: this.runId, index, customerId: message.customerId, note: "poison: no text, message or body field" }
-      : { runId: this.runId, index, customerId: message.customerId, text: message.text };
+    const body = hang
+      ? { runId: this.runId, index, customerId: message.customerId, text: message.text, hang: true }
+      : poison
+        ? { runId: this.runId, index, customerId: message.customerId, note: "poison: no text, message or body field" }
+        : { runId: this.runId, index, customerId: message.customerId, text: message.text };
     const json = JSON.stringify(body);
     // About 10 KB of brackets: cloning or serialising it would overflow the stack.
     const bytes = Buffer.from(hostile ? `${json.slice(0, -1)},"text":${"[".repeat(HOSTILE_DEPTH)}${"]".repeat(HOSTILE_DEPTH)}}` : json, "utf8");
