@@ -58,8 +58,10 @@ export interface GovernorSnapshot {
 /** Multiplicative decrease of a learned rate on a 429. Gentle, because the pace is re-learned each time. */
 const RATE_DECREASE = 0.9;
 /**
- * Increase of a learned rate while requests wait for it: this share of the rate per second. From 90% back to
- * the limit takes about 5 s, so a process meets about one 429 per 5 s at its share of the quota.
+ * Increase of a learned rate while requests wait for it: this share of the rate per second right after a
+ * decrease, one more share for every ACCELERATE_AFTER_MS without one. Back from 90% to the limit takes a few
+ * seconds, so a process meets a 429 every few seconds at its share of the quota, and quota that another
+ * process stops using is taken up within seconds.
  */
 const RATE_INCREASE_PER_SECOND = 0.02;
 const ACCELERATE_AFTER_MS = 2000;
