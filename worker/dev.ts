@@ -17,6 +17,7 @@ import { ProgressDisplay, renderSummary, type PartitionProgress, type ProgressSn
 import { DevWorker } from "./dev/worker-fleet";
 import { PARTITION_KEY_MODES, sendEvents } from "./send";
 import { installShutdownHandlers } from "./shutdown";
+import { startTracing } from "./telemetry/tracing";
 
 const optionsSchema = z.object({
   count: z.coerce.number().int().min(1).max(10_000_000),
@@ -122,6 +123,8 @@ class RunState {
 
 async function main(): Promise<void> {
   const options = parseOptions();
+  // With an OTEL_* exporter configured the sample events start traces that the workers (same environment) continue.
+  const tracing = await startTracing("eventhubs-dev");
   const runDir = join(tmpdir(), `eventhubs-dev-${new Date().toISOString().replace(/[:.]/g, "-")}`);
   mkdirSync(runDir, { recursive: true });
   process.stdout.write(`starting the local Event Hubs emulator and Azurite...\n`);
@@ -259,6 +262,7 @@ async function main(): Promise<void> {
   await producer.close();
   await explorer.close();
   await stack.stop();
+  await tracing?.shutdown();
   finished();
   // SDK timers (AMQP idle and retry timers) can keep the loop alive for many seconds after close.
   process.stdout.write("", () => process.exit(0));

@@ -2,7 +2,9 @@
 // receiver started here. The batch span links to each event's producer span (from its Diagnostic-Id), a model
 // call is a child span with token usage, a dead letter records its reason, the Azure SDK's spans join the same
 // traces, and with tracing off or disabled nothing is exported.
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { promisify } from "node:util";
 import { EventHubProducerClient } from "@azure/event-hubs";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { FakeModelServer } from "../../bench/fake-model-server";
@@ -17,7 +19,7 @@ const servers: FakeModelServer[] = [];
 const workers = new WorkerFleet(() => stack.env());
 
 beforeAll(async () => {
-  stack = await startLocalStack({ config: fourPartitionHubs("traced", "model", "disabled", "off") });
+  stack = await startLocalStack({ config: fourPartitionHubs("traced", "model", "sent", "disabled", "off") });
   receiver = await OtlpReceiver.start();
 });
 afterEach(async () => {
@@ -147,6 +149,21 @@ describe("worker tracing over OTLP", () => {
     const batch = receiver.named("process model").find((s) => linked(s, context as ReturnType<typeof producerContext>)) as ReceivedSpan;
     expect(ok.parentSpanId).toBe(batch.spanId);
     expect(throttled?.parentSpanId).toBe(batch.spanId);
+  });
+
+  it("npm run send starts a trace per event that the worker's batch spans link to", async () => {
+    await promisify(execFile)("node_modules/.bin/tsx", ["worker/send.ts", "--count", "8", "--rate", "0", "--partition-key-mode", "round-robin"], {
+      env: { PATH: process.env.PATH ?? "", EVENTHUB_CONNECTION_STRING: stack.eventHubConnectionString, EVENTHUB_NAME: "sent", ...tracingEnv(), OTEL_SERVICE_NAME: "producer-under-test" },
+      timeout: 60_000,
+    });
+    // The Azure SDK's message span per event (producer kind), each the root of the event's trace.
+    const produced = receiver.spans.filter((s) => s.service === "producer-under-test" && s.kind === 4);
+    expect(produced, receiver.describe()).toHaveLength(8);
+    expect(produced.every((s) => s.parentSpanId === "")).toBe(true);
+
+    const worker = workers.start("sent", "sent", tracingEnv());
+    await waitFor("batch spans linking every sent event", () => produced.every((p) => receiver.named("process sent").some((s) => linked(s, p))), 60_000, () => `${receiver.describe()}\n${worker.describe()}`);
+    await waitFor("every result", () => keysOf(worker.results).size === 8, 30_000, () => worker.describe());
   });
 
   it("exports nothing when OTEL_SDK_DISABLED=true, and starts no tracing when no OTEL_* is set", async () => {
