@@ -55,6 +55,7 @@ export async function startTracing(serviceName: string, env: NodeJS.ProcessEnv =
     // Microsoft's distro: traces and its standard metrics to APPLICATIONINSIGHTS_CONNECTION_STRING, plus OTLP if set.
     const { useAzureMonitor, shutdownAzureMonitor } = await import("@azure/monitor-opentelemetry");
     useAzureMonitor({
+      azureMonitorExporterOptions: { connectionString: env.APPLICATIONINSIGHTS_CONNECTION_STRING },
       resource,
       spanProcessors: await otlpProcessors(),
       instrumentationOptions: { azureSdk: { enabled: true }, http: { enabled: false } },
