@@ -1,7 +1,8 @@
 // Tracing end to end: real worker processes against the emulator and Azurite export OTLP over HTTP (JSON) to a
 // receiver started here. The batch span links to each event's producer span (from its Diagnostic-Id), a model
 // call is a child span with token usage, a dead letter records its reason, the Azure SDK's spans join the same
-// traces, and with tracing off or disabled nothing is exported.
+// traces, `npm run send` starts the traces the worker continues, APPLICATIONINSIGHTS_CONNECTION_STRING sends
+// them to a stand-in Application Insights ingestion endpoint, and with tracing off or disabled nothing is exported.
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { promisify } from "node:util";
@@ -9,6 +10,7 @@ import { EventHubProducerClient } from "@azure/event-hubs";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { FakeModelServer } from "../../bench/fake-model-server";
 import { startLocalStack, type LocalStack } from "../../emulator";
+import { AppInsightsReceiver } from "../support/app-insights-receiver";
 import { fourPartitionHubs, keysOf, sendToEveryPartition } from "../support/hub-fixtures";
 import { OtlpReceiver, type ReceivedSpan } from "../support/otlp-receiver";
 import { exitOf, waitFor, WorkerFleet } from "../support/worker-process";
@@ -19,7 +21,7 @@ const servers: FakeModelServer[] = [];
 const workers = new WorkerFleet(() => stack.env());
 
 beforeAll(async () => {
-  stack = await startLocalStack({ config: fourPartitionHubs("traced", "model", "sent", "disabled", "off") });
+  stack = await startLocalStack({ config: fourPartitionHubs("traced", "model", "sent", "azmon", "disabled", "off") });
   receiver = await OtlpReceiver.start();
 });
 afterEach(async () => {
@@ -67,7 +69,7 @@ async function sendStamped(hub: string, count: number, poison: number[] = []): P
 const linked = (span: ReceivedSpan, context: { traceId: string; spanId: string }) =>
   span.links.some((l) => l.traceId === context.traceId && l.spanId === context.spanId);
 
-describe("worker tracing over OTLP", () => {
+describe("worker tracing", () => {
   it("links each batch span to the producers' spans, records dead letters with their reason, and the Azure SDK's spans join", async () => {
     const contexts = await sendStamped("traced", 5, [3]);
     const worker = workers.start("traced", "traced", tracingEnv());
@@ -164,6 +166,33 @@ describe("worker tracing over OTLP", () => {
     const worker = workers.start("sent", "sent", tracingEnv());
     await waitFor("batch spans linking every sent event", () => produced.every((p) => receiver.named("process sent").some((s) => linked(s, p))), 60_000, () => `${receiver.describe()}\n${worker.describe()}`);
     await waitFor("every result", () => keysOf(worker.results).size === 8, 30_000, () => worker.describe());
+  });
+
+  it("APPLICATIONINSIGHTS_CONNECTION_STRING sends the traces, and the distro's metrics, to Application Insights", async () => {
+    const insights = await AppInsightsReceiver.start();
+    try {
+      const [context] = await sendStamped("azmon", 2);
+      const worker = workers.start("azmon", "azmon", {
+        APPLICATIONINSIGHTS_CONNECTION_STRING: insights.connectionString,
+        NODE_EXTRA_CA_CERTS: insights.certificateFile,
+        // Every trace (the distro's default is 5 a second, and a fresh limiter has no budget yet).
+        OTEL_TRACES_SAMPLER: "always_on",
+        APPLICATIONINSIGHTS_STATSBEAT_DISABLED: "true",
+      });
+      await waitFor("every result", () => worker.results.length >= 2, 60_000, () => worker.describe());
+      worker.signal("SIGTERM");
+      expect((await exitOf(worker, 30_000)).code).toBe(0);
+      // The batch's consumer span is a request in Application Insights, its producer link kept as _MS.links.
+      const batch = insights.ofType("Request").find((e) => e.data?.baseData?.properties?.["messaging.destination.name"] === "azmon");
+      expect(batch, insights.describe()).toBeDefined();
+      const links = JSON.parse(batch?.data?.baseData?.properties?.["_MS.links"] ?? "[]") as Array<{ operation_Id: string; id: string }>;
+      expect(links).toContainEqual({ operation_Id: context?.traceId, id: context?.spanId });
+      const sinkWrite = insights.ofType("RemoteDependency").find((e) => e.data?.baseData?.name === "sink write");
+      expect(sinkWrite?.tags?.["ai.operation.id"], insights.describe()).toBe(batch?.tags?.["ai.operation.id"]);
+      expect(insights.ofType("Metric").length, insights.describe()).toBeGreaterThan(0);
+    } finally {
+      await insights.close();
+    }
   });
 
   it("exports nothing when OTEL_SDK_DISABLED=true, and starts no tracing when no OTEL_* is set", async () => {
