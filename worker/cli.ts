@@ -24,7 +24,11 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   process.on("unhandledRejection", (reason) => logger.error({ err: errorFields(reason) }, "unhandled rejection"));
   // Before the worker's clients send anything, so their spans join the worker's traces.
-  const tracing = await startTracing("eventhubs-ai-worker");
+  // Telemetry never keeps the worker from working: a tracing set-up that fails is logged and left off.
+  const tracing = await startTracing("eventhubs-ai-worker").catch((error: unknown) => {
+    logger.warn({ err: errorFields(error) }, "tracing could not start; running without it");
+    return undefined;
+  });
   if (tracing) logger.info({ tracing: tracing.backend }, `tracing on: exporting to ${tracing.backend}`);
 
   const starting: Promise<RunningWorker> = startWorker(config, logger);
