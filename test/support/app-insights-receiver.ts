@@ -64,7 +64,8 @@ export class AppInsightsReceiver {
   }
 
   describe(): string {
-    return `received: ${this.envelopes.map((e) => `${e.name.split(".").pop()} ${e.data?.baseData?.name ?? ""}`).join(", ") || "nothing"}`;
+    const what = (e: Envelope) => `${e.name.split(".").pop()} ${e.data?.baseData?.name ?? e.data?.baseData?.metrics?.[0]?.name ?? ""}`;
+    return `received: ${this.envelopes.map(what).join(", ") || "nothing"}`;
   }
 
   async close(): Promise<void> {

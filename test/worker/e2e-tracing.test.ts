@@ -168,7 +168,7 @@ describe("worker tracing", () => {
     await waitFor("every result", () => keysOf(worker.results).size === 8, 30_000, () => worker.describe());
   });
 
-  it("APPLICATIONINSIGHTS_CONNECTION_STRING sends the traces, and the distro's metrics, to Application Insights", async () => {
+  it("APPLICATIONINSIGHTS_CONNECTION_STRING sends the traces and the worker's metrics to Application Insights", async () => {
     const insights = await AppInsightsReceiver.start();
     try {
       const [context] = await sendStamped("azmon", 2);
@@ -189,7 +189,11 @@ describe("worker tracing", () => {
       expect(links).toContainEqual({ operation_Id: context?.traceId, id: context?.spanId });
       const sinkWrite = insights.ofType("RemoteDependency").find((e) => e.data?.baseData?.name === "sink write");
       expect(sinkWrite?.tags?.["ai.operation.id"], insights.describe()).toBe(batch?.tags?.["ai.operation.id"]);
-      expect(insights.ofType("Metric").length, insights.describe()).toBeGreaterThan(0);
+      // The worker's own metrics go along (nothing scrapes /metrics in Container Apps), under their Prometheus names.
+      const metric = (name: string) => insights.ofType("Metric").filter((e) => e.data?.baseData?.metrics?.[0]?.name === name);
+      expect(metric("worker_events_processed_total").some((e) => e.data?.baseData?.properties?.partition === "0"), insights.describe()).toBe(true);
+      expect(metric("worker_end_to_end_latency_seconds_count").length).toBeGreaterThan(0);
+      expect(metric("worker_owned_partitions").length).toBeGreaterThan(0);
     } finally {
       await insights.close();
     }

@@ -3,6 +3,7 @@
 // the span helpers (spans.ts) never touch the OpenTelemetry API. The SDK, the OTLP exporter and the Azure Monitor
 // distro are imported only when configured, so the default worker does not pay their start-up cost.
 import * as coreTracing from "@azure/core-tracing";
+import { useMeter } from "./metrics-export";
 import { useTracer } from "./spans";
 
 export type TracingBackend = "otlp" | "azure-monitor" | "otlp+azure-monitor";
@@ -33,7 +34,7 @@ export function tracingBackend(env: NodeJS.ProcessEnv): TracingBackend | undefin
 export async function startTracing(serviceName: string, env: NodeJS.ProcessEnv = process.env): Promise<Tracing | undefined> {
   const backend = tracingBackend(env);
   if (!backend) return undefined;
-  const { trace } = await import("@opentelemetry/api");
+  const { metrics, trace } = await import("@opentelemetry/api");
   const { detectResources, envDetector, resourceFromAttributes } = await import("@opentelemetry/resources");
   // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES override the default name.
   const resource = resourceFromAttributes({ "service.name": serviceName }).merge(detectResources({ detectors: [envDetector] }));
@@ -61,6 +62,7 @@ export async function startTracing(serviceName: string, env: NodeJS.ProcessEnv =
       instrumentationOptions: { azureSdk: { enabled: true }, http: { enabled: false } },
     });
     shutdown = () => shutdownAzureMonitor();
+    useMeter(metrics.getMeter("eventhubs-ai-worker"));
   }
   await useOpenTelemetryInAzureSdk();
   useTracer(trace.getTracer("eventhubs-ai-worker"));
@@ -68,6 +70,7 @@ export async function startTracing(serviceName: string, env: NodeJS.ProcessEnv =
     backend,
     shutdown: async () => {
       useTracer(undefined);
+      useMeter(undefined);
       await shutdown().catch(() => undefined);
     },
   };
