@@ -2,15 +2,19 @@
 // OTLP endpoint and no Application Insights connection string (or OTEL_SDK_DISABLED=true) nothing is loaded and
 // the span helpers (spans.ts) never touch the OpenTelemetry API. The SDK, the OTLP exporter and the Azure Monitor
 // distro are imported only when configured, so the default worker does not pay their start-up cost.
+import { setTimeout as sleep } from "node:timers/promises";
 import * as coreTracing from "@azure/core-tracing";
 import { useMeter } from "./metrics-export";
 import { useTracer } from "./spans";
 
 export type TracingBackend = "otlp" | "azure-monitor" | "otlp+azure-monitor";
 
+/** An unreachable collector must not eat the shutdown deadline: what is not exported by then is dropped. */
+const SHUTDOWN_LIMIT_MS = 5000;
+
 export interface Tracing {
   readonly backend: TracingBackend;
-  /** Exports what is buffered and stops; never throws. */
+  /** Exports what is buffered (for at most 5 s) and stops; never throws. */
   shutdown(): Promise<void>;
 }
 
@@ -71,7 +75,7 @@ export async function startTracing(serviceName: string, env: NodeJS.ProcessEnv =
     shutdown: async () => {
       useTracer(undefined);
       useMeter(undefined);
-      await shutdown().catch(() => undefined);
+      await Promise.race([shutdown().catch(() => undefined), sleep(SHUTDOWN_LIMIT_MS, undefined, { ref: false })]);
     },
   };
 }
