@@ -9,6 +9,7 @@ import { globalNames, resourceGroupName as resourceGroupNameFor, workerHostingNa
 import { ResourceGroup } from "./infra/resourceGroup";
 import { stackTags } from "./infra/tags";
 import { WorkerApp } from "./infra/workerApp";
+import { WorkerInsights } from "./infra/workerInsights";
 import { WorkerEventHub } from "./infra/workerEventHub";
 import { WorkerIdentity } from "./infra/workerIdentity";
 import { WorkerRegistry } from "./infra/workerRegistry";
@@ -106,6 +107,13 @@ if (config.deployWorker && registry && config.workerImage !== undefined) {
     environmentName: hostingNames.environmentName,
     tags,
   });
+  const insights = new WorkerInsights("worker-insights", {
+    resourceGroupName: group.name,
+    location: group.location,
+    componentName: hostingNames.insightsName,
+    workspaceId: environment.workspaceId,
+    tags,
+  });
   const app = new WorkerApp("worker", {
     resourceGroupName: group.name,
     location: group.location,
@@ -131,6 +139,7 @@ if (config.deployWorker && registry && config.workerImage !== undefined) {
     minReplicas: config.workerMinReplicas,
     maxReplicas: config.partitionCount,
     unprocessedEventThreshold: config.unprocessedEventThreshold,
+    applicationInsightsConnectionString: insights.connectionString,
     cpu: config.workerCpu,
     tags,
   });

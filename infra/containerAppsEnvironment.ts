@@ -21,6 +21,7 @@ export class ContainerAppsEnvironment extends pulumi.ComponentResource {
   readonly id: pulumi.Output<string>;
   readonly name: pulumi.Output<string>;
   readonly workspaceName: pulumi.Output<string>;
+  readonly workspaceId: pulumi.Output<string>;
 
   constructor(name: string, args: ContainerAppsEnvironmentArgs, opts?: pulumi.ComponentResourceOptions) {
     super("aiworkers:infra:ContainerAppsEnvironment", name, {}, opts);
@@ -62,6 +63,7 @@ export class ContainerAppsEnvironment extends pulumi.ComponentResource {
     this.id = environment.id;
     this.name = environment.name;
     this.workspaceName = workspace.name;
-    this.registerOutputs({ id: this.id, name: this.name, workspaceName: this.workspaceName });
+    this.workspaceId = workspace.id;
+    this.registerOutputs({ id: this.id, name: this.name, workspaceName: this.workspaceName, workspaceId: this.workspaceId });
   }
 }

@@ -42,13 +42,14 @@ export function containerRegistryName(namePrefix: string, suffix: string): strin
 
 /**
  * Names inside the stack's own resource group (unique there already, so no hash): `id-<prefix>-workers`,
- * `log-<prefix>-workers`, `cae-<prefix>-workers` and `ca-<prefix>-worker` (container app names allow
+ * `log-<prefix>-workers`, `appi-<prefix>-workers`, `cae-<prefix>-workers` and `ca-<prefix>-worker` (container app names allow
  * 2-32 lowercase letters, digits and hyphens; the longest prefix gives 20).
  */
 export function workerHostingNames(namePrefix: string) {
   return {
     identityName: `id-${namePrefix}-workers`,
     workspaceName: `log-${namePrefix}-workers`,
+    insightsName: `appi-${namePrefix}-workers`,
     environmentName: `cae-${namePrefix}-workers`,
     containerAppName: `ca-${namePrefix}-worker`,
   };

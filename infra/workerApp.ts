@@ -41,14 +41,18 @@ export interface WorkerAppArgs {
   /** The partition count: replicas beyond it would own no partition. */
   maxReplicas: number;
   unprocessedEventThreshold: number;
+  /** Where the worker's traces and metrics go (Azure Monitor distro); handed over as a Container Apps secret. */
+  applicationInsightsConnectionString: pulumi.Input<string>;
   /** vCPUs per replica; memory is 2 GiB per vCPU (the Consumption profile's ratio). */
   cpu: number;
   tags: Record<string, string>;
 }
 
+const APPLICATION_INSIGHTS_SECRET = "applicationinsights-connection-string";
+
 /**
  * The worker's environment: Entra ID everywhere (the user-assigned identity through DefaultAzureCredential,
- * picked by AZURE_CLIENT_ID), so it holds no connection string, key or secret.
+ * picked by AZURE_CLIENT_ID); the one secret is Application Insights' connection string, by reference.
  */
 function workerEnvironment(args: WorkerAppArgs): inputs.app.EnvironmentVarArgs[] {
   const env: Record<string, pulumi.Input<string>> = {
@@ -65,7 +69,10 @@ function workerEnvironment(args: WorkerAppArgs): inputs.app.EnvironmentVarArgs[]
     // Node sees the host's cores, not the replica's share: size the inference pool to the vCPUs granted.
     PROCESSOR_THREADS: String(Math.max(1, Math.floor(args.cpu))),
   };
-  return Object.entries(env).map(([name, value]) => ({ name, value }));
+  return [
+    ...Object.entries(env).map(([name, value]) => ({ name, value })),
+    { name: "APPLICATIONINSIGHTS_CONNECTION_STRING", secretRef: APPLICATION_INSIGHTS_SECRET },
+  ];
 }
 
 /**
@@ -124,6 +131,7 @@ export class WorkerApp extends pulumi.ComponentResource {
           activeRevisionsMode: app.ActiveRevisionsMode.Single,
           // No ingress: nothing calls the worker; probes reach the replica directly.
           registries: [{ server: args.registryServer, identity: args.identity.id }],
+          secrets: [{ name: APPLICATION_INSIGHTS_SECRET, value: pulumi.secret(args.applicationInsightsConnectionString) }],
         },
         template: {
           containers: [

@@ -6,6 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { isPoisonEventError, isTransientFailure, retryAfterMsOf, settle, type EventInput, type EventSettlement, type Processor } from "./processing/processor";
 import { backoffDelayMs, withRetry, type RetryPolicy } from "./retry";
 import type { ResultRecord, Sink } from "./sinks/sink";
+import { traceDeadLetter, traceSinkWrite } from "./telemetry/spans";
 
 export interface BatchOutcome {
   processed: number;
@@ -119,9 +120,9 @@ export class BatchProcessor {
       processingMs: batch.processingMs,
     };
     const writes = await Promise.allSettled([
-      records.length > 0 ? this.durably("sink write", partitionId, outcome, () => this.deps.sink.write(records)) : Promise.resolve(),
+      records.length > 0 ? this.durably("sink write", partitionId, outcome, () => traceSinkWrite(records.length, () => this.deps.sink.write(records))) : Promise.resolve(),
       ...deadLetters.map((record) =>
-        this.durably(`dead letter of sequence ${record.sequenceNumber}`, partitionId, outcome, () => this.deps.deadLetters.put(record)),
+        this.durably(`dead letter of sequence ${record.sequenceNumber}`, partitionId, outcome, () => traceDeadLetter(this.deps.eventHubName, record, () => this.deps.deadLetters.put(record))),
       ),
     ]);
     const failedWrite = writes.find((w): w is PromiseRejectedResult => w.status === "rejected");

@@ -9,6 +9,7 @@ import type { Logger } from "pino";
 import { withRetry, type RetryPolicy } from "./retry";
 import { errorFields } from "./telemetry/logger";
 import type { WorkerMetrics } from "./telemetry/metrics";
+import { traceCheckpoint } from "./telemetry/spans";
 
 export interface CheckpointPosition {
   sequenceNumber: number;
@@ -165,10 +166,12 @@ export class PartitionCheckpointer {
     const checkpoint: Checkpoint = { ...scope, sequenceNumber: position.sequenceNumber, offset: position.offset };
     const started = this.now();
     try {
-      await withRetry(() => store.updateCheckpoint(checkpoint), retry, {
-        onRetry: (error, attempt, delayMs) =>
-          logger.warn({ partitionId: partition, attempt, delayMs, err: errorFields(error) }, "checkpoint write failed; retrying"),
-      });
+      await traceCheckpoint(scope, position.sequenceNumber, () =>
+        withRetry(() => store.updateCheckpoint(checkpoint), retry, {
+          onRetry: (error, attempt, delayMs) =>
+            logger.warn({ partitionId: partition, attempt, delayMs, err: errorFields(error) }, "checkpoint write failed; retrying"),
+        }),
+      );
     } catch (error) {
       metrics.checkpoints.inc({ partition, result: "failed" });
       logger.error({ partitionId: partition, err: errorFields(error) }, "checkpoint write failed; will try again later");

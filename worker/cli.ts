@@ -3,6 +3,7 @@ import { parseConfig } from "./config";
 import { StartupError, startWorker, type RunningWorker } from "./consumer";
 import { installShutdownHandlers } from "./shutdown";
 import { createLogger, errorFields } from "./telemetry/logger";
+import { startTracing } from "./telemetry/tracing";
 
 async function main(): Promise<void> {
   const parsed = parseConfig(process.argv.slice(2), process.env);
@@ -22,11 +23,21 @@ async function main(): Promise<void> {
   const { config } = parsed;
   const logger = createLogger(config.logLevel);
   process.on("unhandledRejection", (reason) => logger.error({ err: errorFields(reason) }, "unhandled rejection"));
+  // Before the worker's clients send anything, so their spans join the worker's traces.
+  // Telemetry never keeps the worker from working: a tracing set-up that fails is logged and left off.
+  const tracing = await startTracing("eventhubs-ai-worker").catch((error: unknown) => {
+    logger.warn({ err: errorFields(error) }, "tracing could not start; running without it");
+    return undefined;
+  });
+  if (tracing) logger.info({ tracing: tracing.backend }, `tracing on: exporting to ${tracing.backend}`);
 
   const starting: Promise<RunningWorker> = startWorker(config, logger);
   // Installed before start-up finishes: a signal during start-up still stops what has started, in order.
   installShutdownHandlers({
-    stop: async () => (await starting.catch(() => undefined))?.stop(),
+    stop: async () => {
+      await (await starting.catch(() => undefined))?.stop();
+      await tracing?.shutdown(); // exports the spans of the drain
+    },
     timeoutMs: config.shutdownTimeoutMs,
     logger,
   });

@@ -26,6 +26,7 @@ import type { Sink } from "./sinks/sink";
 import { startTelemetryServer, type Readiness, type TelemetryServer } from "./telemetry/http-server";
 import { errorFields } from "./telemetry/logger";
 import { WorkerMetrics } from "./telemetry/metrics";
+import { exportPrometheusMetrics } from "./telemetry/metrics-export";
 import { trackedDeadLetters, trackedSink, WriteHealth } from "./write-health";
 
 export interface RunningWorker {
@@ -152,6 +153,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
   let modelEndpoint: ModelEndpoint | undefined;
   const processor = await createProcessor(toProcessorOptions(config.processor, credential, metrics, logger, (endpoint) => (modelEndpoint = endpoint)));
   if (processor instanceof ProcessingPool) poolQueue = () => processor.queued;
+  exportPrometheusMetrics(metrics.registry); // every metric is registered by now
   const closers: Array<[string, () => Promise<void>]> = [["processor", () => processor.close()]];
   let sink: Sink;
   try {

@@ -17,6 +17,7 @@ import { ProgressDisplay, renderSummary, type PartitionProgress, type ProgressSn
 import { DevWorker } from "./dev/worker-fleet";
 import { PARTITION_KEY_MODES, sendEvents } from "./send";
 import { installShutdownHandlers } from "./shutdown";
+import { startTracing } from "./telemetry/tracing";
 
 const optionsSchema = z.object({
   count: z.coerce.number().int().min(1).max(10_000_000),
@@ -124,6 +125,8 @@ class RunState {
 
 async function main(): Promise<void> {
   const options = parseOptions();
+  // With an OTEL_* exporter configured the sample events start traces that the workers (same environment) continue.
+  const tracing = await startTracing("eventhubs-dev");
   // One folder, emptied by each run: it holds the last run's files, not one more folder per run.
   const runDir = join(tmpdir(), "eventhubs-dev");
   rmSync(runDir, { recursive: true, force: true });
@@ -263,6 +266,7 @@ async function main(): Promise<void> {
   await producer.close();
   await explorer.close();
   await stack.stop();
+  await tracing?.shutdown();
   finished();
   // SDK timers (AMQP idle and retry timers) can keep the loop alive for many seconds after close.
   process.stdout.write("", () => process.exit(0));

@@ -29,6 +29,7 @@ import { PartitionCheckpointer, type CheckpointSchedule } from "./checkpoint-pol
 import type { OwnershipTracker } from "./ownership-tracker";
 import { backoffDelayMs, type RetryPolicy } from "./retry";
 import { errorFields } from "./telemetry/logger";
+import { annotateBatch, traceBatch } from "./telemetry/spans";
 import type { WorkerMetrics } from "./telemetry/metrics";
 
 /**
@@ -170,7 +171,7 @@ export class PartitionHandler {
       await state.checkpointer.checkpointIfDue();
       return;
     }
-    const batch = this.startBatch(state, events, context.partitionId);
+    const batch = traceBatch(context, events, () => this.startBatch(state, events, context.partitionId));
     state.inFlight.add(batch);
     void batch.finally(() => state.inFlight.delete(batch));
     // Backpressure: the SDK gets control back (and receives the next batch) only below the pipeline depth.
@@ -192,6 +193,7 @@ export class PartitionHandler {
       const outcome = await this.commitUntilDurable(batch, stopping);
       if (!outcome) return false; // the partition closed before the batch became durable: nothing to checkpoint
       this.recordOutcome(events, outcome, partition);
+      annotateBatch(outcome);
       if (outcome.lastEvent) {
         const { sequenceNumber, offset } = outcome.lastEvent;
         state.checkpointer.recordDurable({ sequenceNumber, offset }, outcome.processed + outcome.deadLettered);

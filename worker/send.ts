@@ -9,6 +9,7 @@ import { z } from "zod";
 import { customerMessage } from "./dev/sample-messages";
 import { probeEventHub } from "./event-hubs-access";
 import { errorFields } from "./telemetry/logger";
+import { startTracing } from "./telemetry/tracing";
 
 export const PARTITION_KEY_MODES = ["none", "round-robin", "random"] as const;
 export type PartitionKeyMode = (typeof PARTITION_KEY_MODES)[number];
@@ -161,6 +162,8 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const options = parsed.data;
+  // With an OTEL_* exporter configured, the SDK starts a trace per event and stamps it (Diagnostic-Id) for the worker.
+  const tracing = await startTracing("eventhubs-sample-producer");
   let producer: EventHubProducerClient;
   try {
     producer = options.connectionString
@@ -202,6 +205,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await producer.close();
+    await tracing?.shutdown();
   }
 }
 

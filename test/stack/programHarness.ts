@@ -22,6 +22,8 @@ export const FAKE_WORKSPACE_KEY = "d29ya3NwYWNlLWtleS1mb3ItdGVzdHM=";
 export const IDENTITY_PRINCIPAL_ID = "0a0a0a0a-1b1b-4c2c-8d3d-4e4e4e4e4e4e";
 export const IDENTITY_CLIENT_ID = "5f5f5f5f-6a6a-4b7b-8c8c-9d9d9d9d9d9d";
 export const WORKSPACE_CUSTOMER_ID = "7e7e7e7e-8f8f-4a9a-9b0b-1c1c1c1c1c1c";
+export const APPLICATION_INSIGHTS_CONNECTION_STRING =
+  "InstrumentationKey=2d2d2d2d-3e3e-4f4f-8a5a-6b6b6b6b6b6b;IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/";
 
 /** Deserialised resource inputs as the runtime hands them to mocks; `any` because they are untyped by nature. */
 type PropertyBag = Record<string, any>;
@@ -110,6 +112,11 @@ function armResponse(type: string, name: string, inputs: PropertyBag): { id: str
       return {
         id: `${rg}/providers/Microsoft.OperationalInsights/workspaces/${inputs.workspaceName}`,
         state: { ...inputs, name: inputs.workspaceName, customerId: WORKSPACE_CUSTOMER_ID },
+      };
+    case "azure-native:applicationinsights:Component":
+      return {
+        id: `${rg}/providers/Microsoft.Insights/components/${inputs.resourceName}`,
+        state: { ...inputs, name: inputs.resourceName, connectionString: APPLICATION_INSIGHTS_CONNECTION_STRING },
       };
     case "azure-native:app:ManagedEnvironment":
       return { id: `${rg}/providers/Microsoft.App/managedEnvironments/${inputs.environmentName}`, state: { ...inputs, name: inputs.environmentName } };

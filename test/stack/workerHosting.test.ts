@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { stableGuid } from "../../infra/stableGuid";
 import { validateSettings, type RawSettings } from "../../worker/config";
 import {
+  APPLICATION_INSIGHTS_CONNECTION_STRING,
   FAKE_SAS_KEY,
   FAKE_STORAGE_KEY,
   FAKE_WORKSPACE_KEY,
@@ -31,6 +32,7 @@ const HOSTING_TYPES = [
   "azure-native:containerregistry:Registry",
   "azure-native:managedidentity:UserAssignedIdentity",
   "azure-native:operationalinsights:Workspace",
+  "azure-native:applicationinsights:Component",
   "azure-native:app:ManagedEnvironment",
   "azure-native:app:ContainerApp",
   "azure-native:authorization:RoleAssignment",
@@ -39,7 +41,9 @@ const HOSTING_TYPES = [
 type Env = Array<{ name: string; value?: string; secretRef?: string }>;
 const appOf = (run: ProgramRun) => single(run, "azure-native:app:ContainerApp");
 const containerOf = (run: ProgramRun) => appOf(run).inputs.template.containers[0];
-const envOf = (run: ProgramRun) => Object.fromEntries((containerOf(run).env as Env).map((e) => [e.name, e.value]));
+const envOf = (run: ProgramRun) => Object.fromEntries((containerOf(run).env as Env).filter((e) => e.secretRef === undefined).map((e) => [e.name, e.value]));
+/** A property that carries a secret output is sent (and stored) whole as a secret. */
+const secretValue = (value: unknown) => ({ [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig, value });
 
 let run: ProgramRun;
 beforeAll(async () => {
@@ -78,6 +82,7 @@ describe("deployWorker on", () => {
         "azure-native:authorization:RoleAssignment worker-identity-roles-blob-contributor-dead-letters",
         "azure-native:authorization:RoleAssignment worker-identity-roles-acr-pull",
         "azure-native:operationalinsights:Workspace worker-environment-logs",
+        "azure-native:applicationinsights:Component worker-insights",
         "azure-native:app:ManagedEnvironment worker-environment",
         "azure-native:app:ContainerApp worker",
       ].sort(),
@@ -133,12 +138,18 @@ describe("deployWorker on", () => {
     expect(inputs.containerAppName).toBe("ca-aiwork-worker");
     expect(inputs.managedEnvironmentId).toBe(single(run, "azure-native:app:ManagedEnvironment").id);
     expect(inputs.identity).toEqual({ type: "UserAssigned", userAssignedIdentities: [identityId] });
-    expect(inputs.configuration).toEqual({ activeRevisionsMode: "Single", registries: [{ server: loginServer, identity: identityId }] });
+    expect(inputs.configuration).toEqual(
+      secretValue({
+        activeRevisionsMode: "Single",
+        registries: [{ server: loginServer, identity: identityId }],
+        secrets: [{ name: "applicationinsights-connection-string", value: APPLICATION_INSIGHTS_CONNECTION_STRING }],
+      }),
+    );
     expect(containerOf(run).image).toBe(`${loginServer}/${IMAGE}`);
     expect(containerOf(run).resources).toEqual({ cpu: 1, memory: "2Gi" });
   });
 
-  it("configures the worker for Entra ID: the settings it needs, and not one connection string, key or secret", () => {
+  it("configures the worker for Entra ID: the settings it needs, and no connection string, key or secret but Application Insights' by reference", () => {
     const env = envOf(run);
     const namespace = single(run, "azure-native:eventhub:Namespace").inputs.namespaceName as string;
     const account = single(run, "azure-native:storage:StorageAccount").inputs.accountName as string;
@@ -154,10 +165,11 @@ describe("deployWorker on", () => {
       METRICS_PORT: "9464",
       PROCESSOR_THREADS: "1",
     });
-    expect((containerOf(run).env as Env).every((e) => e.secretRef === undefined)).toBe(true);
-    expect(appOf(run).inputs.configuration.secrets).toBeUndefined();
+    expect((containerOf(run).env as Env).filter((e) => e.secretRef !== undefined)).toEqual([
+      { name: "APPLICATIONINSIGHTS_CONNECTION_STRING", secretRef: "applicationinsights-connection-string" },
+    ]);
     const text = JSON.stringify(appOf(run).inputs);
-    for (const leak of ["SharedAccessKey", "AccountKey", "CONNECTION_STRING", FAKE_SAS_KEY, FAKE_STORAGE_KEY, FAKE_WORKSPACE_KEY]) {
+    for (const leak of ["SharedAccessKey", "AccountKey", "EVENTHUB_CONNECTION_STRING", "STORAGE_CONNECTION_STRING", FAKE_SAS_KEY, FAKE_STORAGE_KEY, FAKE_WORKSPACE_KEY]) {
       expect(text).not.toContain(leak);
     }
   });
@@ -243,6 +255,27 @@ describe("deployWorker on", () => {
     expect(run.calls.filter((c) => c.token === "azure-native:operationalinsights:getSharedKeys").map((c) => c.inputs)).toEqual([
       { resourceGroupName: "rg-aiwork-dev", workspaceName: workspace.workspaceName },
     ]);
+  });
+
+  it("provisions Application Insights on the environment's workspace and hands the app its connection string as a secret, never a plain value", () => {
+    const component = single(run, "azure-native:applicationinsights:Component");
+    const workspace = single(run, "azure-native:operationalinsights:Workspace");
+    expect(component.inputs).toMatchObject({
+      resourceName: "appi-aiwork-workers",
+      resourceGroupName: "rg-aiwork-dev",
+      kind: "other",
+      applicationType: "other",
+      workspaceResourceId: workspace.id,
+      ingestionMode: "LogAnalytics",
+    });
+    expect(component.urn.split("::")[2]).toBe("aiworkers:infra:WorkerInsights$azure-native:applicationinsights:Component");
+    const env = (containerOf(run).env as Env).filter((e) => e.name === "APPLICATIONINSIGHTS_CONNECTION_STRING");
+    expect(env).toEqual([{ name: "APPLICATIONINSIGHTS_CONNECTION_STRING", secretRef: "applicationinsights-connection-string" }]);
+    expect(JSON.stringify(appOf(run).inputs.template)).not.toContain("InstrumentationKey");
+    const configuration = appOf(run).inputs.configuration;
+    expect(configuration[pulumi.runtime.specialSigKey]).toBe(pulumi.runtime.specialSecretSig);
+    expect(configuration.value.secrets).toEqual([{ name: "applicationinsights-connection-string", value: APPLICATION_INSIGHTS_CONNECTION_STRING }]);
+    expect(JSON.stringify(run.outputs)).not.toContain("InstrumentationKey");
   });
 
   it("exports the app name, registry and identity client id, none of them secret", () => {

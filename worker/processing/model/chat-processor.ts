@@ -65,6 +65,7 @@ export class ChatProcessor implements Processor {
           ...(jsonSchema ? { response_format: { type: "json_schema", json_schema: { name: jsonSchema.name, schema: jsonSchema.schema, strict: true } } } : {}),
         })
         .withResponse(),
+      "chat",
     );
     const choice = completion.choices[0];
     const usage = completion.usage;

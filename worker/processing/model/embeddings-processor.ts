@@ -108,6 +108,7 @@ export class EmbeddingsProcessor implements Processor {
           ...(this.task.dimensions !== undefined ? { dimensions: this.task.dimensions } : {}),
         })
         .withResponse(),
+      "embeddings",
     );
     this.endpoint.recordTokens(group[0]?.partitionId ?? "", response.usage?.prompt_tokens ?? tokens, 0);
     const byIndex = new Map(response.data.map((d) => [d.index, d.embedding]));

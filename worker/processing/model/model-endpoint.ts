@@ -4,6 +4,7 @@ import type { TokenCredential } from "@azure/core-auth";
 import { getBearerTokenProvider } from "@azure/identity";
 import { circuitBreaker, CircuitState, ConsecutiveBreaker, ExponentialBackoff, handleWhen, isBrokenCircuitError, type CircuitBreakerPolicy } from "cockatiel";
 import { APIConnectionError, APIError, AzureOpenAI, OpenAI } from "openai";
+import { traceModelCall, type ModelCallScope } from "../../telemetry/spans";
 import { TransientError } from "../processor";
 import { classifyModelError, quotaHeaders, throttledKind } from "./model-failures";
 import { RateGovernor, type GovernorSnapshot, type RateGovernorOptions } from "./rate-governor";
@@ -48,6 +49,7 @@ export class ModelEndpoint {
   readonly label: string;
   private readonly governor: RateGovernor;
   private readonly breaker: CircuitBreakerPolicy;
+  private readonly traceScope: ModelCallScope;
 
   constructor(private readonly options: ModelEndpointOptions) {
     const { connection, timeoutMs } = options;
@@ -73,6 +75,7 @@ export class ModelEndpoint {
       this.model = connection.model;
       this.label = "openai";
     }
+    this.traceScope = { system: this.label === "azure-openai" ? "az.ai.openai" : "openai", model: this.model, serverAddress: new URL(this.client.baseURL).hostname };
     this.governor = new RateGovernor(options.governor);
     this.breaker = circuitBreaker(handleWhen(isOutage), {
       halfOpenAfter: new ExponentialBackoff({ initialDelay: 1000, maxDelay: 30_000 }),
@@ -84,7 +87,17 @@ export class ModelEndpoint {
    * Sends one request once the governor admits it and the circuit is closed; resolves with the SDK's data and
    * response, or rejects with a classified failure (PoisonEventError, ThrottledError, TransientError, ...).
    */
-  async call<T>(
+  call<T>(
+    partitionId: string,
+    estimatedTokens: number,
+    signal: AbortSignal | undefined,
+    send: () => Promise<{ data: T; response: Response }>,
+    operation: "chat" | "embeddings",
+  ): Promise<T> {
+    return traceModelCall(this.traceScope, operation, () => this.admitAndSend(partitionId, estimatedTokens, signal, send));
+  }
+
+  private async admitAndSend<T>(
     partitionId: string,
     estimatedTokens: number,
     signal: AbortSignal | undefined,
