@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -169,6 +169,13 @@ describe("worker configuration", () => {
     ]);
     const badSchema = problemsOf({ ...VALID_ENV, MODEL_JSON_SCHEMA: "./no/such/schema.json" });
     expect(badSchema).toEqual([`MODEL_JSON_SCHEMA (--model-json-schema) = "./no/such/schema.json": allowed: a readable JSON file holding a JSON Schema (an object)`]);
+  });
+
+  it("lists every setting in the README's worker settings table, and nothing that is not one", () => {
+    const readme = readFileSync(join(__dirname, "../../README.md"), "utf8");
+    const table = readme.slice(readme.indexOf("### Worker settings"), readme.indexOf("\n### ", readme.indexOf("### Worker settings") + 1));
+    const documented = [...table.matchAll(/^\| `([A-Z][A-Z0-9_]+)` \|/gm)].map((match) => match[1]);
+    expect(documented.sort()).toEqual(Object.keys(SETTINGS).sort());
   });
 
   it("documents every setting in --help with its environment variable", () => {
