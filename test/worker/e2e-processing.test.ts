@@ -185,11 +185,12 @@ describe("worker processing failures", () => {
         .split("\n")
         .filter((line) => line.startsWith(name) && line.includes(filter))
         .reduce((sum, line) => sum + Number(line.split(" ").at(-1)), 0);
-    expect(total("worker_events_processed_total")).toBe(sent.length);
+    // At least once: on a loaded machine a partition can change hands and replay from its checkpoint.
+    expect(total("worker_events_processed_total")).toBeGreaterThanOrEqual(sent.length);
     // 429 and 5xx are transient: retried without using up the event's attempts.
     expect(total("worker_events_failed_total", 'reason="transient"')).toBeGreaterThanOrEqual(4);
     expect(total("worker_model_requests_total", 'outcome="throttled"')).toBe(2);
-    expect(total("worker_model_requests_total", 'outcome="ok"')).toBe(sent.length);
+    expect(total("worker_model_requests_total", 'outcome="ok"')).toBe(total("worker_events_processed_total"));
     expect(total("worker_owned_partitions")).toBe(4);
     expect(metrics).toContain("worker_end_to_end_latency_seconds_bucket");
     expect(metrics).toContain("nodejs_eventloop_lag_seconds");

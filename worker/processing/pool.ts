@@ -16,6 +16,8 @@ const TASKS_POSTED_PER_THREAD = 4;
 interface Watchdog {
   stalled: boolean;
   replaced: Promise<unknown>;
+  /** The task has its outcome: a progress report that arrives after it (ports are not ordered) is stale. */
+  finished?: boolean;
 }
 
 /** How much longer than PROCESSOR_TIMEOUT_MS the watchdog waits for a thread that stopped yielding. */
@@ -165,6 +167,7 @@ export class ProcessingPool implements Processor {
       this.highestQueued = Math.max(this.highestQueued, this.piscina.queueSize);
       return (await running).map(toSettlement);
     } finally {
+      if (watchdog) watchdog.finished = true;
       channel?.port1.close();
       for (const [threadId, guard] of this.threadGuards) {
         if (guard.owner === watchdog) {
@@ -177,6 +180,7 @@ export class ProcessingPool implements Processor {
   }
 
   private eventStarted(threadId: number, started: number, owner: Watchdog): void {
+    if (owner.finished) return;
     const guard = this.threadGuards.get(threadId);
     if (guard && guard.started > started) return; // a later event's report arrived first, on another task's port
     clearTimeout(guard?.timer);
