@@ -24,7 +24,7 @@ describe("rate governor", () => {
     const g = governor();
     const first = await g.acquire(1);
     const throttledAt = performance.now();
-    first.throttled("requests", 300, {});
+    first.throttled("requests", 300);
     const next = await g.acquire(1);
     expect(performance.now() - throttledAt).toBeGreaterThanOrEqual(299);
     next.released();
@@ -42,7 +42,7 @@ describe("rate governor", () => {
     expect(g.snapshot().requestRate).toBe(0); // no limit known before the service says so
     now = 1000;
     const refused = await g.acquire(1);
-    refused.throttled("requests", 200, {});
+    refused.throttled("requests", 200);
     expect(g.snapshot().requestRate).toBeCloseTo(20 * 0.9, 5);
     expect(g.snapshot().pausedForMs).toBe(200);
     admitted.forEach((p) => p.succeeded(10, {}));
@@ -52,7 +52,7 @@ describe("rate governor", () => {
   it("a 429 with nothing admitted before it teaches no rate, only the pause", async () => {
     let now = 0;
     const g = governor({ now: () => now });
-    (await g.acquire(1)).throttled("requests", 500, {});
+    (await g.acquire(1)).throttled("requests", 500);
     expect(g.snapshot()).toMatchObject({ requestRate: 0, pausedForMs: 500 });
     g.close();
   });

@@ -2,7 +2,7 @@ import { waitInQueue } from "./abortable-queue";
 
 /**
  * Counts permits for work that may run at once. Callers beyond the limit wait in FIFO order; that wait is
- * the backpressure: nothing queues inside the pool or the HTTP client beyond the limit.
+ * the backpressure: nothing queues inside the pool beyond the limit.
  */
 export class Semaphore {
   private available: number;
@@ -37,14 +37,5 @@ export class Semaphore {
     const next = this.waiters.shift();
     if (next) next.grant(); // the permit passes straight to the next waiter
     else this.available++;
-  }
-
-  async run<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    await this.acquire(signal);
-    try {
-      return await task();
-    } finally {
-      this.release();
-    }
   }
 }

@@ -6,7 +6,7 @@ import { circuitBreaker, CircuitState, ConsecutiveBreaker, ExponentialBackoff, h
 import { APIConnectionError, APIError, AzureOpenAI, OpenAI } from "openai";
 import { traceModelCall, type ModelCallScope } from "../../telemetry/spans";
 import { TransientError } from "../processor";
-import { classifyModelError, quotaHeaders, throttledKind } from "./model-failures";
+import { classifyModelError, quotaHeaders, retryAfterMs, throttledKind } from "./model-failures";
 import { RateGovernor, type GovernorSnapshot, type RateGovernorOptions } from "./rate-governor";
 
 /** Where the model is: Azure OpenAI (key or Entra ID), or any OpenAI-compatible base URL (OpenAI, Ollama, vLLM, ...). */
@@ -114,8 +114,7 @@ export class ModelEndpoint {
           return data;
         } catch (error) {
           if (error instanceof APIError && error.status === 429) {
-            const classified = classifyModelError(error, this.label);
-            permit.throttled(throttledKind(error), (classified as { retryAfterMs?: number }).retryAfterMs, quotaHeaders(error.headers));
+            permit.throttled(throttledKind(error), retryAfterMs(error.headers));
             this.options.telemetry?.request(partitionId, "throttled");
           } else {
             permit.released();

@@ -36,10 +36,10 @@ export interface QuotaHeaders {
 export type ThrottledKind = "requests" | "tokens";
 
 export interface Permit {
-  /** The request succeeded after latencyMs; `usedTokens` replaces the estimate in the token rate when known. */
+  /** The request succeeded after latencyMs; a quota header saying the window is used up eases the pace off. */
   succeeded(latencyMs: number, quota: QuotaHeaders): void;
   /** A 429: pause the whole process for retryAfterMs and lower the learned rate of that kind. */
-  throttled(kind: ThrottledKind, retryAfterMs: number | undefined, quota: QuotaHeaders): void;
+  throttled(kind: ThrottledKind, retryAfterMs: number | undefined): void;
   /** Any other outcome: frees the slot and teaches nothing. */
   released(): void;
 }
@@ -274,7 +274,7 @@ export class RateGovernor {
         }
         this.pump();
       },
-      throttled: (kind, retryAfterMs, quota) => {
+      throttled: (kind, retryAfterMs) => {
         if (!finish()) return;
         const at = this.now();
         (kind === "tokens" ? this.tokens : this.requests).throttled(sentAt, at);
