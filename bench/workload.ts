@@ -2,7 +2,7 @@
 // every configuration (and the processor-only child, which regenerates them) works on the same bodies.
 // Event i goes to partition i % partitionCount.
 import { EventHubProducerClient, type EventData } from "@azure/event-hubs";
-import { customerMessage } from "../worker/dev/sample-messages";
+import { customerMessage } from "../tools/dev/sample-messages";
 
 export const BENCH_SEED = 20_240_521;
 export const CONTENT_TYPE = "application/json";

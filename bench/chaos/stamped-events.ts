@@ -4,7 +4,7 @@
 // poison: JSON without any text field, which the text-insights processor rejects for good.
 import { createHash } from "node:crypto";
 import type { EventData } from "@azure/event-hubs";
-import { customerMessage } from "../../worker/dev/sample-messages";
+import { customerMessage } from "../../tools/dev/sample-messages";
 import { seededRandom } from "../workload";
 
 export interface Stamp {

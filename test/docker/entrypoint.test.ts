@@ -87,7 +87,7 @@ describe("what the image holds", () => {
       expect(sources.some((s) => relative === s || relative.startsWith(`${s}/`)), `${relative} is not copied`).toBe(true);
     }
     // The context filter keeps out what must never reach an image.
-    for (const excluded of ["node_modules/typescript/package.json", ".git/config", "test/stack/programHarness.ts", "worker/dev.ts", "Pulumi.dev.yaml"]) {
+    for (const excluded of ["node_modules/typescript/package.json", ".git/config", "test/stack/programHarness.ts", "tools/dev.ts", "Pulumi.dev.yaml"]) {
       expect(inBuildContext(dockerignore, excluded), excluded).toBe(false);
     }
   });

@@ -14,7 +14,7 @@ interface Overview {
 describe("npm run dev with the explorer", () => {
   it("prints the explorer's URL and serves the live pipeline while it runs", async () => {
     // Slow enough to still be running while the test looks at the page's API.
-    const child = spawn("node_modules/.bin/tsx", ["worker/dev.ts", "--count", "100000", "--rate", "50", "--workers", "1", "--poison-every", "10"], {
+    const child = spawn("node_modules/.bin/tsx", ["tools/dev.ts", "--count", "100000", "--rate", "50", "--workers", "1", "--poison-every", "10"], {
       env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" },
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,

@@ -2,7 +2,7 @@
 // ownership blobs (through the same reader `npm run dev` uses), list dead letters.
 import { EventHubProducerClient } from "@azure/event-hubs";
 import { BlobServiceClient } from "@azure/storage-blob";
-import { readCheckpoints as checkpointsIn, readOwnership as ownershipIn } from "../../worker/dev/blob-state";
+import { readCheckpoints as checkpointsIn, readOwnership as ownershipIn } from "../../tools/dev/blob-state";
 import { key } from "./worker-process";
 
 export interface SentEvent {

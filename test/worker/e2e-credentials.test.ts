@@ -58,7 +58,7 @@ describe("credentials and reachability", () => {
   });
 
   it("npm run send with a wrong key fails at once, naming the failure", async () => {
-    const child = spawn("node_modules/.bin/tsx", ["worker/send.ts", "--count", "5"], {
+    const child = spawn("node_modules/.bin/tsx", ["tools/send.ts", "--count", "5"], {
       env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", EVENTHUB_CONNECTION_STRING: withWrongKey(), EVENTHUB_NAME: "creds" },
       stdio: ["ignore", "pipe", "pipe"],
     });

@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 describe("npm run dev", () => {
   it("runs the whole pipeline locally and prints a per-partition summary", async () => {
     const tmp = mkdtempSync(join(tmpdir(), "dev-test-"));
-    const child = spawn("node_modules/.bin/tsx", ["worker/dev.ts", "--count", "200", "--rate", "0", "--workers", "2", "--poison-every", "50"], {
+    const child = spawn("node_modules/.bin/tsx", ["tools/dev.ts", "--count", "200", "--rate", "0", "--workers", "2", "--poison-every", "50"], {
       env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", TMPDIR: tmp },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -40,7 +40,7 @@ describe("npm run dev", () => {
   }, 100_000);
 
   it("names a bad flag as it was typed", () => {
-    const run = spawnSync("node_modules/.bin/tsx", ["worker/dev.ts", "--poison-every", "-1"], {
+    const run = spawnSync("node_modules/.bin/tsx", ["tools/dev.ts", "--poison-every", "-1"], {
       env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" },
       encoding: "utf8",
       timeout: 60_000,

@@ -154,7 +154,7 @@ describe("worker tracing", () => {
   });
 
   it("npm run send starts a trace per event that the worker's batch spans link to", async () => {
-    await promisify(execFile)("node_modules/.bin/tsx", ["worker/send.ts", "--count", "8", "--rate", "0", "--partition-key-mode", "round-robin"], {
+    await promisify(execFile)("node_modules/.bin/tsx", ["tools/send.ts", "--count", "8", "--rate", "0", "--partition-key-mode", "round-robin"], {
       env: { PATH: process.env.PATH ?? "", EVENTHUB_CONNECTION_STRING: stack.eventHubConnectionString, EVENTHUB_NAME: "sent", ...tracingEnv(), OTEL_SERVICE_NAME: "producer-under-test" },
       timeout: 60_000,
     });

@@ -16,8 +16,8 @@ import { readCheckpoints, readDeadLetterKeys, readOwnership } from "./dev/blob-s
 import { ProgressDisplay, renderSummary, type PartitionProgress, type ProgressSnapshot } from "./dev/progress";
 import { DevWorker } from "./dev/worker-fleet";
 import { PARTITION_KEY_MODES, sendEvents } from "./send";
-import { installShutdownHandlers } from "./shutdown";
-import { startTracing } from "./telemetry/tracing";
+import { installShutdownHandlers } from "../worker/shutdown";
+import { startTracing } from "../worker/telemetry/tracing";
 
 const optionsSchema = z.object({
   count: z.coerce.number().int().min(1).max(10_000_000),

@@ -7,9 +7,9 @@ import { DefaultAzureCredential } from "@azure/identity";
 import { Command, CommanderError, Option } from "commander";
 import { z } from "zod";
 import { customerMessage } from "./dev/sample-messages";
-import { probeEventHub } from "./event-hubs-access";
-import { errorFields } from "./telemetry/logger";
-import { startTracing } from "./telemetry/tracing";
+import { probeEventHub } from "../worker/event-hubs-access";
+import { errorFields } from "../worker/telemetry/logger";
+import { startTracing } from "../worker/telemetry/tracing";
 
 export const PARTITION_KEY_MODES = ["none", "round-robin", "random"] as const;
 export type PartitionKeyMode = (typeof PARTITION_KEY_MODES)[number];
