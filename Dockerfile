@@ -24,6 +24,7 @@ ENV NODE_ENV=production \
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
+COPY common ./common
 COPY worker ./worker
 # `node`, uid 1000, comes with the official image.
 USER node

@@ -18,7 +18,7 @@ export const WORKER_METRICS_PORT = 9464;
  * Event hub and consumer group names: 1-50 characters of letters, digits, '.', '-' or '_', starting and
  * ending with a letter or digit (Azure rejects a trailing '.', '-' or '_').
  */
-export const ENTITY_NAME_RULE = "1-50 characters: letters, digits, '.', '-', '_', starting and ending with a letter or digit";
+export const ENTITY_NAME_RULE = "1-50 characters of letters, digits, '.', '-' or '_', starting and ending with a letter or digit";
 export const ENTITY_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,48}[A-Za-z0-9])?$/;
 
 export function isEntityName(name: string): boolean {

@@ -5,6 +5,7 @@
 //     PartitionCount, ConsumerGroups: [{ Name }] }] }], LoggingConfig? } }
 // Every problem is collected and reported at once, each naming the path, the bad value and what is allowed.
 import { z } from "zod";
+import { DEFAULT_CONSUMER_GROUP, ENTITY_NAME, ENTITY_NAME_RULE, WORKERS_CONSUMER_GROUP } from "../common/names";
 
 export interface HubConfig {
   name: string;
@@ -55,10 +56,9 @@ export const LIMITS = {
 } as const;
 
 export const DEFAULT_PARTITION_COUNT = 4;
-export const DEFAULT_CONSUMER_GROUP = "$Default";
 const DEFAULTS = {
   namespace: "emulatorns1",
-  hubs: [{ name: "events", partitionCount: DEFAULT_PARTITION_COUNT, consumerGroups: ["ai-workers"] }],
+  hubs: [{ name: "events", partitionCount: DEFAULT_PARTITION_COUNT, consumerGroups: [WORKERS_CONSUMER_GROUP] }],
   keys: [{ name: "RootManageSharedAccessKey", key: "SAS_KEY_VALUE" }],
   checkSignatures: true,
   retentionHours: 24,
@@ -67,10 +67,9 @@ const DEFAULTS = {
 } satisfies EmulatorConfig;
 
 // Azure's rule for event hub and consumer group names; it also keeps them safe as directory names.
-const ENTITY_NAME_RULE = "1-50 characters of letters, digits, '.', '-' or '_', starting and ending with a letter or digit";
 const entityName = z
   .string({ error: `must be a string of ${ENTITY_NAME_RULE}` })
-  .regex(/^(?=.{1,50}$)[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$/, { error: `must be ${ENTITY_NAME_RULE}` });
+  .regex(ENTITY_NAME, { error: `must be ${ENTITY_NAME_RULE}` });
 // "$Default" is the one consumer-group name outside the entity rule; it is accepted and dropped (always implied).
 const consumerGroupName = z.union([z.string().regex(/^\$default$/i), entityName], {
   error: `must be ${ENTITY_NAME_RULE}`,

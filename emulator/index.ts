@@ -1,5 +1,5 @@
 // The emulator's public API: what the worker, its tests and scripts import.
-export { startLocalStack, checkpointContainerFor, DEAD_LETTER_CONTAINER } from "./local-stack";
+export { startLocalStack } from "./local-stack";
 export type { LocalStack, LocalStackOptions } from "./local-stack";
 export { EventHubsEmulator } from "./server";
 export type { EventHubsEmulatorOptions } from "./server";

@@ -2,7 +2,9 @@
 // dead-letter containers created) and returns what a worker needs to connect; one call stops both.
 import type { Logger } from "pino";
 import { startAzurite } from "./azurite";
-import { type EmulatorConfig, type EmulatorConfigInput, DEFAULT_CONSUMER_GROUP, parseEmulatorConfig } from "./config";
+import { checkpointContainerName, DEAD_LETTER_CONTAINER, DEFAULT_CONSUMER_GROUP } from "../common/names";
+import type { WorkerEnvironment } from "../worker/config";
+import { type EmulatorConfig, type EmulatorConfigInput, parseEmulatorConfig } from "./config";
 import { EventHubsEmulator } from "./server";
 
 export interface LocalStackOptions {
@@ -36,24 +38,9 @@ export interface LocalStack {
   eventHubsPort: number;
   blobPort: number;
   /** The variables the worker reads, as printed by `npm run emulator`. */
-  env(): Record<string, string>;
+  env(): WorkerEnvironment;
   /** Stops both servers; idempotent. */
   stop(): Promise<void>;
-}
-
-export const DEAD_LETTER_CONTAINER = "dead-letters";
-
-/**
- * `checkpoints-<consumer group>`: lower-cased, characters outside [a-z0-9-] replaced by `-`, runs of `-`
- * collapsed and trailing ones dropped (container names allow single hyphens). The same rule as the
- * worker's default and the Pulumi program's container name.
- */
-export function checkpointContainerFor(consumerGroup: string): string {
-  return `checkpoints-${consumerGroup.toLowerCase().replace(/[^a-z0-9-]/g, "-")}`
-    .replace(/-{2,}/g, "-")
-    .replace(/-+$/, "")
-    .slice(0, 63)
-    .replace(/-+$/, "");
 }
 
 /** Parses the options' config (either shape) and applies `dataDir` on top. */
@@ -77,7 +64,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const defaultHub = config.hubs[0]!; // the schema requires at least one hub
   const consumerGroup = defaultHub.consumerGroups[0] ?? DEFAULT_CONSUMER_GROUP;
   const checkpointContainers = new Set(
-    config.hubs.flatMap((hub) => [DEFAULT_CONSUMER_GROUP, ...hub.consumerGroups]).map(checkpointContainerFor),
+    config.hubs.flatMap((hub) => [DEFAULT_CONSUMER_GROUP, ...hub.consumerGroups]).map(checkpointContainerName),
   );
 
   const [emulator, azurite] = await startBoth(
@@ -99,7 +86,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     consumerGroup,
     storageConnectionString: azurite.connectionString,
     storageAccountUrl: azurite.blobEndpoint,
-    checkpointContainer: checkpointContainerFor(consumerGroup),
+    checkpointContainer: checkpointContainerName(consumerGroup),
     deadLetterContainer: DEAD_LETTER_CONTAINER,
     config,
     emulator,

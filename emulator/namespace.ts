@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import pino, { type Logger } from "pino";
 import type { EmulatorConfig, HubConfig } from "./config";
-import { DEFAULT_CONSUMER_GROUP } from "./config";
+import { DEFAULT_CONSUMER_GROUP } from "../common/names";
 import { DataDirLock } from "./data-dir-lock";
 import { partitionIndexForKey } from "./partition-key";
 import { PartitionLog } from "./partition-log";

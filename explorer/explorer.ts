@@ -2,7 +2,7 @@
 // peeks, in the peek consumer group), producers made on first write, the dead-letter store, worker metrics.
 import { earliestEventPosition, latestEventPosition, type EventHubConsumerClient, type EventHubProducerClient, type EventPosition } from "@azure/event-hubs";
 import type { ContainerClient } from "@azure/storage-blob";
-import { defaultCheckpointContainer } from "../worker/config";
+import { checkpointContainerName } from "../common/names";
 import { blobServiceFor, consumerFor, deadLetterContainerFor, producerFor } from "./clients";
 import { readConsumerGroup, type ConsumerGroupView } from "./consumer-groups";
 import { DeadLetterStore } from "./dead-letters/store";
@@ -64,7 +64,7 @@ export class Explorer {
 
   checkpointContainer(consumerGroup: string): ContainerClient {
     const { eventHub, storage } = this.config.connection;
-    const name = consumerGroup === eventHub.consumerGroup ? storage.checkpointContainer : defaultCheckpointContainer(consumerGroup);
+    const name = consumerGroup === eventHub.consumerGroup ? storage.checkpointContainer : checkpointContainerName(consumerGroup);
     return blobServiceFor(this.config.connection).getContainerClient(name);
   }
 

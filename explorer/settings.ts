@@ -3,6 +3,7 @@
 // runs a worker runs these tools too. Every problem is reported at once; callers exit with code 2.
 import { Option, type Command } from "commander";
 import { SETTINGS, flagOf, validateSettings, type RawSettings, type SettingName, type WorkerConfig } from "../worker/config";
+import { shownDefault, type Setting } from "../worker/settings/declare";
 
 const CONNECTION_SETTINGS = [
   "EVENTHUB_CONNECTION_STRING",
@@ -19,8 +20,9 @@ export type Connection = Pick<WorkerConfig, "eventHub" | "storage">;
 
 export function addConnectionOptions(command: Command): Command {
   for (const name of CONNECTION_SETTINGS) {
-    const spec: { help: string; shownDefault?: string } = SETTINGS[name];
-    const shown = spec.shownDefault ? ` (default: ${spec.shownDefault})` : "";
+    const spec: Setting = SETTINGS[name];
+    const fallback = shownDefault(spec);
+    const shown = fallback === undefined ? "" : ` (default: ${fallback})`;
     command.addOption(
       new Option(`${flagOf(name)} <value>`, `${spec.help}${shown} [env: ${name}]`).helpGroup("Connection (the worker's settings):"),
     );

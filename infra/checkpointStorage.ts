@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as storage from "@pulumi/azure-native/storage";
-import { checkpointContainerName, DEAD_LETTER_CONTAINER_NAME } from "./naming";
+import { checkpointContainerName, DEAD_LETTER_CONTAINER } from "../common/names";
 
 export interface CheckpointStorageArgs {
   resourceGroupName: pulumi.Input<string>;
@@ -94,7 +94,7 @@ export class CheckpointStorage extends pulumi.ComponentResource {
       const containerName = checkpointContainerName(group);
       return container(`${name}-${containerName}`, containerName);
     });
-    this.deadLetterContainer = container(`${name}-${DEAD_LETTER_CONTAINER_NAME}`, DEAD_LETTER_CONTAINER_NAME);
+    this.deadLetterContainer = container(`${name}-${DEAD_LETTER_CONTAINER}`, DEAD_LETTER_CONTAINER);
 
     this.accountName = account.name;
     this.blobEndpoint = account.primaryEndpoints.blob;

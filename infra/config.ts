@@ -1,9 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { checkpointContainerName } from "./naming";
+import { checkpointContainerName, DEFAULT_CONSUMER_GROUP, ENTITY_NAME, ENTITY_NAME_RULE, WORKERS_CONSUMER_GROUP } from "../common/names";
 import { BUILT_IN_TAG_NAMES } from "./tags";
 import {
-  DEFAULT_CONSUMER_GROUP,
   EVENT_HUBS_SKUS,
   MAX_AUTO_INFLATE_THROUGHPUT_UNITS,
   TIER_LIMITS,
@@ -28,7 +27,7 @@ export const CONFIG_DEFAULTS = {
   eventHubName: "events",
   partitionCount: 4,
   retentionHours: 24,
-  consumerGroups: ["ai-workers"],
+  consumerGroups: [WORKERS_CONSUMER_GROUP],
   storageSku: "Standard_LRS",
   principalId: "",
   tags: [],
@@ -87,8 +86,6 @@ const flag = (defaultValue: boolean) =>
 const oneOf = <const T extends readonly [string, ...string[]]>(values: T, defaultValue: T[number]) =>
   z.enum(values, { error: `must be one of ${values.join(", ")}` }).default(defaultValue);
 
-const ENTITY_NAME_RULE = "1-50 characters: letters, digits, '.', '-', '_', starting and ending with a letter or digit";
-const ENTITY_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,48}[A-Za-z0-9])?$/;
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TAG_NAME_FORBIDDEN = /[<>%&\\?/]/;
 

@@ -55,22 +55,6 @@ export function workerHostingNames(namePrefix: string) {
   };
 }
 
-/**
- * `checkpoints-<consumer group>`: lower-cased, characters outside [a-z0-9-] replaced by `-`, runs of
- * `-` collapsed and a trailing `-` dropped (container names allow single hyphens only). The worker
- * derives the same name when CHECKPOINT_CONTAINER is not set.
- */
-export function checkpointContainerName(consumerGroup: string): string {
-  return `checkpoints-${consumerGroup.toLowerCase().replace(/[^a-z0-9-]/g, "-")}`
-    .replace(/-{2,}/g, "-")
-    .replace(/-+$/, "")
-    .slice(0, 63)
-    .replace(/-+$/, "");
-}
-
-/** Where the worker parks events it could not process. */
-export const DEAD_LETTER_CONTAINER_NAME = "dead-letters";
-
 /** The namespace, storage account and container registry names of a stack, once the subscription is known. */
 export function globalNames(
   subscriptionId: pulumi.Input<string>,

@@ -52,6 +52,3 @@ export const TIER_LIMITS: Readonly<Record<EventHubsSku, TierLimits>> = {
 
 /** The most throughput units auto-inflate may scale a Standard namespace to. */
 export const MAX_AUTO_INFLATE_THROUGHPUT_UNITS = 40;
-
-/** The consumer group every event hub has; the only one on Basic. */
-export const DEFAULT_CONSUMER_GROUP = "$Default";

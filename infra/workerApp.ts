@@ -1,9 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as app from "@pulumi/azure-native/app";
 import type * as inputs from "@pulumi/azure-native/types/input";
+import { WORKER_METRICS_PORT } from "../common/names";
+import type { WorkerEnvironment } from "../worker/config";
 
-/** The worker's /metrics, /healthz and /readyz port (its METRICS_PORT default; the Dockerfile exposes it). */
-export const WORKER_METRICS_PORT = 9464;
 /** KEDA's defaults in Container Apps, set explicitly so the README and the app agree. */
 export const SCALE_POLLING_INTERVAL_SECONDS = 30;
 export const SCALE_COOLDOWN_SECONDS = 300;
@@ -55,7 +55,7 @@ const APPLICATION_INSIGHTS_SECRET = "applicationinsights-connection-string";
  * picked by AZURE_CLIENT_ID); the one secret is Application Insights' connection string, by reference.
  */
 function workerEnvironment(args: WorkerAppArgs): inputs.app.EnvironmentVarArgs[] {
-  const env: Record<string, pulumi.Input<string>> = {
+  const settings: WorkerEnvironment<pulumi.Input<string>> = {
     EVENTHUB_NAMESPACE: args.eventHub.fullyQualifiedNamespace,
     EVENTHUB_NAME: args.eventHub.eventHubName,
     EVENTHUB_CONSUMER_GROUP: args.eventHub.consumerGroup,
@@ -64,13 +64,14 @@ function workerEnvironment(args: WorkerAppArgs): inputs.app.EnvironmentVarArgs[]
     DEAD_LETTER_CONTAINER: args.storage.deadLetterContainer,
     // The stack owns the containers; the identity's grants are scoped to them, not to creating new ones.
     CREATE_CONTAINERS: "false",
-    AZURE_CLIENT_ID: args.identity.clientId,
     METRICS_PORT: String(WORKER_METRICS_PORT),
     // Node sees the host's cores, not the replica's share: size the inference pool to the vCPUs granted.
     PROCESSOR_THREADS: String(Math.max(1, Math.floor(args.cpu))),
   };
   return [
-    ...Object.entries(env).map(([name, value]) => ({ name, value })),
+    ...Object.entries(settings).map(([name, value]) => ({ name, value })),
+    // Not a worker setting: DefaultAzureCredential's choice of the user-assigned identity.
+    { name: "AZURE_CLIENT_ID", value: args.identity.clientId },
     { name: "APPLICATIONINSIGHTS_CONNECTION_STRING", secretRef: APPLICATION_INSIGHTS_SECRET },
   ];
 }

@@ -1,7 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as eventhub from "@pulumi/azure-native/eventhub";
-import { checkpointContainerName } from "./naming";
-import { DEFAULT_CONSUMER_GROUP } from "./tierLimits";
+import { checkpointContainerName, DEFAULT_CONSUMER_GROUP } from "../common/names";
 
 export interface WorkerEventHubArgs {
   resourceGroupName: pulumi.Input<string>;

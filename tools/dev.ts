@@ -16,6 +16,7 @@ import { readCheckpoints, readDeadLetterKeys, readOwnership } from "./dev/blob-s
 import { ProgressDisplay, renderSummary, type PartitionProgress, type ProgressSnapshot } from "./dev/progress";
 import { DevWorker } from "./dev/worker-fleet";
 import { PARTITION_KEY_MODES, sendEvents } from "./send";
+import type { SettingName, WorkerEnvironment } from "../worker/config";
 import { installShutdownHandlers } from "../worker/shutdown";
 import { startTracing } from "../worker/telemetry/tracing";
 
@@ -60,7 +61,7 @@ function parseOptions(): DevOptions {
 }
 
 /** Settings that make a local demo lively; any of them can be overridden from the environment. */
-const DEV_WORKER_DEFAULTS: Record<string, string> = {
+const DEV_WORKER_DEFAULTS: WorkerEnvironment = {
   MAX_BATCH_SIZE: "50",
   MAX_WAIT_MS: "500",
   PREFETCH_COUNT: "150",
@@ -146,7 +147,8 @@ async function main(): Promise<void> {
   const resultsFile = createWriteStream(join(runDir, "results.jsonl"));
   const workers = Array.from({ length: options.workers }, (_, i) => {
     const name = `worker-${i + 1}`;
-    const env = { ...DEV_WORKER_DEFAULTS, ...inheritedEnv(), ...stack.env(), SINK: "stdout", METRICS_PORT: "0", METRICS_HOST: "127.0.0.1" };
+    const settings: WorkerEnvironment = { SINK: "stdout", METRICS_PORT: "0", METRICS_HOST: "127.0.0.1" };
+    const env = { ...DEV_WORKER_DEFAULTS, ...inheritedEnv(), ...stack.env(), ...settings };
     return new DevWorker(name, env, { results: resultsFile, log: createWriteStream(join(runDir, `${name}.log`)) }, (_w, key) =>
       state.recordResult(key.partitionId, key.sequenceNumber),
     );
@@ -274,9 +276,9 @@ async function main(): Promise<void> {
 
 /** The caller's environment minus connection settings that would conflict with the local stack's. */
 function inheritedEnv(): Record<string, string> {
-  const conflicting = new Set(["EVENTHUB_NAMESPACE", "STORAGE_ACCOUNT_URL", "SINK_EVENTHUB_CONNECTION_STRING", "SINK_EVENTHUB_NAMESPACE"]);
+  const conflicting = new Set<SettingName>(["EVENTHUB_NAMESPACE", "STORAGE_ACCOUNT_URL", "SINK_EVENTHUB_CONNECTION_STRING", "SINK_EVENTHUB_NAMESPACE"]);
   return Object.fromEntries(
-    Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined && !conflicting.has(entry[0])),
+    Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined && !conflicting.has(entry[0] as SettingName)),
   );
 }
 

@@ -12,16 +12,15 @@ import { DefaultAzureCredential } from "@azure/identity";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import type { Logger } from "pino";
 import { BatchProcessor } from "./batch-processor";
-import type { ProcessorConfig, SinkConfig, WorkerConfig } from "./config";
+import type { WorkerConfig } from "./config";
 import { BlobDeadLetterStore } from "./dead-letter";
 import { probeEventHub, type AccessProblem } from "./event-hubs-access";
 import { writeInitialCheckpoints } from "./initial-checkpoints";
 import { OwnershipTracker } from "./ownership-tracker";
 import { PartitionHandler } from "./partition-handler";
-import { createProcessor, type ProcessorOptions } from "./processing/create-processor";
-import type { ModelEndpoint } from "./processing/model/model-endpoint";
-import { ProcessingPool } from "./processing/pool";
-import { createSink, type SinkOptions } from "./sinks/create-sink";
+import type { PluginRuntime } from "./plugins";
+import { startProcessor } from "./processing/index";
+import { startSink } from "./sinks/index";
 import type { Sink } from "./sinks/sink";
 import { startTelemetryServer, type Readiness, type TelemetryServer } from "./telemetry/http-server";
 import { errorFields } from "./telemetry/logger";
@@ -47,50 +46,6 @@ export class StartupError extends Error {
 function lazyCredential(): () => TokenCredential {
   let credential: TokenCredential | undefined;
   return () => (credential ??= new DefaultAzureCredential());
-}
-
-/** Adds what settings cannot hold: the Entra ID credential, the metrics, and a log line per circuit change. */
-export function toProcessorOptions(
-  config: ProcessorConfig,
-  credential: () => TokenCredential,
-  metrics: WorkerMetrics,
-  logger: Logger,
-  onEndpoint: (endpoint: ModelEndpoint) => void = () => undefined,
-): ProcessorOptions {
-  if (config.kind !== "model") return config;
-  const { connection } = config.endpoint;
-  const needsCredential = connection.provider === "azure-openai" && connection.apiKey === undefined;
-  return {
-    ...config,
-    endpoint: { ...config.endpoint, connection: needsCredential ? { ...connection, credential: credential() } : connection, telemetry: metrics.modelTelemetry },
-    onEndpoint: (endpoint) => {
-      metrics.observeModel(endpoint);
-      endpoint.onCircuitChange((state) => {
-        const message = {
-          open: "model circuit open: the model failed repeatedly; holding requests, events wait (none are dead-lettered)",
-          "half-open": "model circuit half-open: probing the model with one request",
-          closed: "model circuit closed: the model answers again",
-        }[state];
-        logger[state === "closed" ? "info" : "warn"]({ model: endpoint.model, circuit: state }, message);
-      });
-      onEndpoint(endpoint);
-    },
-  };
-}
-
-export function toSinkOptions(
-  config: SinkConfig,
-  blobService: BlobServiceClient,
-  credential: () => TokenCredential,
-): SinkOptions {
-  switch (config.kind) {
-    case "stdout":
-      return config;
-    case "blob":
-      return { kind: "blob", containerClient: blobService.getContainerClient(config.container), prefix: config.prefix };
-    case "eventhub":
-      return config.connectionString ? config : { ...config, credential: credential() };
-  }
 }
 
 async function ensureContainer(container: ContainerClient, create: boolean, setting: string): Promise<void> {
@@ -147,17 +102,17 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
   await ensureContainer(checkpointContainer, storage.createContainers, "CHECKPOINT_CONTAINER");
   await ensureContainer(deadLetterContainer, storage.createContainers, "DEAD_LETTER_CONTAINER");
 
-  // Metrics first: the model endpoint reports to them. The pool's queue gauge reads the processor made below.
-  let poolQueue: (() => number) | undefined;
-  const metrics = new WorkerMetrics({ queueDepth: () => poolQueue?.() });
-  let modelEndpoint: ModelEndpoint | undefined;
-  const processor = await createProcessor(toProcessorOptions(config.processor, credential, metrics, logger, (endpoint) => (modelEndpoint = endpoint)));
-  if (processor instanceof ProcessingPool) poolQueue = () => processor.queued;
+  // Metrics first: processors report to them. The queue gauge reads the processor made below.
+  let queued: () => number | undefined = () => undefined;
+  const metrics = new WorkerMetrics({ queueDepth: () => queued() });
+  const runtime: PluginRuntime = { credential, blobService, metrics, logger };
+  const processor = await startProcessor(config.processor, runtime);
+  queued = () => processor.queued;
   exportPrometheusMetrics(metrics.registry); // every metric is registered by now
   const closers: Array<[string, () => Promise<void>]> = [["processor", () => processor.close()]];
   let sink: Sink;
   try {
-    sink = await createSink(toSinkOptions(config.sink, blobService, credential));
+    sink = await startSink(config.sink, runtime);
   } catch (error) {
     await processor.close();
     throw error;
@@ -276,7 +231,8 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
       reasons.push(`not receiving yet: no load-balancing round has completed for ${where}${access ? ` (at start: ${access.detail})` : ""}`);
     }
     if (!(await checkpointStoreReachable())) reasons.push(`checkpoint container "${storage.checkpointContainer}" unreachable`);
-    if (modelEndpoint && modelEndpoint.snapshot().circuit !== "closed") reasons.push(`model "${modelEndpoint.model}" unavailable: circuit open, events wait`);
+    const processorProblem = processor.unavailable?.();
+    if (processorProblem) reasons.push(processorProblem);
     for (const health of [sinkHealth, deadLetterHealth]) {
       const problem = health.problem();
       if (problem) reasons.push(problem);

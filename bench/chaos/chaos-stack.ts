@@ -6,7 +6,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { DEAD_LETTER_CONTAINER, checkpointContainerFor, startAzurite, type RunningAzurite } from "../../emulator/index";
+import { checkpointContainerName, DEAD_LETTER_CONTAINER } from "../../common/names";
+import { startAzurite, type RunningAzurite } from "../../emulator/index";
 import { CHAOS_RESULTS_CONTAINER } from "./blob-results";
 import { EmulatorProcess } from "./emulator-process";
 
@@ -40,7 +41,7 @@ export class ChaosStack {
   }
 
   private static containers(): string[] {
-    return [checkpointContainerFor(CHAOS_CONSUMER_GROUP), DEAD_LETTER_CONTAINER, CHAOS_RESULTS_CONTAINER];
+    return [checkpointContainerName(CHAOS_CONSUMER_GROUP), DEAD_LETTER_CONTAINER, CHAOS_RESULTS_CONTAINER];
   }
 
   get eventHubConnectionString(): string {
@@ -58,7 +59,7 @@ export class ChaosStack {
       EVENTHUB_NAME: CHAOS_HUB,
       EVENTHUB_CONSUMER_GROUP: CHAOS_CONSUMER_GROUP,
       STORAGE_CONNECTION_STRING: this.storageConnectionString,
-      CHECKPOINT_CONTAINER: checkpointContainerFor(CHAOS_CONSUMER_GROUP),
+      CHECKPOINT_CONTAINER: checkpointContainerName(CHAOS_CONSUMER_GROUP),
       DEAD_LETTER_CONTAINER,
     };
   }

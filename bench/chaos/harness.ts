@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { EventHubProducerClient, type EventData } from "@azure/event-hubs";
 import { BlobServiceClient } from "@azure/storage-blob";
-import { DEAD_LETTER_CONTAINER } from "../../emulator/index";
+import { DEAD_LETTER_CONTAINER } from "../../common/names";
 import { waitUntil } from "../child-process";
 import { BlobResults, CHAOS_RESULTS_CONTAINER } from "./blob-results";
 import { CHAOS_CONSUMER_GROUP, CHAOS_HUB, ChaosStack } from "./chaos-stack";

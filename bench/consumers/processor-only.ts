@@ -1,11 +1,11 @@
-// Configuration 2, the processor ceiling: the default text-insights processor (createProcessor, the
+// Configuration 2, the processor ceiling: the default text-insights processor (startTextInsights, the
 // worker's thread count and queue) on the benchmark's events, with no Event Hubs at all. It is driven the
 // way the worker drives it: batches of the worker's batch size through processMany, at most
 // BENCH_BATCHES_IN_FLIGHT at once (one per partition, which already keeps every thread busy).
 // Bodies are decoded before the clock starts. Child process of `npm run bench`.
 import { z } from "zod";
 import type { EventInput } from "../../worker/processing/processor";
-import { createProcessor } from "../../worker/processing/create-processor";
+import { startTextInsights } from "../../worker/processing/text-insights-processor";
 import { CONTENT_TYPE, generateEvents } from "../workload";
 import { readChildSettings, reportSummary } from "./child-protocol";
 
@@ -30,7 +30,7 @@ async function main(): Promise<void> {
     body: JSON.parse(event.body.toString("utf8")) as unknown,
     properties: {},
   }));
-  const processor = await createProcessor({ kind: "text-insights", threads: settings.BENCH_THREADS, maxQueue: settings.BENCH_MAX_QUEUE, timeoutMs: settings.BENCH_TIMEOUT_MS });
+  const processor = await startTextInsights({ threads: settings.BENCH_THREADS, maxQueue: settings.BENCH_MAX_QUEUE, timeoutMs: settings.BENCH_TIMEOUT_MS });
   const processMany = processor.processMany?.bind(processor);
   if (!processMany) throw new Error("the text-insights processor has no processMany");
   const deadline = performance.now() + settings.BENCH_TIME_LIMIT_MS;

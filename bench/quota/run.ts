@@ -11,7 +11,7 @@ import { EventHubProducerClient } from "@azure/event-hubs";
 import { Command } from "commander";
 import { z } from "zod";
 import type { LocalStack } from "../../emulator/index";
-import { DEFAULT_SYSTEM_PROMPT } from "../../worker/config";
+import { DEFAULT_SYSTEM_PROMPT } from "../../worker/processing/model/model-processor";
 import { REPO_ROOT, waitUntil } from "../child-process";
 import { parseCommandLine, wholeNumber } from "../command-line";
 import { FakeModelServer } from "../fake-model-server";

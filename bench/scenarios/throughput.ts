@@ -3,7 +3,8 @@
 // event), and processed by the text-insights processor alone. The worker's run is also where its peak
 // RSS (draining the backlog) and its checkpoint writes per second are read.
 import { EventHubProducerClient } from "@azure/event-hubs";
-import { checkpointContainerFor, type LocalStack } from "../../emulator/index";
+import { checkpointContainerName } from "../../common/names";
+import type { LocalStack } from "../../emulator/index";
 import type { WorkerConfig } from "../../worker/config";
 import { waitUntil } from "../child-process";
 import { runConsumerChild, type ChildMeasurement } from "../consumers/run-child";
@@ -63,7 +64,7 @@ function sampleEnv(stack: LocalStack, consumerGroup: string, expected: number, t
   return {
     ...hubEnv(stack, consumerGroup, expected, timeLimitMs, subscription),
     BENCH_STORAGE_CONNECTION_STRING: stack.storageConnectionString,
-    BENCH_CHECKPOINT_CONTAINER: checkpointContainerFor(consumerGroup),
+    BENCH_CHECKPOINT_CONTAINER: checkpointContainerName(consumerGroup),
   };
 }
 

@@ -12,7 +12,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { EventHubProducerClient } from "@azure/event-hubs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalStack, type LocalStack } from "../../emulator";
-import { WORKER_METRICS_PORT } from "../../infra/workerApp";
+import { WORKER_METRICS_PORT } from "../../common/names";
 import { FAST_WORKER_ENV, waitFor, type LogLine, type ResultLine } from "../support/worker-process";
 import { envOf, execForm, healthcheckOf, inBuildContext, instructions, only, parseDockerfile } from "./dockerfile";
 import { moduleGraph, packageName } from "./moduleGraph";

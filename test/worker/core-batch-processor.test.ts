@@ -3,7 +3,7 @@ import type { ReceivedEventData } from "@azure/event-hubs";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { BatchProcessor } from "../../worker/batch-processor";
 import type { DeadLetterRecord } from "../../worker/dead-letter";
-import { createProcessor } from "../../worker/processing/create-processor";
+import { startTextInsights } from "../../worker/processing/text-insights-processor";
 import { PoisonEventError, ThrottledError, type EventInput, type Processor } from "../../worker/processing/processor";
 import type { RetryPolicy } from "../../worker/retry";
 import { serializeResultRecord, type ResultRecord, type Sink } from "../../worker/sinks/sink";
@@ -175,7 +175,7 @@ describe("BatchProcessor", () => {
 describe("BatchProcessor with the real text-insights pool", () => {
   let processor: Processor;
   beforeAll(async () => {
-    processor = await createProcessor({ kind: "text-insights", threads: 2, maxQueue: 2, timeoutMs: 30_000 });
+    processor = await startTextInsights({ threads: 2, maxQueue: 2, timeoutMs: 30_000 });
   });
   afterAll(async () => {
     await processor.close();

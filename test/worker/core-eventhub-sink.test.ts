@@ -1,7 +1,8 @@
 import { EventHubConsumerClient, earliestEventPosition, type ReceivedEventData } from "@azure/event-hubs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalStack, type LocalStack } from "../../emulator";
-import { createSink } from "../../worker/sinks/create-sink";
+import { eventHubSink } from "../../worker/sinks/eventhub-sink";
+import { pluginRuntime } from "../support/plugin-runtime";
 import { asWritten } from "../support/result-records";
 import type { ResultRecord } from "../../worker/sinks/sink";
 
@@ -53,7 +54,7 @@ describe("eventhub sink against the local emulator", () => {
   });
 
   it("sends results in size-bounded batches, keyed by source partition so each partition's results stay in order", async () => {
-    const sink = await createSink({ kind: "eventhub", connectionString: stack.eventHubConnectionString, eventHubName: "results" });
+    const sink = await eventHubSink.create({ connectionString: stack.eventHubConnectionString, eventHubName: "results" }, pluginRuntime());
     // ~30 KB each: 40 records of one partition cannot fit in one batch, so the sink must split.
     const first = [...Array.from({ length: 40 }, (_, i) => record("0", i, 30_000)), ...Array.from({ length: 5 }, (_, i) => record("3", 100 + i, 10))];
     const second = Array.from({ length: 5 }, (_, i) => record("0", 40 + i, 10));

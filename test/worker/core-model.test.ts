@@ -4,7 +4,7 @@
 import type { AccessToken, TokenCredential } from "@azure/core-auth";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { FakeModelServer } from "../../bench/fake-model-server";
-import { createProcessor, type ModelTask } from "../../worker/processing/create-processor";
+import { createModelProcessor, type ModelTask } from "../../worker/processing/model/model-processor";
 import type { ChatResult } from "../../worker/processing/model/chat-processor";
 import type { EmbeddingResult } from "../../worker/processing/model/embeddings-processor";
 import type { ModelConnection } from "../../worker/processing/model/model-endpoint";
@@ -26,8 +26,7 @@ function azure(extra: Partial<Extract<ModelConnection, { provider: "azure-openai
 }
 
 async function processorFor(connection: ModelConnection, task: ModelTask = chat, options: { timeoutMs?: number; maxConcurrency?: number } = {}): Promise<Processor> {
-  const processor = await createProcessor({
-    kind: "model",
+  const { processor } = createModelProcessor({
     endpoint: { connection, timeoutMs: options.timeoutMs ?? 5_000, governor: { maxConcurrency: options.maxConcurrency ?? 8, initialConcurrency: Math.min(4, options.maxConcurrency ?? 8) } },
     task,
   });

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createProcessor } from "../../worker/processing/create-processor";
+import { startTextInsights } from "../../worker/processing/text-insights-processor";
 import { createModuleProcessor } from "../../worker/processing/module-processor";
 import { ProcessingPool } from "../../worker/processing/pool";
 import { isPoisonEventError, isTransientFailure, PoisonEventError, type EventInput, type Processor } from "../../worker/processing/processor";
@@ -15,7 +15,7 @@ function input(sequenceNumber: number, body: unknown): EventInput {
 describe("text-insights on the worker-thread pool", () => {
   let processor: Processor;
   beforeAll(async () => {
-    processor = await createProcessor({ kind: "text-insights", threads: 2, maxQueue: 4, timeoutMs: 30_000 });
+    processor = await startTextInsights({ threads: 2, maxQueue: 4, timeoutMs: 30_000 });
   });
   afterAll(async () => {
     await processor.close();
@@ -66,7 +66,7 @@ describe("custom processor modules", () => {
   });
 
   it("runs the documented word-count example on the pool", async () => {
-    const processor = await createProcessor({ kind: "module", modulePath: "worker/processing/examples/word-count.ts", threads: 1, maxQueue: 2, timeoutMs: 30_000 });
+    const processor = await createModuleProcessor({ modulePath: "worker/processing/examples/word-count.ts", threads: 1, maxQueue: 2, timeoutMs: 30_000 });
     try {
       expect(processor.name).toMatch(/^module:.*word-count\.ts$/);
       await expect(processor.process(input(1, { text: "the cat and the hat" }))).resolves.toEqual({

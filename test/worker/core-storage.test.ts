@@ -2,7 +2,8 @@ import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAzurite, type RunningAzurite } from "../../emulator/azurite";
 import { BlobDeadLetterStore, deadLetterBody, serializeDeadLetter, type DeadLetterRecord } from "../../worker/dead-letter";
-import { createSink } from "../../worker/sinks/create-sink";
+import { blobSink } from "../../worker/sinks/blob-sink";
+import { pluginRuntime } from "../support/plugin-runtime";
 import type { ResultRecord } from "../../worker/sinks/sink";
 
 function deadLetter(overrides: Partial<DeadLetterRecord> = {}): DeadLetterRecord {
@@ -91,7 +92,7 @@ describe("storage on real Azurite", () => {
 
   it("blob sink and dead-letter store create again a blob or container deleted while they run", async () => {
     const container = service.getContainerClient("results-lost");
-    const sink = await createSink({ kind: "blob", containerClient: container, prefix: "" });
+    const sink = await blobSink.create({ container: container.containerName, prefix: "" }, pluginRuntime({ blobService: service }));
     await sink.write([result("0", 1, "2024-03-12T09:00:00.000Z")]);
     await container.getBlobClient("0/2024-03-12-09.jsonl").delete();
     await sink.write([result("0", 2, "2024-03-12T09:01:00.000Z")]);
@@ -111,7 +112,7 @@ describe("storage on real Azurite", () => {
 
   it("blob sink appends JSON Lines per partition and enqueued hour, in order, across writes", async () => {
     const container = service.getContainerClient("results");
-    const sink = await createSink({ kind: "blob", containerClient: container, prefix: "runs/a/" });
+    const sink = await blobSink.create({ container: container.containerName, prefix: "runs/a/" }, pluginRuntime({ blobService: service }));
     await sink.write([
       result("0", 1, "2024-03-12T09:59:00.000Z"),
       result("0", 2, "2024-03-12T10:00:01.000Z"),

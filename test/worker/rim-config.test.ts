@@ -3,7 +3,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { defaultCheckpointContainer, helpText, parseConfig, SETTINGS, type SettingName } from "../../worker/config";
+import { checkpointContainerName } from "../../common/names";
+import { readSettingsTable } from "../../tools/settings-table";
+import { settingsTable } from "../../worker/settings/declare";
+import { helpText, parseConfig, SETTINGS, type SettingName } from "../../worker/config";
 
 const VALID_ENV = {
   EVENTHUB_CONNECTION_STRING:
@@ -43,8 +46,8 @@ describe("worker configuration", () => {
   });
 
   it("derives the checkpoint container name from the consumer group", () => {
-    expect(defaultCheckpointContainer("$Default")).toBe("checkpoints-default");
-    expect(defaultCheckpointContainer("ai.workers")).toBe("checkpoints-ai-workers");
+    expect(checkpointContainerName("$Default")).toBe("checkpoints-default");
+    expect(checkpointContainerName("ai.workers")).toBe("checkpoints-ai-workers");
   });
 
   it("takes the hub name from EntityPath and rejects a different EVENTHUB_NAME", () => {
@@ -129,7 +132,7 @@ describe("worker configuration", () => {
     expect(result.kind).toBe("ok");
     if (result.kind !== "ok") return;
     expect(result.config.processor).toMatchObject({
-      kind: "model",
+      kind: "azure-openai",
       endpoint: {
         connection: { provider: "azure-openai", endpoint: "http://127.0.0.1:9", deployment: "gpt-4o-mini", apiKey: "k", apiVersion: "2024-10-21" },
         timeoutMs: 60_000,
@@ -152,7 +155,7 @@ describe("worker configuration", () => {
     expect(result.kind).toBe("ok");
     if (result.kind !== "ok") return;
     expect(result.config.processor).toMatchObject({
-      kind: "model",
+      kind: "openai",
       endpoint: { connection: { provider: "openai", baseUrl: "http://127.0.0.1:11434/v1", model: "llama3.1" }, governor: { maxRequestsPerMinute: 600, maxTokensPerMinute: 90_000 } },
       task: { kind: "chat", jsonSchema: { name: "result", schema: { required: ["intent"] } }, budget: { maxInputTokens: 500, overflow: "dead-letter" } },
     });
@@ -176,6 +179,8 @@ describe("worker configuration", () => {
     const table = readme.slice(readme.indexOf("### Worker settings"), readme.indexOf("\n### ", readme.indexOf("### Worker settings") + 1));
     const documented = [...table.matchAll(/^\| `([A-Z][A-Z0-9_]+)` \|/gm)].map((match) => match[1]);
     expect(documented.sort()).toEqual(Object.keys(SETTINGS).sort());
+    // The whole table is generated from the declarations (npm run settings-table), so defaults and help match too.
+    expect(readSettingsTable(readme), "README settings table is stale: run npm run settings-table").toBe(settingsTable(SETTINGS));
   });
 
   it("documents every setting in --help with its environment variable", () => {

@@ -1,14 +1,14 @@
+import { resolve } from "node:path";
+import { defineProcessor } from "../plugins";
+import { existingModulePath } from "../settings/values";
 import { ProcessingPool } from "./pool";
+import { POOL_SETTINGS, poolOptions, type PoolOptions } from "./pool-settings";
 import type { Processor } from "./processor";
 import { resolveUserModulePath, UserModuleError } from "./user-module";
 
-export interface ModuleProcessorOptions {
+export interface ModuleProcessorOptions extends PoolOptions {
   /** Absolute, or relative to the working directory. */
   modulePath: string;
-  threads: number;
-  maxQueue: number;
-  /** Longest one event may take (PROCESSOR_TIMEOUT_MS). */
-  timeoutMs: number;
 }
 
 /**
@@ -32,3 +32,12 @@ export async function createModuleProcessor(options: ModuleProcessorOptions): Pr
     throw new UserModuleError(`processor module "${modulePath}" failed to start: ${(error as Error).message}`);
   }
 }
+
+/** PROCESSOR=<path>: the user's module on the pool, with the pool's settings. */
+export const moduleProcessor = defineProcessor({
+  name: "module",
+  chosenBy: { allowed: "a path to an existing .js/.ts module", accepts: (raw) => existingModulePath(raw) !== undefined },
+  settings: POOL_SETTINGS,
+  options: (values, { selection }) => ({ modulePath: resolve(selection.trim()), ...poolOptions(values) }),
+  create: (options) => createModuleProcessor(options),
+});

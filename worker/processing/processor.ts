@@ -31,6 +31,10 @@ export interface Processor {
    * processor itself broke (e.g. a pool thread died): then every event counts as a failed attempt.
    */
   processMany?(inputs: EventInput[], signal?: AbortSignal): Promise<EventSettlement[]>;
+  /** Tasks waiting for a processing thread (pool-backed processors), for the queue-depth gauge. */
+  readonly queued?: number;
+  /** Why the processor cannot work now (a remote model's open circuit): readiness reports it. */
+  unavailable?(): string | undefined;
   close(): Promise<void>;
 }
 

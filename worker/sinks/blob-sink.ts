@@ -1,4 +1,6 @@
 import { isRestError, type AppendBlobClient, type ContainerClient } from "@azure/storage-blob";
+import { defineSink } from "../plugins";
+import { containerName, text } from "../settings/values";
 import { serializeResultRecord, type ResultRecord, type Sink } from "./sink";
 
 /** Append blocks are limited to 4 MiB by older service versions and Azurite. */
@@ -100,3 +102,23 @@ function blocksOf(lines: string[]): Buffer[] {
   if (pending.length > 0) blocks.push(Buffer.concat(pending));
   return blocks;
 }
+
+const GROUP = "Result sink (SINK=blob):";
+
+/** SINK=blob: JSON Lines in append blobs of the worker's storage account. */
+export const blobSink = defineSink({
+  name: "blob",
+  settings: {
+    SINK_BLOB_CONTAINER: { group: GROUP, value: containerName, default: "results", help: "container for JSON Lines results (in the storage account above)" },
+    SINK_BLOB_PREFIX: { group: GROUP, value: text, defaultShown: "<hub>/<consumer group>/", help: "blob name prefix" },
+  },
+  options: (values, { eventHubName, consumerGroup }) => ({
+    container: values.SINK_BLOB_CONTAINER,
+    prefix: values.SINK_BLOB_PREFIX ?? `${eventHubName}/${consumerGroup}/`.toLowerCase(),
+  }),
+  async create(options, { blobService }) {
+    const container = blobService.getContainerClient(options.container);
+    await container.createIfNotExists();
+    return new BlobSink(container, options.prefix);
+  },
+});

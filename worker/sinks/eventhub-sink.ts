@@ -1,5 +1,7 @@
 import type { TokenCredential } from "@azure/core-auth";
 import { EventHubProducerClient, type EventDataBatch } from "@azure/event-hubs";
+import { defineSink } from "../plugins";
+import { entityName, eventHubConnectionString, hostName } from "../settings/values";
 import { serializeResultRecord, type ResultRecord, type Sink } from "./sink";
 
 export interface EventHubSinkOptions {
@@ -52,3 +54,41 @@ export class EventHubSink implements Sink {
     await this.producer.close();
   }
 }
+
+const GROUP = "Result sink (SINK=eventhub):";
+
+/** SINK=eventhub: each result as a JSON event on a results hub. */
+export const eventHubSink = defineSink({
+  name: "eventhub",
+  settings: {
+    SINK_EVENTHUB_CONNECTION_STRING: { group: GROUP, value: eventHubConnectionString, secret: true,
+      help: "results hub connection string (Send rights); or SINK_EVENTHUB_NAMESPACE" },
+    SINK_EVENTHUB_NAMESPACE: { group: GROUP, value: hostName, help: "results hub namespace, used with DefaultAzureCredential" },
+    SINK_EVENTHUB_NAME: { group: GROUP, value: entityName, help: "results hub name (optional with EntityPath, then it must match)" },
+  },
+  missing(raw) {
+    const problems: Array<[string, string]> = [];
+    const hasEntityPath = /(^|;)\s*EntityPath=/i.test(raw.SINK_EVENTHUB_CONNECTION_STRING ?? "");
+    if (raw.SINK_EVENTHUB_CONNECTION_STRING === undefined && raw.SINK_EVENTHUB_NAMESPACE === undefined)
+      problems.push(["SINK_EVENTHUB_CONNECTION_STRING", "required when SINK=eventhub (or SINK_EVENTHUB_NAMESPACE)"]);
+    if (raw.SINK_EVENTHUB_CONNECTION_STRING !== undefined && raw.SINK_EVENTHUB_NAMESPACE !== undefined)
+      problems.push(["SINK_EVENTHUB_NAMESPACE", "set only one of SINK_EVENTHUB_CONNECTION_STRING and SINK_EVENTHUB_NAMESPACE"]);
+    if (raw.SINK_EVENTHUB_NAME === undefined && !hasEntityPath)
+      problems.push(["SINK_EVENTHUB_NAME", "required when SINK=eventhub unless the connection string has EntityPath"]);
+    return problems;
+  },
+  conflicts(values) {
+    const entityPath = values.SINK_EVENTHUB_CONNECTION_STRING?.entityPath;
+    return values.SINK_EVENTHUB_NAME && entityPath && values.SINK_EVENTHUB_NAME !== entityPath
+      ? [["SINK_EVENTHUB_NAME", `must match the connection string's EntityPath "${entityPath}"`]]
+      : [];
+  },
+  options: (values): Omit<EventHubSinkOptions, "credential"> => ({
+    ...(values.SINK_EVENTHUB_CONNECTION_STRING
+      ? { connectionString: values.SINK_EVENTHUB_CONNECTION_STRING.raw }
+      : { fullyQualifiedNamespace: values.SINK_EVENTHUB_NAMESPACE }),
+    eventHubName: values.SINK_EVENTHUB_NAME ?? values.SINK_EVENTHUB_CONNECTION_STRING?.entityPath ?? "",
+  }),
+  create: async (options, { credential }) =>
+    EventHubSink.create(options.connectionString ? options : { ...options, credential: credential() }),
+});

@@ -1,5 +1,6 @@
 import { once } from "node:events";
 import type { Writable } from "node:stream";
+import { defineSink } from "../plugins";
 import { serializeResultRecord, type ResultRecord, type Sink } from "./sink";
 
 /**
@@ -23,3 +24,11 @@ export class StdoutSink implements Sink {
     // stdout belongs to the process; nothing to release.
   }
 }
+
+/** SINK=stdout, the default: results on stdout, for a pipe or the container log. */
+export const stdoutSink = defineSink({
+  name: "stdout",
+  settings: {},
+  options: () => ({}),
+  create: async () => new StdoutSink(),
+});

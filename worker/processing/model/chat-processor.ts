@@ -82,6 +82,10 @@ export class ChatProcessor implements Processor {
     return result;
   }
 
+  unavailable(): string | undefined {
+    return this.endpoint.unavailable();
+  }
+
   async close(): Promise<void> {
     this.endpoint.close();
   }

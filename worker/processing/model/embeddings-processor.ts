@@ -75,6 +75,10 @@ export class EmbeddingsProcessor implements Processor {
     return settlements;
   }
 
+  unavailable(): string | undefined {
+    return this.endpoint.unavailable();
+  }
+
   async close(): Promise<void> {
     this.endpoint.close();
   }

@@ -144,6 +144,11 @@ export class ModelEndpoint {
   }
 
   /** Calls a listener on every change of the circuit's state (for logs). */
+  /** Why requests are held, while the circuit is not closed. */
+  unavailable(): string | undefined {
+    return this.breaker.state === CircuitState.Closed ? undefined : `model "${this.model}" unavailable: circuit open, events wait`;
+  }
+
   onCircuitChange(listener: (state: CircuitStateName) => void): void {
     this.breaker.onBreak(() => listener("open"));
     this.breaker.onHalfOpen(() => listener("half-open"));

@@ -1,0 +1,19 @@
+// What the worker hands a sink or processor plugin at start-up, for tests that build one directly: real
+// metrics and a silent logger, plus the storage account a test gives. Anything else a plugin reaches for fails loudly.
+import pino from "pino";
+import type { PluginRuntime } from "../../worker/plugins";
+import { WorkerMetrics } from "../../worker/telemetry/metrics";
+
+export function pluginRuntime(parts: Partial<Pick<PluginRuntime, "blobService">> = {}): PluginRuntime {
+  return {
+    credential: () => {
+      throw new Error("this test gives the plugin no Entra ID credential");
+    },
+    get blobService() {
+      if (!parts.blobService) throw new Error("this test gives the plugin no storage account");
+      return parts.blobService;
+    },
+    metrics: new WorkerMetrics(),
+    logger: pino({ level: "silent" }),
+  };
+}

@@ -1,0 +1,30 @@
+// `npm run settings-table`: writes the README's worker settings table from the settings' declarations
+// (worker/config.ts and each sink's and processor's module). A test fails while the README is stale.
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+const README = join(__dirname, "..", "README.md");
+const HEADER = "| Env var | Default | Meaning |";
+
+/** The table's lines in the README: from its header to the first line that is not a table row. */
+function tableBounds(readme: string): { start: number; end: number } {
+  const start = readme.indexOf(`${HEADER}\n`, readme.indexOf("### Worker settings"));
+  if (start < 0) throw new Error(`README.md has no "${HEADER}" table under "### Worker settings"`);
+  const after = readme.slice(start).search(/\n(?!\|)/);
+  return { start, end: after < 0 ? readme.length : start + after };
+}
+
+export function readSettingsTable(readme: string): string {
+  const { start, end } = tableBounds(readme);
+  return readme.slice(start, end);
+}
+
+if (require.main === module) {
+  // Loaded here, not at the top: the test above imports readSettingsTable without the whole worker config.
+  const { SETTINGS } = require("../worker/config") as typeof import("../worker/config");
+  const { settingsTable } = require("../worker/settings/declare") as typeof import("../worker/settings/declare");
+  const readme = readFileSync(README, "utf8");
+  const { start, end } = tableBounds(readme);
+  writeFileSync(README, readme.slice(0, start) + settingsTable(SETTINGS) + readme.slice(end));
+  console.log(`README.md: worker settings table written (${Object.keys(SETTINGS).length} settings)`);
+}

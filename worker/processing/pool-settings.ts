@@ -1,0 +1,26 @@
+// The settings of processors that run on the worker-thread pool (text-insights and user modules).
+import { availableParallelism } from "node:os";
+import type { Values } from "../settings/declare";
+import { integer } from "../settings/values";
+
+const GROUP = "Processing threads (PROCESSOR=text-insights or a module):";
+
+export const POOL_SETTINGS = {
+  PROCESSOR_THREADS: { group: GROUP, value: integer(1, 256), default: String(Math.max(1, availableParallelism() - 1)),
+    defaultShown: "CPUs − 1, at least 1", help: "worker threads for text-insights and module processors" },
+  PROCESSOR_TIMEOUT_MS: { group: GROUP, value: integer(10, 3_600_000), default: "30000",
+    help: "longest one event may take on a processing thread (ms); then it fails (retried, then dead-lettered) and a thread stuck in code that never yields is replaced" },
+  PROCESSOR_MAX_QUEUE: { group: GROUP, value: integer(1, 1_000_000), default: "1000",
+    help: "a safety cap on tasks (a batch's share per thread) waiting for a pool thread. The working bound is two batches in flight per owned partition" },
+} as const;
+
+export interface PoolOptions {
+  threads: number;
+  maxQueue: number;
+  /** Longest one event may take on a thread (PROCESSOR_TIMEOUT_MS). */
+  timeoutMs: number;
+}
+
+export function poolOptions(values: Values<typeof POOL_SETTINGS>): PoolOptions {
+  return { threads: values.PROCESSOR_THREADS, maxQueue: values.PROCESSOR_MAX_QUEUE, timeoutMs: values.PROCESSOR_TIMEOUT_MS };
+}

@@ -1,0 +1,90 @@
+// A setting is declared once: its name (the key), group, help, value parser, default and whether it is a secret.
+// The worker's --help, its validation and typed values, error messages and the README table derive from it.
+import { z } from "zod";
+import type { SettingValue } from "./values";
+
+export interface Setting {
+  /** Heading under which --help and the README list the setting. */
+  group: string;
+  help: string;
+  value: SettingValue<unknown>;
+  /** The default as raw text, parsed like a value that was set; --help and the README show it. */
+  default?: string;
+  /** Shown instead of `default` where the real default is derived (from other settings or the machine). */
+  defaultShown?: string;
+  /** Never echo the value in error messages. */
+  secret?: boolean;
+}
+
+export type Settings = Record<string, Setting>;
+
+/** The typed values of a set of settings: settings with a default always have a value. */
+export type Values<S extends Settings> = {
+  [K in keyof S]: S[K] extends { default: string } ? z.output<S[K]["value"]> : z.output<S[K]["value"]> | undefined;
+};
+
+/** The raw text of settings that were set (environment or flags). */
+export type RawSettings<Name extends string = string> = Partial<Record<Name, string>>;
+
+/** A setting's name and what is wrong with it. */
+export type Problem = readonly [name: string, message: string];
+
+export function flagOf(name: string): string {
+  return `--${name.toLowerCase().replaceAll("_", "-")}`;
+}
+
+/** The zod object that parses every setting's raw text, applying defaults. */
+export function schemaOf(settings: Settings): z.ZodObject {
+  const shape: Record<string, z.ZodType> = {};
+  for (const [name, setting] of Object.entries(settings)) {
+    shape[name] = setting.default === undefined ? setting.value.optional() : setting.value.prefault(setting.default);
+  }
+  return z.object(shape);
+}
+
+/** What --help and error messages show as the default, if there is one. */
+export function shownDefault(setting: Setting): string | undefined {
+  return setting.defaultShown ?? setting.default;
+}
+
+/** The value as an error message shows it: secrets hidden, an unset value with its default. */
+export function describeValue(setting: Setting, raw: string | undefined): string {
+  if (raw === undefined) {
+    const fallback = setting.default ?? setting.defaultShown;
+    return fallback === undefined ? "(not set)" : `(not set, so the default ${fallback})`;
+  }
+  return setting.secret ? `(${raw.length} characters, hidden)` : JSON.stringify(raw);
+}
+
+/**
+ * Joins sets of settings into one, in order. A name may appear in several sets (settings shared by two
+ * processors) only as the very same declaration, so two modules cannot declare one name differently.
+ */
+export function mergeSettings(sets: readonly Settings[]): Settings {
+  const merged: Settings = {};
+  for (const set of sets) {
+    for (const [name, setting] of Object.entries(set)) {
+      if (merged[name] !== undefined && merged[name] !== setting) throw new Error(`setting ${name} is declared twice, differently`);
+      merged[name] = setting;
+    }
+  }
+  return merged;
+}
+
+/** The README's settings table: one row per setting under its group's heading. */
+export function settingsTable(settings: Settings): string {
+  // Markdown: "|" would end the cell, and "<name>" would read as an HTML tag and vanish.
+  const cell = (text: string) => text.replaceAll("|", "\\|").replaceAll("<", "&lt;").replaceAll(">", "&gt;");
+  const rows = ["| Env var | Default | Meaning |", "| --- | --- | --- |"];
+  let group: string | undefined;
+  for (const [name, setting] of Object.entries(settings)) {
+    if (setting.group !== group) {
+      group = setting.group;
+      rows.push(`| **${cell(group.replace(/:$/, ""))}** | | |`);
+    }
+    const fallback =
+      setting.defaultShown !== undefined ? cell(setting.defaultShown) : setting.default !== undefined ? `\`${cell(setting.default)}\`` : "—";
+    rows.push(`| \`${name}\` | ${fallback} | ${cell(setting.help)} |`);
+  }
+  return rows.join("\n");
+}
