@@ -77,7 +77,7 @@ describe("worker configuration", () => {
         `LOAD_BALANCING (--load-balancing) = "random": allowed: greedy | balanced`,
         expect.stringMatching(/^CHECKPOINT_CONTAINER \(--checkpoint-container\) = "Bad_Name": allowed: 3-63 characters/),
         `METRICS_PORT (--metrics-port) = "70000": allowed: an integer from 0 to 65535`,
-        `SINK (--sink) = "kafka": allowed: stdout | eventhub | blob`,
+        `SINK (--sink) = "kafka": allowed: stdout | eventhub | blob | http`,
       ]),
     );
     expect(problems).toHaveLength(9);

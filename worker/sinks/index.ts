@@ -3,10 +3,11 @@
 import { createFromConfig, type PluginConfig, type PluginRuntime } from "../plugins";
 import { blobSink } from "./blob-sink";
 import { eventHubSink } from "./eventhub-sink";
+import { httpSink } from "./http-sink";
 import type { Sink } from "./sink";
 import { stdoutSink } from "./stdout-sink";
 
-export const SINKS = [stdoutSink, eventHubSink, blobSink] as const;
+export const SINKS = [stdoutSink, eventHubSink, blobSink, httpSink] as const;
 
 export type SinkConfig = PluginConfig<(typeof SINKS)[number]>;
 
