@@ -3,13 +3,13 @@
 // embeddings packed into few requests, input budgets, and the circuit breaker.
 import type { AccessToken, TokenCredential } from "@azure/core-auth";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { FakeModelServer } from "../../bench/fake-model-server";
-import { createModelProcessor, type ModelTask } from "../../worker/processing/model/model-processor";
-import type { ChatResult } from "../../worker/processing/model/chat-processor";
-import type { EmbeddingResult } from "../../worker/processing/model/embeddings-processor";
-import type { ModelConnection } from "../../worker/processing/model/model-endpoint";
-import { retryAfterMs } from "../../worker/processing/model/model-failures";
-import { isPoisonEventError, isTransientFailure, PoisonEventError, retryAfterMsOf, ThrottledError, type EventInput, type Processor } from "../../worker/processing/processor";
+import { FakeModelServer } from "../../../../bench/fake-model-server";
+import { createModelProcessor, type ModelTask } from "../../../../worker/processing/model/model-processor";
+import type { ChatResult } from "../../../../worker/processing/model/chat-processor";
+import type { EmbeddingResult } from "../../../../worker/processing/model/embeddings-processor";
+import type { ModelConnection } from "../../../../worker/processing/model/model-endpoint";
+import { retryAfterMs } from "../../../../worker/processing/model/model-failures";
+import { isPoisonEventError, isTransientFailure, PoisonEventError, retryAfterMsOf, ThrottledError, type EventInput, type Processor } from "../../../../worker/processing/processor";
 
 const event: EventInput = {
   partitionId: "2", sequenceNumber: 7, offset: "700", enqueuedTimeUtc: new Date(0).toISOString(),

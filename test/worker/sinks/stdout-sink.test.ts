@@ -1,8 +1,8 @@
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import type { ResultRecord } from "../../worker/sinks/sink";
-import { StdoutSink } from "../../worker/sinks/stdout-sink";
-import { asWritten } from "../support/result-records";
+import type { ResultRecord } from "../../../worker/sinks/sink";
+import { StdoutSink } from "../../../worker/sinks/stdout-sink";
+import { asWritten } from "../../support/result-records";
 
 function record(sequenceNumber: number): ResultRecord {
   return {

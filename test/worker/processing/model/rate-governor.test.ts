@@ -1,7 +1,7 @@
 // The process-wide rate governor: its gates in isolation. Orderings and counts, and lower bounds on waits
 // (a gate may only open late on a loaded machine, never early).
 import { describe, expect, it } from "vitest";
-import { RateGovernor, type Permit } from "../../worker/processing/model/rate-governor";
+import { RateGovernor, type Permit } from "../../../../worker/processing/model/rate-governor";
 
 const governor = (options: Partial<ConstructorParameters<typeof RateGovernor>[0]> = {}) =>
   new RateGovernor({ maxConcurrency: 8, initialConcurrency: 2, ...options });

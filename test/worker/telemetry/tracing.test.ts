@@ -1,6 +1,6 @@
 // When the worker traces: decided once from the standard environment variables, never by default.
 import { describe, expect, it } from "vitest";
-import { startTracing, tracingBackend } from "../../worker/telemetry/tracing";
+import { startTracing, tracingBackend } from "../../../worker/telemetry/tracing";
 
 describe("tracing configuration", () => {
   it("is off with no exporter configured, whatever other OTEL_* settings say", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { errorFields } from "../../worker/telemetry/logger";
+import { errorFields } from "../../../worker/telemetry/logger";
 
 describe("errorFields (what logs and messages say about an error)", () => {
   it("unwraps the SDK's AggregateError, whose own message is empty, into its causes", () => {
