@@ -1,9 +1,9 @@
 // The connection settings the explorer and the dead-letter CLI share with the worker: the same environment
 // variables and flags (EVENTHUB_NAME <-> --eventhub-name), validated by the worker's own rules, so a setup that
 // runs a worker runs these tools too. Every problem is reported at once; callers exit with code 2.
-import { Option, type Command } from "commander";
-import { SETTINGS, flagOf, validateSettings, type RawSettings, type SettingName, type WorkerConfig } from "../worker/config";
-import { shownDefault, type Setting } from "../worker/settings/declare";
+import type { Command } from "commander";
+import { SETTINGS, validateSettings, type SettingName, type WorkerConfig } from "../worker/config";
+import { addSettingOptions, rawSettings } from "../worker/settings/declare";
 
 const CONNECTION_SETTINGS = [
   "EVENTHUB_CONNECTION_STRING",
@@ -19,26 +19,12 @@ const CONNECTION_SETTINGS = [
 export type Connection = Pick<WorkerConfig, "eventHub" | "storage">;
 
 export function addConnectionOptions(command: Command): Command {
-  for (const name of CONNECTION_SETTINGS) {
-    const spec: Setting = SETTINGS[name];
-    const fallback = shownDefault(spec);
-    const shown = fallback === undefined ? "" : ` (default: ${fallback})`;
-    command.addOption(
-      new Option(`${flagOf(name)} <value>`, `${spec.help}${shown} [env: ${name}]`).helpGroup("Connection (the worker's settings):"),
-    );
-  }
-  return command;
+  return addSettingOptions(command, SETTINGS, CONNECTION_SETTINGS, "Connection (the worker's settings):");
 }
 
 /** Flags win over the environment; an empty environment variable means "not set", as for the worker. */
 export function parseConnection(flags: Record<string, unknown>, env: NodeJS.ProcessEnv): { connection: Connection } | { problems: string[] } {
-  const raw: RawSettings = {};
-  for (const name of CONNECTION_SETTINGS) {
-    const fromFlag = flags[new Option(flagOf(name)).attributeName()];
-    const value = typeof fromFlag === "string" ? fromFlag : env[name];
-    if (value !== undefined && (typeof fromFlag === "string" || value !== "")) raw[name] = value;
-  }
-  const result = validateSettings(raw);
+  const result = validateSettings(rawSettings(CONNECTION_SETTINGS, flags, env));
   if (result.kind === "ok") return { connection: { eventHub: result.config.eventHub, storage: result.config.storage } };
   return { problems: result.kind === "invalid" ? result.problems : ["invalid settings"] };
 }

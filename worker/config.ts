@@ -2,16 +2,17 @@
 // name (EVENTHUB_NAME <-> --eventhub-name; the flag wins). Each is declared once (settings/declare.ts): the
 // core ones here, each sink's and processor's in its own module. Parsed and validated once, at the edge,
 // before anything connects; every bad value is reported at once and the CLI exits with code 2.
-import { Command, CommanderError, Option } from "commander";
+import { Command, CommanderError } from "commander";
 import { checkpointContainerName, DEAD_LETTER_CONTAINER, WORKER_METRICS_PORT, WORKERS_CONSUMER_GROUP } from "../common/names";
 import { allowedChoices, choosePlugin, type AnyProcessorPlugin, type AnySinkPlugin, type PluginContext } from "./plugins";
 import { PROCESSORS, type ProcessorConfig } from "./processing/index";
 import {
+  addSettingOptions,
   describeValue,
   flagOf,
   mergeSettings,
+  rawSettings,
   schemaOf,
-  shownDefault,
   type Problem,
   type RawSettings as RawSettingsOf,
   type Setting,
@@ -305,12 +306,7 @@ function buildCommand(): Command {
     .helpOption("-h, --help", "show this help")
     .exitOverride()
     .allowExcessArguments(false);
-  for (const name of SETTING_NAMES) {
-    const setting: Setting = SETTINGS[name];
-    const fallback = shownDefault(setting);
-    const shown = fallback === undefined ? "" : ` (default: ${fallback})`;
-    command.addOption(new Option(`${flagOf(name)} <value>`, `${setting.help}${shown} [env: ${name}]`).helpGroup(setting.group));
-  }
+  addSettingOptions(command, SETTINGS, SETTING_NAMES);
   return command;
 }
 
@@ -327,14 +323,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
     if (error instanceof CommanderError) return { kind: "exit", exitCode: error.exitCode === 0 ? 0 : 2 };
     throw error;
   }
-  const flags = command.opts<Record<string, string | undefined>>();
-  const raw: RawSettings = {};
-  for (const name of SETTING_NAMES) {
-    const fromFlag = flags[new Option(flagOf(name)).attributeName()];
-    const value = fromFlag ?? env[name];
-    // An empty environment variable means "not set", as in most deployment tools.
-    if (value !== undefined && (fromFlag !== undefined || value !== "")) raw[name] = value;
-  }
+  const raw = rawSettings(SETTING_NAMES, command.opts(), env);
   const renamed = Object.entries(RENAMED_SETTINGS)
     .filter(([old]) => env[old] !== undefined && env[old] !== "")
     .map(([old, now]) => `${old} was renamed ${now} (${flagOf(now)}): set that instead`);

@@ -1,5 +1,6 @@
 // A setting is declared once: its name (the key), group, help, value parser, default and whether it is a secret.
 // The worker's --help, its validation and typed values, error messages and the README table derive from it.
+import { Option, type Command } from "commander";
 import { z } from "zod";
 import type { SettingValue } from "./values";
 
@@ -87,4 +88,29 @@ export function settingsTable(settings: Settings): string {
     rows.push(`| \`${name}\` | ${fallback} | ${cell(setting.help)} |`);
   }
   return rows.join("\n");
+}
+
+/** Adds one `--flag <value>` per setting, its help naming the default and the environment variable. */
+export function addSettingOptions(command: Command, settings: Settings, names: readonly string[], group?: string): Command {
+  for (const name of names) {
+    const setting = settings[name]!;
+    const fallback = shownDefault(setting);
+    const shown = fallback === undefined ? "" : ` (default: ${fallback})`;
+    command.addOption(new Option(`${flagOf(name)} <value>`, `${setting.help}${shown} [env: ${name}]`).helpGroup(group ?? setting.group));
+  }
+  return command;
+}
+
+/**
+ * The raw settings from parsed flags and the environment: a flag wins; an empty environment variable means
+ * "not set", as in most deployment tools.
+ */
+export function rawSettings<Name extends string>(names: readonly Name[], flags: Record<string, unknown>, env: NodeJS.ProcessEnv): RawSettings<Name> {
+  const raw: RawSettings<Name> = {};
+  for (const name of names) {
+    const fromFlag = flags[new Option(flagOf(name)).attributeName()];
+    if (typeof fromFlag === "string") raw[name] = fromFlag;
+    else if (env[name] !== undefined && env[name] !== "") raw[name] = env[name];
+  }
+  return raw;
 }
