@@ -23,6 +23,7 @@ import type { ModelEndpoint } from "./processing/model/model-endpoint";
 import { ProcessingPool } from "./processing/pool";
 import { createSink, type SinkOptions } from "./sinks/create-sink";
 import type { Sink } from "./sinks/sink";
+import { createBlobService } from "./storage-clients";
 import { startTelemetryServer, type Readiness, type TelemetryServer } from "./telemetry/http-server";
 import { errorFields } from "./telemetry/logger";
 import { WorkerMetrics } from "./telemetry/metrics";
@@ -139,9 +140,7 @@ function accessProblemMessage(access: AccessProblem, where: string): string {
 export async function startWorker(config: WorkerConfig, logger: Logger): Promise<RunningWorker> {
   const credential = lazyCredential();
   const { eventHub, storage } = config;
-  const blobService = storage.connectionString
-    ? BlobServiceClient.fromConnectionString(storage.connectionString)
-    : new BlobServiceClient(storage.accountUrl ?? "", credential());
+  const blobService = createBlobService(storage, credential);
   const checkpointContainer = blobService.getContainerClient(storage.checkpointContainer);
   const deadLetterContainer = blobService.getContainerClient(storage.deadLetterContainer);
   await ensureContainer(checkpointContainer, storage.createContainers, "CHECKPOINT_CONTAINER");
