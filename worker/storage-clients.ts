@@ -7,11 +7,12 @@ import { BlobServiceClient, type StorageRetryOptions } from "@azure/storage-blob
  * failure means for a partition: a sink or dead-letter write is retried by the batch commit (withRetry, then
  * the partition pauses and commits again; it never gives up and redoes only the part that failed), a
  * checkpoint by the checkpointer and its schedule, an ownership claim by the SDK's load-balancing loop every
- * update interval. The SDK's default policy (4 tries, waits of 4 s growing to 120 s) would multiply those
- * tries and hide the waits from our logs, metrics and shutdown, so it makes exactly one try.
- * tryTimeoutInMs becomes the service's server-side timeout: an operation still running after 30 s (room for
- * a 4 MiB append block) ends with 500 OperationTimedOut, which our layer retries. It does not bound a
- * connection that never answers; the SDK has no client-side timeout for that.
+ * update interval. The SDK's default policy (4 tries, waiting 0, 4 and 12 s between them) would
+ * multiply those tries and hide the waits from our logs, metrics and shutdown, so it makes exactly one try.
+ * The startup container checks get one try too: a failure stops the worker with the reason.
+ * tryTimeoutInMs becomes the service's server-side timeout: an operation still running after 30 s (a 4 MiB
+ * append block fits at about 1 Mbit/s) ends with 500 OperationTimedOut, which our layer retries. It does not
+ * bound a connection that never answers; the SDK has no client-side timeout for that.
  */
 export const STORAGE_RETRY_OPTIONS: StorageRetryOptions = { maxTries: 1, tryTimeoutInMs: 30_000 };
 
