@@ -35,6 +35,15 @@ export interface ProcessedBatch {
   lastEvent?: ReceivedEventData;
   /** Events after the finished prefix, left unfinished by an abort: they must be replayed. */
   interrupted: number;
+  /** Kept by commit(): the parts already durable, which a later commit() of this batch does not write again. */
+  written?: WrittenParts;
+}
+
+export interface WrittenParts {
+  /** The results are in the sink. */
+  results: boolean;
+  /** Sequence numbers of the dead letters in their store. */
+  deadLetters: Set<number>;
 }
 
 export interface BatchProcessorDeps {
@@ -63,8 +72,10 @@ type EventOutcome =
  * for good become dead letters with the error; transient failures never do. run() never rejects.
  *
  * commit(): the results go to the sink in sequence order, in one write, and the dead letters to their store.
- * Both are retried with the same policy; if they still fail, commit() rejects and nothing of this batch may
- * be checkpointed. Calling it again retries the writes.
+ * Both are retried with the same policy; if one still fails, commit() rejects and nothing of this batch may
+ * be checkpointed. Calling it again retries only what failed: a part that succeeded is kept on the batch
+ * (ProcessedBatch.written) and never written again, so a dead-letter store outage does not append the same
+ * results to the sink on every round, nor a sink outage rewrite the dead letters.
  *
  * Abort (shutdown): work already started finishes, nothing new starts. An event still waiting for room in
  * the processor, or waiting to retry, is interrupted. The batch then keeps its prefix up to the first
@@ -109,9 +120,13 @@ export class BatchProcessor {
     return batch;
   }
 
-  /** Writes the batch's results and dead letters. Not tied to any abort signal: this is what makes finished work checkpointable. */
+  /**
+   * Writes the batch's results and dead letters that are not durable yet. Not tied to any abort signal: this
+   * is what makes finished work checkpointable.
+   */
   async commit(batch: ProcessedBatch): Promise<BatchOutcome> {
     const { partitionId, records, deadLetters } = batch;
+    const written = (batch.written ??= { results: records.length === 0, deadLetters: new Set() });
     const outcome: BatchOutcome = {
       processed: records.length,
       deadLettered: deadLetters.length,
@@ -119,10 +134,19 @@ export class BatchProcessor {
       transientRetries: batch.transientRetries,
       processingMs: batch.processingMs,
     };
+    const unwrittenLetters = deadLetters.filter((record) => !written.deadLetters.has(record.sequenceNumber));
     const writes = await Promise.allSettled([
-      records.length > 0 ? this.durably("sink write", partitionId, outcome, () => traceSinkWrite(records.length, () => this.deps.sink.write(records))) : Promise.resolve(),
-      ...deadLetters.map((record) =>
-        this.durably(`dead letter of sequence ${record.sequenceNumber}`, partitionId, outcome, () => traceDeadLetter(this.deps.eventHubName, record, () => this.deps.deadLetters.put(record))),
+      written.results
+        ? Promise.resolve()
+        : this.durably("sink write", partitionId, outcome, () => traceSinkWrite(records.length, () => this.deps.sink.write(records))).then(() => {
+            written.results = true;
+          }),
+      ...unwrittenLetters.map((record) =>
+        this.durably(`dead letter of sequence ${record.sequenceNumber}`, partitionId, outcome, () =>
+          traceDeadLetter(this.deps.eventHubName, record, () => this.deps.deadLetters.put(record)),
+        ).then(() => {
+          written.deadLetters.add(record.sequenceNumber);
+        }),
       ),
     ]);
     const failedWrite = writes.find((w): w is PromiseRejectedResult => w.status === "rejected");

@@ -9,7 +9,7 @@ import {
 } from "@azure/event-hubs";
 import { BlobCheckpointStore } from "@azure/eventhubs-checkpointstore-blob";
 import { DefaultAzureCredential } from "@azure/identity";
-import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
+import type { ContainerClient } from "@azure/storage-blob";
 import type { Logger } from "pino";
 import { BatchProcessor } from "./batch-processor";
 import type { WorkerConfig } from "./config";
@@ -17,11 +17,13 @@ import { BlobDeadLetterStore } from "./dead-letter";
 import { probeEventHub, type AccessProblem } from "./event-hubs-access";
 import { writeInitialCheckpoints } from "./initial-checkpoints";
 import { OwnershipTracker } from "./ownership-tracker";
+import { withRetry, type RetryPolicy } from "./retry";
 import { PartitionHandler } from "./partition-handler";
 import type { PluginRuntime } from "./plugins";
 import { startProcessor } from "./processing/index";
 import { startSink } from "./sinks/index";
 import type { Sink } from "./sinks/sink";
+import { createBlobService } from "./storage-clients";
 import { startTelemetryServer, type Readiness, type TelemetryServer } from "./telemetry/http-server";
 import { errorFields } from "./telemetry/logger";
 import { WorkerMetrics } from "./telemetry/metrics";
@@ -48,13 +50,24 @@ function lazyCredential(): () => TokenCredential {
   return () => (credential ??= new DefaultAzureCredential());
 }
 
-async function ensureContainer(container: ContainerClient, create: boolean, setting: string): Promise<void> {
+/** A storage answer that retrying cannot change: a 4xx other than a timeout or throttling (a wrong key, no rights). */
+function isRefusal(error: unknown): boolean {
+  const status = (error as { statusCode?: unknown }).statusCode;
+  return typeof status === "number" && status >= 400 && status < 500 && status !== 408 && status !== 429;
+}
+
+/**
+ * The storage client makes one try per call (storage-clients.ts), so a blip at start-up is retried here, with
+ * the worker's backoff; a refusal stops start-up at once with the reason.
+ */
+async function ensureContainer(container: ContainerClient, create: boolean, setting: string, retry: RetryPolicy, logger: Logger): Promise<void> {
   try {
-    if (create) {
-      await container.createIfNotExists();
-      return;
-    }
-    if (await container.exists()) return;
+    const exists = await withRetry(async () => (create ? (await container.createIfNotExists(), true) : container.exists()), retry, {
+      isRetryable: (error) => !isRefusal(error),
+      onRetry: (error, attempt, delayMs) =>
+        logger.warn({ container: container.containerName, attempt, delayMs, err: errorFields(error) }, `cannot reach container "${container.containerName}" yet; retrying`),
+    });
+    if (exists) return;
   } catch (error) {
     throw new StartupError(
       `cannot reach container "${container.containerName}" at ${container.url} (${setting}): ${errorFields(error).message}`,
@@ -94,13 +107,11 @@ function accessProblemMessage(access: AccessProblem, where: string): string {
 export async function startWorker(config: WorkerConfig, logger: Logger): Promise<RunningWorker> {
   const credential = lazyCredential();
   const { eventHub, storage } = config;
-  const blobService = storage.connectionString
-    ? BlobServiceClient.fromConnectionString(storage.connectionString)
-    : new BlobServiceClient(storage.accountUrl ?? "", credential());
+  const blobService = createBlobService(storage, credential);
   const checkpointContainer = blobService.getContainerClient(storage.checkpointContainer);
   const deadLetterContainer = blobService.getContainerClient(storage.deadLetterContainer);
-  await ensureContainer(checkpointContainer, storage.createContainers, "CHECKPOINT_CONTAINER");
-  await ensureContainer(deadLetterContainer, storage.createContainers, "DEAD_LETTER_CONTAINER");
+  await ensureContainer(checkpointContainer, storage.createContainers, "CHECKPOINT_CONTAINER", config.retry, logger);
+  await ensureContainer(deadLetterContainer, storage.createContainers, "DEAD_LETTER_CONTAINER", config.retry, logger);
 
   // Metrics first: processors report to them. The queue gauge reads the processor made below.
   let queued: () => number | undefined = () => undefined;

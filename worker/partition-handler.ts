@@ -1,8 +1,8 @@
 // The subscription's event handlers. processEvents never throws on a processing failure: a throw would stop
 // the partition until its ownership expires and then replay it, so every failure is handled here. Poison
 // events are dead-lettered by the BatchProcessor; if the sink or dead-letter store stays down, the batch's
-// writes are retried with backoff (the partition pauses, nothing is checkpointed past the failure) until
-// they succeed or the partition closes.
+// writes that failed (only those: a part already durable is not written again) are retried with backoff
+// (the partition pauses, nothing is checkpointed past the failure) until they succeed or the partition closes.
 //
 // Batches are pipelined: processEvents hands a batch to the processor and returns while fewer than
 // BATCHES_IN_FLIGHT of the partition's batches are unfinished, so the SDK receives the next batch while this
@@ -41,7 +41,7 @@ const BATCHES_IN_FLIGHT = 2;
 export interface BatchRunner {
   /** Processes the events; never rejects. */
   run(partitionId: string, events: ReceivedEventData[], signal?: AbortSignal): Promise<ProcessedBatch>;
-  /** Makes a processed batch durable; rejects if it could not, and may be called again. */
+  /** Makes a processed batch durable; rejects if it could not, and may be called again: it redoes only what failed. */
   commit(batch: ProcessedBatch): Promise<BatchOutcome>;
 }
 
@@ -209,7 +209,10 @@ export class PartitionHandler {
     return committed.then(() => undefined);
   }
 
-  /** Commits until durable, pausing with backoff between tries; undefined if the partition stops first. */
+  /**
+   * Commits until durable, pausing with backoff between tries; undefined if the partition stops first. Each
+   * try writes only the parts still not durable; the checkpoint is recorded only once every part is.
+   */
   private async commitUntilDurable(batch: ProcessedBatch, stopping: AbortSignal): Promise<BatchOutcome | undefined> {
     const { batches, batchRetry, metrics, logger } = this.deps;
     const partition = batch.partitionId;
@@ -224,7 +227,7 @@ export class PartitionHandler {
         const delayMs = backoffDelayMs(batchRetry, Math.min(attempt, 30), Math.random);
         logger.warn(
           { partitionId: partition, attempt, delayMs, events, err: errorFields(error) },
-          "batch could not be made durable (sink or dead-letter store failing); pausing the partition, then retrying its writes",
+          "batch could not be made durable (sink or dead-letter store failing); pausing the partition, then retrying the writes that failed",
         );
         await sleep(Math.max(delayMs, batchRetry.baseDelayMs), undefined, { signal: stopping }).catch(() => undefined);
         if (stopping.aborted) return undefined;

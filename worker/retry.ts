@@ -15,8 +15,6 @@ export interface RetryOptions {
   signal?: AbortSignal;
   /** Default: everything except PoisonEventError is retryable. */
   isRetryable?: (error: unknown) => boolean;
-  /** A server-requested wait (e.g. 429 Retry-After); used instead of the jittered backoff when longer. */
-  retryAfterMs?: (error: unknown) => number | undefined;
   onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
   /** Source of randomness for the jitter, in [0, 1). Injectable for tests. */
   random?: () => number;
@@ -36,7 +34,7 @@ export async function withRetry<T>(
   policy: RetryPolicy,
   options: RetryOptions = {},
 ): Promise<T> {
-  const { signal, isRetryable = (e) => !isPoisonEventError(e), retryAfterMs, onRetry, random = Math.random } = options;
+  const { signal, isRetryable = (e) => !isPoisonEventError(e), onRetry, random = Math.random } = options;
   const maxAttempts = Math.max(1, Math.floor(policy.maxAttempts));
   let lastError: unknown;
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
@@ -46,7 +44,7 @@ export async function withRetry<T>(
     } catch (error) {
       lastError = error;
       if (attempt === maxAttempts || !isRetryable(error)) throw error;
-      const delayMs = backoffDelayMs(policy, attempt, random, retryAfterMs?.(error));
+      const delayMs = backoffDelayMs(policy, attempt, random);
       onRetry?.(error, attempt, delayMs);
       try {
         await sleep(delayMs, undefined, { signal });

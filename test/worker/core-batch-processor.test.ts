@@ -60,6 +60,8 @@ class MemorySink implements Sink {
 
 class MemoryDeadLetters {
   readonly records = new Map<number, DeadLetterRecord>();
+  /** Sequence number of every successful put, repeats included (the map above would hide a rewrite). */
+  readonly stored: number[] = [];
   failuresLeft: number;
   constructor(failures = 0) {
     this.failuresLeft = failures;
@@ -67,10 +69,11 @@ class MemoryDeadLetters {
   async put(record: DeadLetterRecord): Promise<void> {
     if (this.failuresLeft-- > 0) throw new Error("storage 503");
     this.records.set(record.sequenceNumber, record);
+    this.stored.push(record.sequenceNumber);
   }
 }
 
-function batchProcessor(processor: Processor, sink: Sink, deadLetters: MemoryDeadLetters) {
+function batchProcessor(processor: Processor, sink: Sink, deadLetters: { put(record: DeadLetterRecord): Promise<void> }) {
   return new BatchProcessor({ processor, sink, deadLetters, retry, eventHubName: "events", consumerGroup: "ai-workers" });
 }
 
@@ -139,6 +142,61 @@ describe("BatchProcessor", () => {
     await expect(batchProcessor(new ScriptedProcessor(), new MemorySink(), deadLetters).process("0", [event(1, "poison")])).rejects.toThrow(
       "storage 503",
     );
+  });
+
+  it("a commit called again after a dead-letter store outage writes only the dead letters: the results go to the sink once", async () => {
+    const sink = new MemorySink();
+    // Each dead letter fails every attempt of the first commit (retry.maxAttempts each), then the store recovers.
+    const deadLetters = new MemoryDeadLetters(2 * retry.maxAttempts);
+    const processor = batchProcessor(new ScriptedProcessor(), sink, deadLetters);
+    const batch = await processor.run("0", [event(1, "ok"), event(2, "poison"), event(3, "ok"), event(4, "poison")]);
+
+    await expect(processor.commit(batch)).rejects.toThrow("storage 503");
+    expect(sink.writes.map((w) => w.map((r) => r.sequenceNumber))).toEqual([[1, 3]]);
+    expect(deadLetters.stored).toEqual([]);
+
+    const outcome = await processor.commit(batch);
+    expect(outcome).toMatchObject({ processed: 2, deadLettered: 2 });
+    expect(outcome.lastEvent?.sequenceNumber).toBe(4);
+    expect(sink.writes.map((w) => w.map((r) => r.sequenceNumber))).toEqual([[1, 3]]); // not appended again
+    expect([...deadLetters.stored].sort()).toEqual([2, 4]);
+
+    await processor.commit(batch); // a further commit has nothing left to write
+    expect(sink.writes).toHaveLength(1);
+    expect(deadLetters.stored).toHaveLength(2);
+  });
+
+  it("a commit called again after a sink outage writes only the results: each dead letter is stored once", async () => {
+    const sink = new MemorySink(retry.maxAttempts); // every attempt of the first commit fails
+    const deadLetters = new MemoryDeadLetters();
+    const processor = batchProcessor(new ScriptedProcessor(), sink, deadLetters);
+    const batch = await processor.run("0", [event(1, "ok"), event(2, "poison")]);
+
+    await expect(processor.commit(batch)).rejects.toThrow("sink unavailable");
+    expect(deadLetters.stored).toEqual([2]);
+    expect(sink.writes).toEqual([]);
+
+    const outcome = await processor.commit(batch);
+    expect(outcome.lastEvent?.sequenceNumber).toBe(2);
+    expect(sink.writes.map((w) => w.map((r) => r.sequenceNumber))).toEqual([[1]]);
+    expect(deadLetters.stored).toEqual([2]); // not rewritten
+  });
+
+  it("a commit retries only the dead letters that failed, not the ones already stored", async () => {
+    const deadLetters = new MemoryDeadLetters();
+    const failing = new Set([3]);
+    const processor = batchProcessor(new ScriptedProcessor(), new MemorySink(), {
+      put: async (record) => {
+        if (failing.has(record.sequenceNumber)) throw new Error("storage 503");
+        await deadLetters.put(record);
+      },
+    });
+    const batch = await processor.run("0", [event(1, "poison"), event(2, "poison"), event(3, "poison")]);
+    await expect(processor.commit(batch)).rejects.toThrow("storage 503");
+    expect([...deadLetters.stored].sort()).toEqual([1, 2]);
+    failing.clear();
+    expect((await processor.commit(batch)).lastEvent?.sequenceNumber).toBe(3);
+    expect([...deadLetters.stored].sort()).toEqual([1, 2, 3]);
   });
 
   it("on abort finishes started work, starts no retry, and checkpoints only up to the first unfinished event", async () => {

@@ -1,7 +1,7 @@
 import { EventHubConsumerClient, earliestEventPosition, type ReceivedEventData } from "@azure/event-hubs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalStack, type LocalStack } from "../../emulator";
-import { eventHubSink } from "../../worker/sinks/eventhub-sink";
+import { EventHubSink, eventHubSink } from "../../worker/sinks/eventhub-sink";
 import { pluginRuntime } from "../support/plugin-runtime";
 import { asWritten } from "../support/result-records";
 import type { ResultRecord } from "../../worker/sinks/sink";
@@ -46,7 +46,7 @@ describe("eventhub sink against the local emulator", () => {
   let stack: LocalStack;
   beforeAll(async () => {
     stack = await startLocalStack({
-      config: { hubs: [{ name: "events", partitionCount: 4, consumerGroups: ["ai-workers"] }, { name: "results", partitionCount: 2 }] },
+      config: { hubs: [{ name: "events", partitionCount: 4, consumerGroups: ["ai-workers"] }, { name: "results", partitionCount: 2 }, { name: "results-busy", partitionCount: 1 }] },
     });
   });
   afterAll(async () => {
@@ -78,5 +78,20 @@ describe("eventhub sink against the local emulator", () => {
     const sample = received.find(({ event }) => (event.body as ResultRecord).sequenceNumber === 7)!.event;
     expect(sample.body).toEqual(asWritten(record("0", 7, 30_000)));
     expect(sample.messageId).toBe("0-7");
+  });
+
+  it("makes one attempt per send: a server-busy rejection reaches the batch commit, which owns the retries", async () => {
+    const sink = EventHubSink.create({ connectionString: stack.eventHubConnectionString, eventHubName: "results-busy" });
+    try {
+      stack.emulator.faults.rejectNextSends(1, "com.microsoft:server-busy");
+      // With the SDK's default policy this send would be retried inside write() 30 s later and succeed.
+      const failure = await sink.write([record("2", 1, 10)]).catch((error: unknown) => error);
+      expect((failure as { code?: string }).code).toBe("ServerBusyError");
+      await sink.write([record("2", 1, 10)]); // what the commit's retry does
+    } finally {
+      await sink.close();
+    }
+    const received = await readAll(stack, "results-busy", 1);
+    expect(received.map(({ event }) => (event.body as ResultRecord).sequenceNumber)).toEqual([1]);
   });
 });

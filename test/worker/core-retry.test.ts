@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { PoisonEventError, ThrottledError } from "../../worker/processing/processor";
+import { PoisonEventError } from "../../worker/processing/processor";
 import { backoffDelayMs, RetryAbortedError, withRetry, type RetryPolicy } from "../../worker/retry";
 
 const policy: RetryPolicy = { maxAttempts: 4, baseDelayMs: 10, maxDelayMs: 40 };
@@ -48,17 +48,9 @@ describe("withRetry", () => {
     expect(backoffDelayMs(big, 3, () => 0.5)).toBe(200);
   });
 
-  it("honours a server-requested wait, capped at maxDelayMs", async () => {
+  it("honours a server-requested wait, capped at maxDelayMs", () => {
     expect(backoffDelayMs(policy, 1, () => 0, 25)).toBe(25);
     expect(backoffDelayMs(policy, 1, () => 0, 5_000)).toBe(40);
-    const throttled = failing(1, () => new ThrottledError("429", 30));
-    const delays: number[] = [];
-    await withRetry(throttled.operation, policy, {
-      retryAfterMs: (e) => (e instanceof ThrottledError ? e.retryAfterMs : undefined),
-      random: () => 0,
-      onRetry: (_e, _attempt, delayMs) => delays.push(delayMs),
-    });
-    expect(delays).toEqual([30]);
   });
 
   it("stops waiting at once when aborted and starts no further attempt", async () => {

@@ -1,10 +1,13 @@
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startAzurite, type RunningAzurite } from "../../emulator/azurite";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { azuriteConnectionString, startAzurite, type RunningAzurite } from "../../emulator/azurite";
 import { BlobDeadLetterStore, deadLetterBody, serializeDeadLetter, type DeadLetterRecord } from "../../worker/dead-letter";
 import { blobSink } from "../../worker/sinks/blob-sink";
 import { pluginRuntime } from "../support/plugin-runtime";
 import type { ResultRecord } from "../../worker/sinks/sink";
+import { createBlobService } from "../../worker/storage-clients";
 
 function deadLetter(overrides: Partial<DeadLetterRecord> = {}): DeadLetterRecord {
   return {
@@ -130,5 +133,27 @@ describe("storage on real Azurite", () => {
     const lines = (await readText(container, "runs/a/0/2024-03-12-10.jsonl")).trimEnd().split("\n").map((l) => JSON.parse(l) as ResultRecord);
     expect(lines.map((r) => r.sequenceNumber)).toEqual([2, 3, 4]);
     expect(lines[0]).toMatchObject({ partitionId: "0", offset: "20", messageId: "m-2", result: { n: 2 } });
+  });
+
+  it("the worker's storage client makes one try per operation and sends the server-side timeout: retries belong to the worker", async () => {
+    // A storage endpoint that answers every request with 503, which the SDK's default policy retries 3 times.
+    const requests: string[] = [];
+    const server = createServer((request, response) => {
+      requests.push(request.url ?? "");
+      response.writeHead(503, { "x-ms-error-code": "ServerBusy" }).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const blobService = createBlobService({ connectionString: azuriteConnectionString(`http://127.0.0.1:${port}/devstoreaccount1`) }, () => {
+        throw new Error("a connection string needs no credential");
+      });
+      const failure = await blobService.getContainerClient("dead-letters").exists().catch((error: unknown) => error);
+      expect((failure as { statusCode?: number }).statusCode).toBe(503);
+      expect(requests).toHaveLength(1);
+      expect(new URL(requests[0]!, "http://storage").searchParams.get("timeout")).toBe("30");
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });

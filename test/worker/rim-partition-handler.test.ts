@@ -1,11 +1,18 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { CloseReason, type Checkpoint, type CheckpointStore, type PartitionContext, type ReceivedEventData } from "@azure/event-hubs";
+import { BlobCheckpointStore } from "@azure/eventhubs-checkpointstore-blob";
+import type { BlobServiceClient, ContainerClient } from "@azure/storage-blob";
 import pino from "pino";
-import { describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { startAzurite, type RunningAzurite } from "../../emulator/azurite";
 import { BatchProcessor, type BatchOutcome, type ProcessedBatch } from "../../worker/batch-processor";
+import { BlobDeadLetterStore, deadLetterBlobName, type DeadLetterRecord } from "../../worker/dead-letter";
 import { OwnershipTracker } from "../../worker/ownership-tracker";
 import { NotPartitionOwnerError, PartitionHandler, type BatchRunner } from "../../worker/partition-handler";
-import { ThrottledError, type EventInput } from "../../worker/processing/processor";
+import { PoisonEventError, ThrottledError, type EventInput, type Processor } from "../../worker/processing/processor";
+import { BlobSink } from "../../worker/sinks/blob-sink";
+import type { ResultRecord, Sink } from "../../worker/sinks/sink";
+import { createBlobService } from "../../worker/storage-clients";
 import { WorkerMetrics } from "../../worker/telemetry/metrics";
 
 const retry = { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 10 };
@@ -215,5 +222,153 @@ describe("PartitionHandler", () => {
     expect(runner.runs).toBe(1);
     await handler.handlers.processClose?.(CloseReason.Shutdown, ctx);
     expect(store.writes).toEqual([]); // progress of event 0 was pending, but the partition is someone else's
+  });
+});
+
+/** Odd sequence numbers are poison (dead-lettered at once); even ones get a result. */
+const poisonOdd: Processor = {
+  name: "poison-odd",
+  async process(input: EventInput) {
+    if (input.sequenceNumber % 2 === 1) throw new PoisonEventError(`event ${input.sequenceNumber} is poison`);
+    return { seq: input.sequenceNumber };
+  },
+  async close() {},
+};
+
+const noCredential = () => {
+  throw new Error("a connection string needs no credential");
+};
+
+/** Sequence numbers of every result line in the container, blob by blob, in the order they were appended. */
+async function resultsIn(container: ContainerClient): Promise<number[]> {
+  const sequences: number[] = [];
+  for await (const blob of container.listBlobsFlat()) {
+    const text = (await container.getBlobClient(blob.name).downloadToBuffer()).toString("utf8");
+    for (const line of text.split("\n").filter(Boolean)) sequences.push((JSON.parse(line) as ResultRecord).sequenceNumber);
+  }
+  return sequences;
+}
+
+/**
+ * The worker's write path on real Azurite: the real BatchProcessor, BlobSink, BlobDeadLetterStore and
+ * BlobCheckpointStore, each through the worker's storage client. The sink and the dead-letter store are
+ * only observed (attempts and successes counted), never made to fail: outages are real Azurite stops.
+ */
+async function realWritePath(places: { checkpoints: BlobServiceClient; results: BlobServiceClient; deadLetters: BlobServiceClient }, name: string) {
+  const checkpointContainer = places.checkpoints.getContainerClient(`checkpoints-${name}`);
+  const resultsContainer = places.results.getContainerClient(`results-${name}`);
+  const deadLetterContainer = places.deadLetters.getContainerClient(`dead-letters-${name}`);
+  for (const container of [checkpointContainer, resultsContainer, deadLetterContainer]) await container.createIfNotExists();
+  const blobSink = new BlobSink(resultsContainer, "");
+  const letterStore = new BlobDeadLetterStore(deadLetterContainer, { eventHubName: "events", consumerGroup: "ai-workers" });
+  const seen = { sinkAttempts: 0, letterAttempts: 0, lettersStored: [] as number[] };
+  const sink: Sink = {
+    write: async (records) => {
+      seen.sinkAttempts++;
+      await blobSink.write(records);
+    },
+    close: () => blobSink.close(),
+  };
+  const deadLetters = {
+    put: async (record: DeadLetterRecord) => {
+      seen.letterAttempts++;
+      await letterStore.put(record);
+      seen.lettersStored.push(record.sequenceNumber);
+    },
+  };
+  const store = new BlobCheckpointStore(checkpointContainer);
+  const ownership = new OwnershipTracker(store, 60_000);
+  const batches = new BatchProcessor({ processor: poisonOdd, sink, deadLetters, retry, eventHubName: "events", consumerGroup: "ai-workers" });
+  const handler = new PartitionHandler({
+    batches,
+    ownership,
+    schedule: { everyEvents: 1, everyMs: 60_000 },
+    storageRetry: retry,
+    batchRetry: retry,
+    metrics: new WorkerMetrics(),
+    logger: pino({ level: "silent" }),
+  });
+  const ctx = context("0");
+  await ownership.claimOwnership([{ fullyQualifiedNamespace: "ns", eventHubName: "events", consumerGroup: "ai-workers", partitionId: "0", ownerId: "me" }]);
+  await handler.handlers.processInitialize?.(ctx);
+  const checkpointed = async () => (await store.listCheckpoints("ns", "events", "ai-workers")).map((c) => c.sequenceNumber);
+  const stop = async () => {
+    await handler.drain();
+    await handler.handlers.processClose?.(CloseReason.Shutdown, ctx);
+  };
+  return { handler, ctx, seen, checkpointed, stop, resultsContainer, deadLetterContainer };
+}
+
+/** Stops Azurite (an outage) and later starts it again on the same port, empty, as a restarted account. */
+async function outage(azurite: RunningAzurite): Promise<{ recover(): Promise<RunningAzurite> }> {
+  await azurite.stop();
+  return { recover: () => startAzurite({ port: azurite.port }) };
+}
+
+describe("PartitionHandler on real storage: a retried commit redoes only the part that failed", () => {
+  let azurite: RunningAzurite;
+  beforeAll(async () => {
+    azurite = await startAzurite();
+  });
+  afterAll(async () => {
+    await azurite?.stop();
+  });
+
+  it("dead-letter store down, then back: each result is appended once, each dead letter stored once, the checkpoint only after both", async () => {
+    let letters = await startAzurite();
+    const stable = createBlobService({ connectionString: azurite.connectionString }, noCredential);
+    const path = await realWritePath(
+      { checkpoints: stable, results: stable, deadLetters: createBlobService({ connectionString: letters.connectionString }, noCredential) },
+      "letters-down",
+    );
+    try {
+      const down = await outage(letters);
+      await path.handler.handlers.processEvents([event(0), event(1), event(2), event(3)], path.ctx);
+      // A commit tries each part retry.maxAttempts times: two whole commits of both dead letters have failed.
+      await vi.waitFor(() => expect(path.seen.letterAttempts).toBeGreaterThanOrEqual(2 * 2 * retry.maxAttempts + 1), { timeout: 20_000 });
+      expect(await resultsIn(path.resultsContainer)).toEqual([0, 2]); // not appended again by the later rounds
+      expect(path.seen.lettersStored).toEqual([]);
+      expect(await path.checkpointed()).toEqual([]); // the results are durable, the dead letters are not
+
+      letters = await down.recover();
+      await vi.waitFor(async () => expect(await path.checkpointed()).toEqual([3]), { timeout: 30_000 });
+      expect([...path.seen.lettersStored].sort()).toEqual([1, 3]);
+      for (const sequenceNumber of [1, 3]) {
+        const name = deadLetterBlobName({ eventHubName: "events", consumerGroup: "ai-workers" }, "0", sequenceNumber);
+        expect(await path.deadLetterContainer.getBlobClient(name).exists()).toBe(true);
+      }
+      expect(await resultsIn(path.resultsContainer)).toEqual([0, 2]);
+    } finally {
+      await path.stop();
+      await letters.stop();
+    }
+  });
+
+  it("sink down, then back: each dead letter is stored once (not rewritten), the results appended once, the checkpoint only after both", async () => {
+    let results = await startAzurite();
+    const stable = createBlobService({ connectionString: azurite.connectionString }, noCredential);
+    const path = await realWritePath(
+      { checkpoints: stable, results: createBlobService({ connectionString: results.connectionString }, noCredential), deadLetters: stable },
+      "sink-down",
+    );
+    try {
+      const down = await outage(results);
+      await path.handler.handlers.processEvents([event(0), event(1)], path.ctx);
+      // A commit tries each part retry.maxAttempts times: two whole commits of the results have failed.
+      await vi.waitFor(() => expect(path.seen.sinkAttempts).toBeGreaterThanOrEqual(2 * retry.maxAttempts + 1), { timeout: 20_000 });
+      expect(path.seen.lettersStored).toEqual([1]);
+      const letter = path.deadLetterContainer.getBlobClient(deadLetterBlobName({ eventHubName: "events", consumerGroup: "ai-workers" }, "0", 1));
+      const firstWrite = (await letter.getProperties()).etag;
+      expect(await path.checkpointed()).toEqual([]); // the dead letter is durable, the result is not
+
+      results = await down.recover();
+      await vi.waitFor(async () => expect(await path.checkpointed()).toEqual([1]), { timeout: 30_000 });
+      expect(await resultsIn(path.resultsContainer)).toEqual([0]);
+      expect(path.seen.lettersStored).toEqual([1]);
+      expect((await letter.getProperties()).etag).toBe(firstWrite); // never written again
+    } finally {
+      await path.stop();
+      await results.stop();
+    }
   });
 });

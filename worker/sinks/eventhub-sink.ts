@@ -1,5 +1,5 @@
 import type { TokenCredential } from "@azure/core-auth";
-import { EventHubProducerClient, type EventDataBatch } from "@azure/event-hubs";
+import { EventHubProducerClient, type EventDataBatch, type RetryOptions } from "@azure/event-hubs";
 import { defineSink } from "../plugins";
 import { entityName, eventHubConnectionString, hostName } from "../settings/values";
 import { serializeResultRecord, type ResultRecord, type Sink } from "./sink";
@@ -13,6 +13,14 @@ export interface EventHubSinkOptions {
 }
 
 /**
+ * One retry layer per kind of I/O: a sink write that fails is retried by the batch commit, which never gives
+ * up (the partition waits) and logs and counts each try. The SDK's default (3 retries 30 s apart) would hide
+ * up to 90 s of waiting inside one try of ours, so it makes one attempt, bounded by timeoutInMs: a send, or
+ * the link setup before it, still unanswered after 30 s fails and is retried by the commit.
+ */
+export const SINK_PRODUCER_RETRY_OPTIONS: RetryOptions = { maxRetries: 0, timeoutInMs: 30_000 };
+
+/**
  * Sends each record as a JSON event to a results hub. partitionKey = the source partition id, so all results
  * of one source partition land on one results partition and stay in order. Batches are filled up to the
  * hub's maxSizeInBytes and sent one after another, so the order within a write is kept too.
@@ -22,10 +30,10 @@ export class EventHubSink implements Sink {
 
   static create(options: EventHubSinkOptions): EventHubSink {
     if (options.connectionString !== undefined) {
-      return new EventHubSink(new EventHubProducerClient(options.connectionString, options.eventHubName));
+      return new EventHubSink(new EventHubProducerClient(options.connectionString, options.eventHubName, { retryOptions: SINK_PRODUCER_RETRY_OPTIONS }));
     }
     if (options.fullyQualifiedNamespace !== undefined && options.credential !== undefined) {
-      return new EventHubSink(new EventHubProducerClient(options.fullyQualifiedNamespace, options.eventHubName, options.credential));
+      return new EventHubSink(new EventHubProducerClient(options.fullyQualifiedNamespace, options.eventHubName, options.credential, { retryOptions: SINK_PRODUCER_RETRY_OPTIONS }));
     }
     throw new Error("eventhub sink needs a connectionString, or a fullyQualifiedNamespace with a credential");
   }
