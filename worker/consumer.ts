@@ -11,7 +11,7 @@ import { BlobCheckpointStore } from "@azure/eventhubs-checkpointstore-blob";
 import { DefaultAzureCredential } from "@azure/identity";
 import type { ContainerClient } from "@azure/storage-blob";
 import type { Logger } from "pino";
-import { BatchProcessor } from "./batch-processor";
+import { BatchPipeline } from "./batch-pipeline";
 import type { WorkerConfig } from "./config";
 import { BlobDeadLetterStore } from "./dead-letter";
 import { probeEventHub, type AccessProblem } from "./event-hubs-access";
@@ -135,7 +135,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
   const writeStaleAfterMs = Math.max(60_000, 3 * config.retry.maxDelayMs);
   const sinkHealth = new WriteHealth(`sink (${config.sink.kind})`, writeStaleAfterMs);
   const deadLetterHealth = new WriteHealth(`dead-letter container "${storage.deadLetterContainer}"`, writeStaleAfterMs);
-  const batches = new BatchProcessor({
+  const batches = new BatchPipeline({
     processor,
     sink: trackedSink(sink, sinkHealth),
     deadLetters: trackedDeadLetters(
@@ -227,7 +227,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
     prefetchCount: config.subscription.prefetchCount,
     startPosition: config.subscription.startPosition === "earliest" ? earliestEventPosition : latestEventPosition,
     trackLastEnqueuedEventProperties: true,
-    // The batch processor decodes bodies itself, by content type; an undecodable one is dead-lettered.
+    // The batch pipeline decodes bodies itself, by content type; an undecodable one is dead-lettered.
     skipParsingBodyAsJson: true,
   });
 

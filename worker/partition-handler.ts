@@ -1,6 +1,6 @@
 // The subscription's event handlers. processEvents never throws on a processing failure: a throw would stop
 // the partition until its ownership expires and then replay it, so every failure is handled here. Poison
-// events are dead-lettered by the BatchProcessor; if the sink or dead-letter store stays down, the batch's
+// events are dead-lettered by the BatchPipeline; if the sink or dead-letter store stays down, the batch's
 // writes that failed (only those: a part already durable is not written again) are retried with backoff
 // (the partition pauses, nothing is checkpointed past the failure) until they succeed or the partition closes.
 //
@@ -24,7 +24,7 @@ import {
   type SubscriptionEventHandlers,
 } from "@azure/event-hubs";
 import type { Logger } from "pino";
-import type { BatchOutcome, ProcessedBatch } from "./batch-processor";
+import type { BatchOutcome, ProcessedBatch } from "./batch-pipeline";
 import { PartitionCheckpointer, type CheckpointSchedule } from "./checkpoint-policy";
 import type { OwnershipTracker } from "./ownership-tracker";
 import { backoffDelayMs, type RetryPolicy } from "./retry";

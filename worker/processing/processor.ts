@@ -1,6 +1,6 @@
 /**
  * The processor contract shared by every processing backend (text-insights, azure-openai, user modules)
- * and by the batch processor that drives them.
+ * and by the batch pipeline that drives them.
  */
 
 /** What a processor sees: plain, structured-clone-able data (it crosses the worker-thread boundary). */

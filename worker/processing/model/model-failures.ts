@@ -1,5 +1,5 @@
 // How a model API's answers map onto the worker's failure kinds (see processing/processor.ts). The SDK's own
-// retries are off: the batch processor owns retries, the rate governor owns pacing.
+// retries are off: the batch pipeline owns retries, the rate governor owns pacing.
 import { APIConnectionError, APIError } from "openai";
 import { PoisonEventError, ThrottledError, TransientError } from "../processor";
 import type { QuotaHeaders, ThrottledKind } from "./rate-governor";

@@ -5,7 +5,7 @@ import type { BlobServiceClient, ContainerClient } from "@azure/storage-blob";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startAzurite, type RunningAzurite } from "../../emulator/azurite";
-import { BatchProcessor, type BatchOutcome, type ProcessedBatch } from "../../worker/batch-processor";
+import { BatchPipeline, type BatchOutcome, type ProcessedBatch } from "../../worker/batch-pipeline";
 import { BlobDeadLetterStore, deadLetterBlobName, type DeadLetterRecord } from "../../worker/dead-letter";
 import { OwnershipTracker } from "../../worker/ownership-tracker";
 import { NotPartitionOwnerError, PartitionHandler, type BatchRunner } from "../../worker/partition-handler";
@@ -167,7 +167,7 @@ describe("PartitionHandler", () => {
   it("drain interrupts events still waiting to retry and checkpoints the finished prefix", async () => {
     // Event 0 succeeds; event 1 is throttled with a 60 s Retry-After. Draining must not wait for that retry.
     const attempts = new Map<number, number>();
-    const batches = new BatchProcessor({
+    const batches = new BatchPipeline({
       processor: {
         name: "throttled-after-first",
         async process(input: EventInput) {
@@ -250,7 +250,7 @@ async function resultsIn(container: ContainerClient): Promise<number[]> {
 }
 
 /**
- * The worker's write path on real Azurite: the real BatchProcessor, BlobSink, BlobDeadLetterStore and
+ * The worker's write path on real Azurite: the real BatchPipeline, BlobSink, BlobDeadLetterStore and
  * BlobCheckpointStore, each through the worker's storage client. The sink and the dead-letter store are
  * only observed (attempts and successes counted), never made to fail: outages are real Azurite stops.
  */
@@ -278,7 +278,7 @@ async function realWritePath(places: { checkpoints: BlobServiceClient; results: 
   };
   const store = new BlobCheckpointStore(checkpointContainer);
   const ownership = new OwnershipTracker(store, 60_000);
-  const batches = new BatchProcessor({ processor: poisonOdd, sink, deadLetters, retry, eventHubName: "events", consumerGroup: "ai-workers" });
+  const batches = new BatchPipeline({ processor: poisonOdd, sink, deadLetters, retry, eventHubName: "events", consumerGroup: "ai-workers" });
   const handler = new PartitionHandler({
     batches,
     ownership,

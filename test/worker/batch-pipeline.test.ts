@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ReceivedEventData } from "@azure/event-hubs";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { BatchProcessor } from "../../worker/batch-processor";
+import { BatchPipeline } from "../../worker/batch-pipeline";
 import type { DeadLetterRecord } from "../../worker/dead-letter";
 import { startTextInsights } from "../../worker/processing/text-insights-processor";
 import { PoisonEventError, ThrottledError, type EventInput, type Processor } from "../../worker/processing/processor";
@@ -73,11 +73,11 @@ class MemoryDeadLetters {
   }
 }
 
-function batchProcessor(processor: Processor, sink: Sink, deadLetters: { put(record: DeadLetterRecord): Promise<void> }) {
-  return new BatchProcessor({ processor, sink, deadLetters, retry, eventHubName: "events", consumerGroup: "ai-workers" });
+function batchPipeline(processor: Processor, sink: Sink, deadLetters: { put(record: DeadLetterRecord): Promise<void> }) {
+  return new BatchPipeline({ processor, sink, deadLetters, retry, eventHubName: "events", consumerGroup: "ai-workers" });
 }
 
-describe("BatchProcessor", () => {
+describe("BatchPipeline", () => {
   it("processes a mixed batch: results in sequence order, poison and exhausted events dead-lettered, checkpoint at the end", async () => {
     const processor = new ScriptedProcessor();
     const sink = new MemorySink();
@@ -86,7 +86,7 @@ describe("BatchProcessor", () => {
       event(15, "ok"), event(10, "ok"), event(11, "poison"), event(12, "flaky:2"), event(13, "down"),
       event(14, "{bad json", "application/json"), event(16, "ok"),
     ];
-    const outcome = await batchProcessor(processor, sink, deadLetters).process("2", events);
+    const outcome = await batchPipeline(processor, sink, deadLetters).process("2", events);
 
     expect(outcome).toMatchObject({ processed: 4, deadLettered: 3 });
     expect(outcome.retries).toBe(2 + 2); // flaky: 2 retries; down: 2 retries before giving up
@@ -121,7 +121,7 @@ describe("BatchProcessor", () => {
   it("retries a failing sink and dead-letter store with the same policy", async () => {
     const sink = new MemorySink(2);
     const deadLetters = new MemoryDeadLetters(1);
-    const outcome = await batchProcessor(new ScriptedProcessor(), sink, deadLetters).process("0", [event(1, "ok"), event(2, "poison")]);
+    const outcome = await batchPipeline(new ScriptedProcessor(), sink, deadLetters).process("0", [event(1, "ok"), event(2, "poison")]);
     expect(outcome).toMatchObject({ processed: 1, deadLettered: 1, retries: 3 });
     expect(outcome.lastEvent?.sequenceNumber).toBe(2);
     expect(sink.writes.map((w) => w.map((r) => r.sequenceNumber))).toEqual([[1]]);
@@ -131,7 +131,7 @@ describe("BatchProcessor", () => {
   it("rejects, and so never reports a checkpointable event, when the sink keeps failing", async () => {
     const sink = new MemorySink(Number.POSITIVE_INFINITY);
     const deadLetters = new MemoryDeadLetters();
-    await expect(batchProcessor(new ScriptedProcessor(), sink, deadLetters).process("0", [event(1, "ok"), event(2, "ok")])).rejects.toThrow(
+    await expect(batchPipeline(new ScriptedProcessor(), sink, deadLetters).process("0", [event(1, "ok"), event(2, "ok")])).rejects.toThrow(
       "sink unavailable",
     );
     expect(sink.writes).toHaveLength(0);
@@ -139,7 +139,7 @@ describe("BatchProcessor", () => {
 
   it("rejects when the dead-letter store keeps failing", async () => {
     const deadLetters = new MemoryDeadLetters(Number.POSITIVE_INFINITY);
-    await expect(batchProcessor(new ScriptedProcessor(), new MemorySink(), deadLetters).process("0", [event(1, "poison")])).rejects.toThrow(
+    await expect(batchPipeline(new ScriptedProcessor(), new MemorySink(), deadLetters).process("0", [event(1, "poison")])).rejects.toThrow(
       "storage 503",
     );
   });
@@ -148,7 +148,7 @@ describe("BatchProcessor", () => {
     const sink = new MemorySink();
     // Each dead letter fails every attempt of the first commit (retry.maxAttempts each), then the store recovers.
     const deadLetters = new MemoryDeadLetters(2 * retry.maxAttempts);
-    const processor = batchProcessor(new ScriptedProcessor(), sink, deadLetters);
+    const processor = batchPipeline(new ScriptedProcessor(), sink, deadLetters);
     const batch = await processor.run("0", [event(1, "ok"), event(2, "poison"), event(3, "ok"), event(4, "poison")]);
 
     await expect(processor.commit(batch)).rejects.toThrow("storage 503");
@@ -169,7 +169,7 @@ describe("BatchProcessor", () => {
   it("a commit called again after a sink outage writes only the results: each dead letter is stored once", async () => {
     const sink = new MemorySink(retry.maxAttempts); // every attempt of the first commit fails
     const deadLetters = new MemoryDeadLetters();
-    const processor = batchProcessor(new ScriptedProcessor(), sink, deadLetters);
+    const processor = batchPipeline(new ScriptedProcessor(), sink, deadLetters);
     const batch = await processor.run("0", [event(1, "ok"), event(2, "poison")]);
 
     await expect(processor.commit(batch)).rejects.toThrow("sink unavailable");
@@ -185,7 +185,7 @@ describe("BatchProcessor", () => {
   it("a commit retries only the dead letters that failed, not the ones already stored", async () => {
     const deadLetters = new MemoryDeadLetters();
     const failing = new Set([3]);
-    const processor = batchProcessor(new ScriptedProcessor(), new MemorySink(), {
+    const processor = batchPipeline(new ScriptedProcessor(), new MemorySink(), {
       put: async (record) => {
         if (failing.has(record.sequenceNumber)) throw new Error("storage 503");
         await deadLetters.put(record);
@@ -203,7 +203,7 @@ describe("BatchProcessor", () => {
     const processor = new ScriptedProcessor();
     const sink = new MemorySink();
     const deadLetters = new MemoryDeadLetters();
-    const slowRetries = new BatchProcessor({
+    const slowRetries = new BatchPipeline({
       processor, sink, deadLetters, retry: { maxAttempts: 5, baseDelayMs: 60_000, maxDelayMs: 60_000 },
       eventHubName: "events", consumerGroup: "ai-workers",
     });
@@ -224,13 +224,13 @@ describe("BatchProcessor", () => {
 
   it("with nothing started (already aborted) checkpoints nothing", async () => {
     const processor = new ScriptedProcessor();
-    const outcome = await batchProcessor(processor, new MemorySink(), new MemoryDeadLetters()).process("1", [event(1, "ok")], AbortSignal.abort());
+    const outcome = await batchPipeline(processor, new MemorySink(), new MemoryDeadLetters()).process("1", [event(1, "ok")], AbortSignal.abort());
     expect(outcome.lastEvent).toBeUndefined();
     expect(processor.attempts.size).toBe(0);
   });
 });
 
-describe("BatchProcessor with the real text-insights pool", () => {
+describe("BatchPipeline with the real text-insights pool", () => {
   let processor: Processor;
   beforeAll(async () => {
     processor = await startTextInsights({ threads: 2, maxQueue: 2, timeoutMs: 30_000 });
@@ -245,7 +245,7 @@ describe("BatchProcessor with the real text-insights pool", () => {
     const events = Array.from({ length: 20 }, (_, i) =>
       i === 7 ? event(i, Buffer.from([0x00, 0xff, 0x10]), "application/octet-stream") : event(i, JSON.stringify({ text: `Great job number ${i}, thanks!` }), "application/json"),
     );
-    const outcome = await batchProcessor(processor, sink, deadLetters).process("3", events);
+    const outcome = await batchPipeline(processor, sink, deadLetters).process("3", events);
     expect(outcome).toMatchObject({ processed: 19, deadLettered: 1 });
     expect(outcome.lastEvent?.sequenceNumber).toBe(19);
     expect(sink.writes[0]?.map((r) => r.sequenceNumber)).toEqual(events.map((e) => e.sequenceNumber).filter((n) => n !== 7));

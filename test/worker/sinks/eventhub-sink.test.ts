@@ -1,10 +1,10 @@
 import { EventHubConsumerClient, earliestEventPosition, type ReceivedEventData } from "@azure/event-hubs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startLocalStack, type LocalStack } from "../../emulator";
-import { EventHubSink, eventHubSink } from "../../worker/sinks/eventhub-sink";
-import { pluginRuntime } from "../support/plugin-runtime";
-import { asWritten } from "../support/result-records";
-import type { ResultRecord } from "../../worker/sinks/sink";
+import { startLocalStack, type LocalStack } from "../../../emulator";
+import { EventHubSink, eventHubSink } from "../../../worker/sinks/eventhub-sink";
+import { pluginRuntime } from "../../support/plugin-runtime";
+import { asWritten } from "../../support/result-records";
+import type { ResultRecord } from "../../../worker/sinks/sink";
 
 const retryOptions = { maxRetries: 2, retryDelayInMs: 100, timeoutInMs: 5000 };
 

@@ -46,7 +46,7 @@ export interface WrittenParts {
   deadLetters: Set<number>;
 }
 
-export interface BatchProcessorDeps {
+export interface BatchPipelineDeps {
   processor: Processor;
   sink: Sink;
   deadLetters: { put(record: DeadLetterRecord): Promise<void> };
@@ -83,8 +83,8 @@ type EventOutcome =
  * last event, so the checkpoint never passes an event that was not finished; the rest is replayed by the
  * next owner (at least once).
  */
-export class BatchProcessor {
-  constructor(private readonly deps: BatchProcessorDeps) {}
+export class BatchPipeline {
+  constructor(private readonly deps: BatchPipelineDeps) {}
 
   async process(partitionId: string, events: ReceivedEventData[], signal?: AbortSignal): Promise<BatchOutcome> {
     return this.commit(await this.run(partitionId, events, signal));
