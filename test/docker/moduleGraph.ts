@@ -1,6 +1,6 @@
-// The runtime module graph of a TypeScript entry point: every source file it loads and every package it
-// imports, following static imports, re-exports and literal dynamic imports. Type-only imports are left out
-// (the loader erases them), so a package used only for types need not be a production dependency.
+// The runtime module graph of TypeScript entry points: every source file they load and every package they
+// import, following static imports, re-exports and literal dynamic imports. Type-only imports are erased by
+// the compiler, so they are listed apart: their packages are needed to build, not to run.
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import ts from "typescript";
@@ -10,11 +10,14 @@ export interface ModuleGraph {
   files: Set<string>;
   /** Bare specifiers imported at run time (packages and node: builtins), with one importer each. */
   packages: Map<string, string>;
+  /** Bare specifiers imported only for types, with one importer each. */
+  typePackages: Map<string, string>;
 }
 
-function runtimeSpecifiers(file: string): string[] {
+function specifiersOf(file: string): { runtime: string[]; types: string[] } {
   const source = ts.createSourceFile(file, readFileSync(file, "utf8"), ts.ScriptTarget.Latest, true);
   const specifiers: string[] = [];
+  const types: string[] = [];
   const visit = (node: ts.Node): void => {
     if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier)) {
       const clause = node.importClause;
@@ -23,7 +26,7 @@ function runtimeSpecifiers(file: string): string[] {
         clause !== undefined &&
         (clause.isTypeOnly ||
           (clause.name === undefined && bindings !== undefined && ts.isNamedImports(bindings) && bindings.elements.every((e) => e.isTypeOnly)));
-      if (!onlyTypes) specifiers.push(node.moduleSpecifier.text);
+      (onlyTypes ? types : specifiers).push(node.moduleSpecifier.text);
     } else if (ts.isExportDeclaration(node) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier) && !node.isTypeOnly) {
       specifiers.push(node.moduleSpecifier.text);
     } else if (
@@ -37,7 +40,7 @@ function runtimeSpecifiers(file: string): string[] {
     ts.forEachChild(node, visit);
   };
   visit(source);
-  return specifiers;
+  return { runtime: specifiers, types };
 }
 
 function resolveRelative(from: string, specifier: string): string {
@@ -47,16 +50,20 @@ function resolveRelative(from: string, specifier: string): string {
   return candidate;
 }
 
-export function moduleGraph(entry: string): ModuleGraph {
-  const graph: ModuleGraph = { files: new Set(), packages: new Map() };
-  const queue = [path.resolve(entry)];
+export function moduleGraph(entries: string[]): ModuleGraph {
+  const graph: ModuleGraph = { files: new Set(), packages: new Map(), typePackages: new Map() };
+  const queue = entries.map((entry) => path.resolve(entry));
   while (queue.length > 0) {
     const file = queue.pop()!;
     if (graph.files.has(file)) continue;
     graph.files.add(file);
-    for (const specifier of runtimeSpecifiers(file)) {
+    const { runtime, types } = specifiersOf(file);
+    for (const specifier of runtime) {
       if (specifier.startsWith(".")) queue.push(resolveRelative(file, specifier));
       else if (!graph.packages.has(specifier)) graph.packages.set(specifier, file);
+    }
+    for (const specifier of types) {
+      if (!specifier.startsWith(".") && !graph.typePackages.has(specifier)) graph.typePackages.set(specifier, file);
     }
   }
   return graph;

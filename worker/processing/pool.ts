@@ -193,15 +193,16 @@ export class ProcessingPool implements Processor {
   }
 }
 
-/** The thread entry next to this file, with this file's own extension: .ts under tsx or vitest, .js when compiled. */
+/** The thread entry next to this file, with this file's own extension: .ts from sources (tsx, vitest), .js compiled (the image). */
 function threadEntryPath(entry: string): string {
   return path.join(__dirname, entry + path.extname(__filename));
 }
 
 /**
- * Worker threads inherit the parent's execArgv. Under `tsx worker/cli.ts` that already holds tsx's loader,
- * so .ts thread entries load. Under vitest (which transforms only its own module graph) or plain node, a
- * .ts entry needs tsx's loader added explicitly.
+ * Only a .ts entry (the worker run from its sources) needs a loader, tsx, a dev dependency: the compiled
+ * worker's .js entries load without one, so the image never resolves tsx. Worker threads inherit the parent's
+ * execArgv, which under `node --import tsx` holds tsx already; under vitest (which transforms only its own
+ * module graph) it is added here.
  */
 function threadExecArgv(filename: string): string[] | undefined {
   if (path.extname(filename) !== ".ts") return undefined;
