@@ -19,7 +19,8 @@ import { Command } from "commander";
 import { z } from "zod";
 import { parseEmulatorConfig } from "../emulator/config";
 import { EventHubsEmulator } from "../emulator/server";
-import { parseCommandLine, wholeNumber } from "./command-line";
+import { optionsOrExit, wholeNumber } from "../common/cli";
+import { sendBatches } from "../common/send-batches";
 
 const HUB = "events";
 const PARTITIONS = 4;
@@ -41,12 +42,11 @@ interface Measurement {
 function readOptions(): Options {
   const command = new Command("bench:emulator")
     .description("Throughput of the local Event Hubs emulator alone, with the official SDK producer and consumer in this process.")
-    .exitOverride()
     .option("--events <n>", "events per run (at least one per partition)", "100000")
     .option("--runs <n>", "runs per mode; the table shows medians", "3")
     .option("--event-bytes <n>", "body size of each event", "1024");
   const schema = z.object({ events: wholeNumber(PARTITIONS, 10_000_000), runs: wholeNumber(1, 100), eventBytes: wholeNumber(1, 1_000_000) });
-  return parseCommandLine(command, schema, process.argv.slice(2), "bench:emulator");
+  return optionsOrExit({ command, schema, title: "Invalid bench:emulator options" });
 }
 
 async function withEmulator<T>(body: (connectionString: string) => Promise<T>): Promise<T> {
@@ -70,12 +70,8 @@ async function sendEvents(connectionString: string, count: number, eventBytes: n
     await Promise.all(
       Array.from({ length: PARTITIONS }, async (_, p) => {
         const partitionId = String(p);
-        let remaining = Math.floor(count / PARTITIONS) + (p < count % PARTITIONS ? 1 : 0);
-        while (remaining > 0) {
-          const batch = await producer.createBatch({ partitionId });
-          while (remaining > 0 && batch.tryAdd({ body })) remaining--;
-          await producer.sendBatch(batch);
-        }
+        const share = Math.floor(count / PARTITIONS) + (p < count % PARTITIONS ? 1 : 0);
+        await sendBatches(producer, Array.from({ length: share }, () => ({ body })), { partitionId });
       }),
     );
     const seconds = (performance.now() - started) / 1000;

@@ -1,7 +1,7 @@
 // `npm run bench` options, validated once; --quick swaps in small defaults for a smoke run under a minute.
 import { Command } from "commander";
 import { z } from "zod";
-import { parseCommandLine, wholeNumber } from "./command-line";
+import { optionsOrExit, wholeNumber } from "../common/cli";
 import type { BenchText } from "./workload";
 
 export interface BenchOptions {
@@ -43,7 +43,6 @@ const schema = z.object({
 export function parseBenchOptions(argv: readonly string[]): BenchOptions {
   const command = new Command("bench")
     .description("Throughput, latency, memory and checkpoint rate of the worker against baselines, on the local emulator + Azurite.")
-    .exitOverride()
     .option("--quick", "small smoke run (under a minute)", false)
     .option("--runs <n>", `repetitions of the throughput comparison (default ${FULL.runs}, quick ${QUICK.runs})`)
     .option("--events-per-partition <n>", `backlog per partition (default ${FULL.eventsPerPartition}, quick ${QUICK.eventsPerPartition})`)
@@ -57,7 +56,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     .option("--text <kind>", "repetitive: sample messages as they are; varied: each also carries unique tokens (ids, hex), as real text does", "repetitive")
     .option("--out <dir>", "where latest.json/.md/.svg go", "bench/results")
     .option("--cpu-prof <dir>", "write a V8 CPU profile of every child process (worker, baselines) to <dir>");
-  const o = parseCommandLine(command, schema, argv, "bench");
+  const o = optionsOrExit({ command, schema, argv, title: "Invalid bench options" });
   const base = o.quick ? QUICK : FULL;
   return {
     quick: o.quick,

@@ -2,6 +2,7 @@
 // every configuration (and the processor-only child, which regenerates them) works on the same bodies.
 // Event i goes to partition i % partitionCount.
 import { EventHubProducerClient, type EventData } from "@azure/event-hubs";
+import { sendBatches } from "../common/send-batches";
 import { customerMessage } from "../tools/dev/sample-messages";
 
 export const BENCH_SEED = 20_240_521;
@@ -77,16 +78,7 @@ export async function sendAll(producer: EventHubProducerClient, events: readonly
     byPartition.set(event.partitionId, list);
   }
   await Promise.all(
-    [...byPartition].map(async ([partitionId, list]) => {
-      let batch = await producer.createBatch({ partitionId });
-      for (const event of list) {
-        if (batch.tryAdd(toEventData(event))) continue;
-        await producer.sendBatch(batch);
-        batch = await producer.createBatch({ partitionId });
-        if (!batch.tryAdd(toEventData(event))) throw new Error(`bench event ${event.index} does not fit in an empty batch`);
-      }
-      if (batch.count > 0) await producer.sendBatch(batch);
-    }),
+    [...byPartition].map(([partitionId, list]) => sendBatches(producer, list.map(toEventData), { partitionId })),
   );
 }
 

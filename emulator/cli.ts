@@ -2,26 +2,30 @@
 // NAME=value lines a worker needs on stdout once both are ready (logs go to stderr), and runs until
 // SIGINT/SIGTERM. Bad flags or a bad config file: a clear message and exit code 2, before anything starts.
 import { readFileSync } from "node:fs";
-import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import pino from "pino";
+import { z } from "zod";
+import { exitWithProblems, optionsOrExit } from "../common/cli";
 import { ConfigError, type EmulatorConfig, LIMITS, parseEmulatorConfig } from "./config";
 import { startHealthServer, type HealthServer } from "./health";
 import { type LocalStack, startLocalStack } from "./local-stack";
 
-const EXIT_USAGE = 2;
 const EXIT_FAILURE = 1;
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
-interface CliOptions {
-  host: string;
-  port: number;
-  blobPort: number;
-  config?: string;
-  dataDir?: string;
-  healthPort?: number;
-  checkSignatures: boolean;
-  retentionHours?: number;
-  logLevel: string;
-}
+/** What commander's parsers below already checked; the schema types it for the rest of the program. */
+const cliSchema = z.object({
+  host: z.string(),
+  port: z.number(),
+  blobPort: z.number(),
+  config: z.string().optional(),
+  dataDir: z.string().optional(),
+  healthPort: z.number().optional(),
+  checkSignatures: z.boolean(),
+  retentionHours: z.number().optional(),
+  logLevel: z.enum(LOG_LEVELS),
+});
+type CliOptions = z.infer<typeof cliSchema>;
 
 function portNumber(value: string): number {
   const port = Number(value);
@@ -48,10 +52,9 @@ function commandLine(): Command {
     .option("--health-port <port>", "serve GET /health on this port (0 = free port)", portNumber)
     .option("--no-check-signatures", "accept any SAS token (signatures are checked by default)")
     .option("--retention-hours <hours>", "how long events are kept (default 24, or the config file's value)", retentionHours)
-    .addOption(new Option("--log-level <level>", "stderr log level").choices(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"))
+    .addOption(new Option("--log-level <level>", "stderr log level").choices(LOG_LEVELS).default("info"))
     .helpOption("-h, --help", "show this help")
     .allowExcessArguments(false)
-    .exitOverride()
     // --help is what was asked for: stdout. Errors go to stderr; stdout otherwise carries only the settings.
     .configureOutput({ writeOut: (text) => process.stdout.write(text), writeErr: (text) => process.stderr.write(text) });
 }
@@ -85,31 +88,18 @@ function resolveConfig(options: CliOptions): EmulatorConfig {
 }
 
 /** Parses flags and config, or exits with code 2 and the reason on stderr. */
-function parseOrExit(argv: string[]): { options: CliOptions; config: EmulatorConfig } {
-  const command = commandLine();
-  try {
-    command.parse(argv);
-  } catch (error) {
-    if (error instanceof CommanderError) {
-      // Commander has already printed the message; help and version are not errors.
-      process.exit(error.code === "commander.helpDisplayed" || error.code === "commander.help" ? 0 : EXIT_USAGE);
-    }
-    throw error;
-  }
-  const options = command.opts<CliOptions>();
+function parseOrExit(): { options: CliOptions; config: EmulatorConfig } {
+  const options = optionsOrExit({ command: commandLine(), schema: cliSchema, title: "Invalid emulator options" });
   try {
     return { options, config: resolveConfig(options) };
   } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`error: ${error.message}\n`);
-      process.exit(EXIT_USAGE);
-    }
+    if (error instanceof ConfigError) exitWithProblems(`Invalid emulator configuration (${error.source})`, error.problems);
     throw error;
   }
 }
 
 async function main(): Promise<void> {
-  const { options, config } = parseOrExit(process.argv);
+  const { options, config } = parseOrExit();
   const logger = pino({ name: "emulator", level: options.logLevel }, pino.destination(2));
   let stack: LocalStack | undefined;
   let health: HealthServer | undefined;

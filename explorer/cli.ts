@@ -1,9 +1,10 @@
 // `npm run explorer`: a local web page over a namespace (emulator or Azure, Listen rights) and the workers'
 // checkpoint and dead-letter storage. Read-only unless started with --allow-writes.
-import { Command, CommanderError } from "commander";
+import { Command } from "commander";
 import { z } from "zod";
+import { optionsOrExit } from "../common/cli";
 import { startExplorer } from "./server";
-import { addConnectionOptions, exitWithProblems, flagName, parseConnection } from "./settings";
+import { addConnectionOptions, connectionSchema } from "./settings";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,49}$/;
 const CONSUMER_GROUP = /^(\$Default|[A-Za-z0-9][A-Za-z0-9._-]{0,49})$/;
@@ -33,7 +34,6 @@ function buildCommand(): Command {
       "A local web page over an Event Hubs namespace and the workers' storage: hubs and partitions, peeks, consumer " +
         "groups (owners, checkpoints, lag), the workers' metrics and the dead letters. Read-only unless --allow-writes.",
     )
-    .exitOverride()
     .option("--hubs <names>", "hubs to show, comma separated (default: EVENTHUB_NAME)")
     .option("--consumer-groups <names>", "consumer groups to show, comma separated (default: EVENTHUB_CONSUMER_GROUP)")
     .option("--peek-consumer-group <name>", "consumer group for peeking events; not the workers' own (default: $Default)")
@@ -45,25 +45,16 @@ function buildCommand(): Command {
 }
 
 async function main(): Promise<void> {
-  const command = buildCommand();
-  try {
-    command.parse(process.argv);
-  } catch (error) {
-    process.exit(error instanceof CommanderError && error.exitCode === 0 ? 0 : 2);
-  }
-  const flags = command.opts<Record<string, unknown>>();
-  const connection = parseConnection(flags, process.env);
-  const options = optionsSchema.safeParse(flags);
-  const problems = [
-    ...("problems" in connection ? connection.problems : []),
-    ...(options.success ? [] : options.error.issues.map((i) => `${flagName(i.path[0])}: ${i.message}`)),
-  ];
-  if (problems.length > 0 || !options.success || !("connection" in connection)) exitWithProblems("Invalid explorer options", problems);
-  const { eventHub } = connection.connection;
-  const o = options.data;
+  const o = optionsOrExit({
+    command: buildCommand(),
+    schema: optionsSchema.and(connectionSchema(process.env)),
+    title: "Invalid explorer options",
+  });
+  const { connection } = o;
+  const { eventHub } = connection;
   const server = await startExplorer(
     {
-      connection: connection.connection,
+      connection,
       hubs: o.hubs ?? [eventHub.eventHubName],
       consumerGroups: o.consumerGroups ?? [eventHub.consumerGroup],
       peekConsumerGroup: o.peekConsumerGroup,

@@ -2,6 +2,7 @@
 // variables and flags (EVENTHUB_NAME <-> --eventhub-name), validated by the worker's own rules, so a setup that
 // runs a worker runs these tools too. Every problem is reported at once; callers exit with code 2.
 import type { Command } from "commander";
+import { z } from "zod";
 import { SETTINGS, validateSettings, type SettingName, type WorkerConfig } from "../worker/config";
 import { addSettingOptions, rawSettings } from "../worker/settings/declare";
 
@@ -29,10 +30,11 @@ export function parseConnection(flags: Record<string, unknown>, env: NodeJS.Proc
   return { problems: result.kind === "invalid" ? result.problems : ["invalid settings"] };
 }
 
-/** `--some-option` from a zod issue path such as ["someOption"]. */
-export const flagName = (key: PropertyKey | undefined) => `--${String(key).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-
-export function exitWithProblems(title: string, problems: string[]): never {
-  process.stderr.write(`${title}:\n${problems.map((p) => `  - ${p}\n`).join("")}`);
-  process.exit(2);
-}
+/** The same, as a schema over every flag: its problems are reported with those of the other options. */
+export const connectionSchema = (env: NodeJS.ProcessEnv) =>
+  z.record(z.string(), z.unknown()).transform((flags, ctx) => {
+    const parsed = parseConnection(flags, env);
+    if ("connection" in parsed) return { connection: parsed.connection };
+    for (const message of parsed.problems) ctx.addIssue({ code: "custom", message });
+    return z.NEVER;
+  });

@@ -7,9 +7,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EventHubProducerClient } from "@azure/event-hubs";
 import { BlobServiceClient } from "@azure/storage-blob";
-import { Command, CommanderError, Option } from "commander";
+import { Command, Option } from "commander";
 import pino from "pino";
 import { z } from "zod";
+import { decimal, optionsOrExit, wholeNumber } from "../common/cli";
 import { startLocalStack, type LocalStack } from "../emulator";
 import { startDevExplorer } from "../explorer/dev-explorer";
 import { readCheckpoints, readDeadLetterKeys, readOwnership } from "./dev/blob-state";
@@ -20,13 +21,14 @@ import type { SettingName, WorkerEnvironment } from "../worker/config";
 import { installShutdownHandlers } from "../worker/shutdown";
 import { startTracing } from "../worker/telemetry/tracing";
 
+const SECONDS = "allowed: a number of seconds greater than 0";
 const optionsSchema = z.object({
-  count: z.coerce.number().int().min(1).max(10_000_000),
-  rate: z.coerce.number().min(0).max(1_000_000),
-  workers: z.coerce.number().int().min(1).max(8),
+  count: wholeNumber(1, 10_000_000),
+  rate: decimal(0, 1_000_000),
+  workers: wholeNumber(1, 8),
   allowWrites: z.boolean().default(false),
-  duration: z.coerce.number().positive().optional(),
-  poisonEvery: z.coerce.number().int().min(0),
+  duration: z.coerce.number(SECONDS).positive(SECONDS).optional(),
+  poisonEvery: wholeNumber(0, 10_000_000),
   partitionKeyMode: z.enum(PARTITION_KEY_MODES),
 });
 type DevOptions = z.infer<typeof optionsSchema>;
@@ -37,7 +39,6 @@ function parseOptions(): DevOptions {
       "Runs the local emulator + Azurite, the worker(s) and the sample producer, with live per-partition progress.\n" +
         "Worker settings can be tuned through the usual environment variables (see `npm run worker -- --help`).",
     )
-    .exitOverride()
     .option("--count <n>", "events to send", "2000")
     .option("--rate <r>", "events per second (0 = as fast as possible)", "200")
     .option("--workers <n>", "worker processes (several show load balancing)", "2")
@@ -45,19 +46,7 @@ function parseOptions(): DevOptions {
     .option("--duration <seconds>", "stop after this long even if not finished")
     .option("--poison-every <k>", "every k-th event is poison and gets dead-lettered (0 = none)", "100")
     .addOption(new Option("--partition-key-mode <mode>", "how the producer spreads events").choices(PARTITION_KEY_MODES).default("round-robin"));
-  try {
-    command.parse(process.argv);
-  } catch (error) {
-    process.exit(error instanceof CommanderError && error.exitCode === 0 ? 0 : 2);
-  }
-  const parsed = optionsSchema.safeParse(command.opts());
-  if (!parsed.success) {
-    // As the user typed them: --poison-every, not the option key poisonEvery.
-    const flagOf = (key: PropertyKey | undefined) => `--${String(key).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-    process.stderr.write(`Invalid options:\n${parsed.error.issues.map((i) => `  - ${flagOf(i.path[0])}: ${i.message}\n`).join("")}`);
-    process.exit(2);
-  }
-  return parsed.data;
+  return optionsOrExit({ command, schema: optionsSchema, title: "Invalid options" });
 }
 
 /** Settings that make a local demo lively; any of them can be overridden from the environment. */

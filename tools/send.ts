@@ -4,8 +4,10 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { EventHubProducerClient, type EventData } from "@azure/event-hubs";
 import { DefaultAzureCredential } from "@azure/identity";
-import { Command, CommanderError, Option } from "commander";
+import { Command, Option } from "commander";
 import { z } from "zod";
+import { decimal, exitWithProblems, optionsOrExit, wholeNumber } from "../common/cli";
+import { sendBatches } from "../common/send-batches";
 import { customerMessage } from "./dev/sample-messages";
 import { probeEventHub } from "../worker/event-hubs-access";
 import { errorFields } from "../worker/telemetry/logger";
@@ -59,28 +61,6 @@ function destinationOf(mode: PartitionKeyMode, index: number, partitionIds: stri
   return {};
 }
 
-async function sendGroup(
-  producer: EventHubProducerClient,
-  destination: { partitionId?: string; partitionKey?: string },
-  events: EventData[],
-  signal: AbortSignal | undefined,
-): Promise<number> {
-  let batches = 0;
-  let batch = await producer.createBatch({ ...destination, abortSignal: signal });
-  for (const event of events) {
-    if (batch.tryAdd(event)) continue;
-    await producer.sendBatch(batch, { abortSignal: signal });
-    batches++;
-    batch = await producer.createBatch({ ...destination, abortSignal: signal });
-    if (!batch.tryAdd(event)) throw new Error(`event ${String(event.messageId)} is larger than the maximum batch size`);
-  }
-  if (batch.count > 0) {
-    await producer.sendBatch(batch, { abortSignal: signal });
-    batches++;
-  }
-  return batches;
-}
-
 /** Sends `count` sample events at `rate` per second, in batches per destination and tick. */
 export async function sendEvents(producer: EventHubProducerClient, options: SendOptions): Promise<SendSummary> {
   const partitionIds = options.partitionKeyMode === "round-robin" ? await producer.getPartitionIds() : [];
@@ -106,9 +86,9 @@ export async function sendEvents(producer: EventHubProducerClient, options: Send
       if (options.poisonEvery > 0 && (index + 1) % options.poisonEvery === 0) poison++;
     }
     const counts = await Promise.all(
-      [...groups.values()].map((group) => sendGroup(producer, group.destination, group.events, options.signal)),
+      [...groups.values()].map((group) => sendBatches(producer, group.events, { ...group.destination, abortSignal: options.signal })),
     );
-    batches += counts.reduce((a, b) => a + b, 0);
+    batches += counts.reduce((total, sentGroup) => total + sentGroup.batches, 0);
     sent += take;
     options.onProgress?.(sent);
   }
@@ -121,13 +101,17 @@ export async function sendEvents(producer: EventHubProducerClient, options: Send
 const SEND_RETRY = { maxRetries: 3, retryDelayInMs: 1000, timeoutInMs: 30_000 };
 
 const cliSchema = z.object({
-  count: z.coerce.number().int().min(1).max(100_000_000),
-  rate: z.coerce.number().min(0).max(1_000_000),
+  count: wholeNumber(1, 100_000_000),
+  rate: decimal(0, 1_000_000),
   partitionKeyMode: z.enum(PARTITION_KEY_MODES),
-  poisonEvery: z.coerce.number().int().min(0),
-  connectionString: z.string().min(1).optional(),
-  namespace: z.string().min(1).optional(),
-  eventhubName: z.string().min(1).optional(),
+  poisonEvery: wholeNumber(0, 100_000_000),
+  connectionString: z.string().min(1, "allowed: a connection string, not empty").optional(),
+  namespace: z.string().min(1, "allowed: a namespace such as example.servicebus.windows.net, not empty").optional(),
+  eventhubName: z.string().min(1, "allowed: an event hub name, not empty").optional(),
+}).superRefine((options, ctx) => {
+  // Which settings go together: a connection string, or a namespace with a hub name.
+  if (!options.connectionString && !options.namespace) ctx.addIssue({ code: "custom", message: "set EVENTHUB_CONNECTION_STRING (--connection-string) or EVENTHUB_NAMESPACE (--namespace)" });
+  else if (options.namespace && !options.eventhubName) ctx.addIssue({ code: "custom", message: "EVENTHUB_NAME (--eventhub-name) is required with EVENTHUB_NAMESPACE" });
 });
 
 function buildCommand(): Command {
@@ -136,7 +120,6 @@ function buildCommand(): Command {
       "Sends sample customer messages (JSON, contentType application/json) to an event hub, rate-limited and batched.\n" +
         "Connection: EVENTHUB_CONNECTION_STRING (Send rights), or EVENTHUB_NAMESPACE with DefaultAzureCredential; EVENTHUB_NAME.",
     )
-    .exitOverride()
     .option("--count <n>", "events to send", "1000")
     .option("--rate <r>", "events per second (0 = as fast as possible)", "200")
     .addOption(new Option("--partition-key-mode <mode>", "none: service assigns; round-robin: cycle partition ids; random: random customer key").choices(PARTITION_KEY_MODES).default("none"))
@@ -147,21 +130,12 @@ function buildCommand(): Command {
 }
 
 async function main(): Promise<void> {
-  const command = buildCommand();
-  try {
-    command.parse(process.argv);
-  } catch (error) {
-    process.exit(error instanceof CommanderError && error.exitCode === 0 ? 0 : 2);
-  }
-  const parsed = cliSchema.safeParse(command.opts());
-  const problems = parsed.success ? [] : parsed.error.issues.map((issue) => `--${String(issue.path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${issue.message}`);
-  if (parsed.success && !parsed.data.connectionString && !parsed.data.namespace) problems.push("set EVENTHUB_CONNECTION_STRING (--connection-string) or EVENTHUB_NAMESPACE (--namespace)");
-  if (parsed.success && parsed.data.namespace && !parsed.data.eventhubName) problems.push("EVENTHUB_NAME (--eventhub-name) is required with EVENTHUB_NAMESPACE");
-  if (!parsed.success || problems.length > 0) {
-    process.stderr.write(`Invalid send options:\n${problems.map((p) => `  - ${p}\n`).join("")}`);
-    process.exit(2);
-  }
-  const options = parsed.data;
+  const options = optionsOrExit({
+    command: buildCommand(),
+    schema: cliSchema,
+    title: "Invalid send options",
+    secrets: ["connectionString"],
+  });
   // With an OTEL_* exporter configured, the SDK starts a trace per event and stamps it (Diagnostic-Id) for the worker.
   const tracing = await startTracing("eventhubs-sample-producer");
   let producer: EventHubProducerClient;
@@ -174,8 +148,7 @@ async function main(): Promise<void> {
   } catch (error) {
     // The SDK validates the connection string and hub name as it builds the client.
     const setting = options.connectionString ? "EVENTHUB_CONNECTION_STRING (--connection-string)" : "EVENTHUB_NAMESPACE (--namespace)";
-    process.stderr.write(`Invalid send options:\n  - ${setting}: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(2);
+    exitWithProblems("Invalid send options", [`${setting}: ${error instanceof Error ? error.message : String(error)}`]);
   }
   const abort = new AbortController();
   process.once("SIGINT", () => abort.abort());

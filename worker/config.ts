@@ -2,7 +2,8 @@
 // name (EVENTHUB_NAME <-> --eventhub-name; the flag wins). Each is declared once (settings/declare.ts): the
 // core ones here, each sink's and processor's in its own module. Parsed and validated once, at the edge,
 // before anything connects; every bad value is reported at once and the CLI exits with code 2.
-import { Command, CommanderError } from "commander";
+import { Command } from "commander";
+import { commanderExitCode } from "../common/cli";
 import { checkpointContainerName, DEAD_LETTER_CONTAINER, WORKER_METRICS_PORT, WORKERS_CONSUMER_GROUP } from "../common/names";
 import { allowedChoices, choosePlugin, type AnyProcessorPlugin, type AnySinkPlugin, type PluginContext } from "./plugins";
 import { PROCESSORS, type ProcessorConfig } from "./processing/index";
@@ -320,8 +321,9 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
   try {
     command.parse([...argv], { from: "user" });
   } catch (error) {
-    if (error instanceof CommanderError) return { kind: "exit", exitCode: error.exitCode === 0 ? 0 : 2 };
-    throw error;
+    const exitCode = commanderExitCode(error);
+    if (exitCode === undefined) throw error;
+    return { kind: "exit", exitCode };
   }
   const raw = rawSettings(SETTING_NAMES, command.opts(), env);
   const renamed = Object.entries(RENAMED_SETTINGS)

@@ -1,7 +1,7 @@
 // `npm run chaos` options, validated once.
 import { Command } from "commander";
 import { z } from "zod";
-import { parseCommandLine, wholeNumber } from "../command-line";
+import { decimal, optionsOrExit, wholeNumber } from "../../common/cli";
 import { FAULT_KINDS, type FaultKind } from "./faults";
 import type { ChaosOptions } from "./harness";
 
@@ -22,8 +22,8 @@ const schema = z.object({
   workers: wholeNumber(1, 16),
   rate: wholeNumber(1, 20_000),
   faults: faultList,
-  faultInterval: z.coerce.number().min(0.5).max(3600),
-  poisonRatio: z.coerce.number().min(0).max(1),
+  faultInterval: decimal(0.5, 3600),
+  poisonRatio: decimal(0, 1),
   seed: wholeNumber(0, 2 ** 31),
   drainTimeout: wholeNumber(5, 3600),
   partitions: wholeNumber(1, 32),
@@ -33,7 +33,6 @@ const schema = z.object({
 export function parseChaosOptions(argv: readonly string[]): ChaosOptions & { outDir: string } {
   const command = new Command("chaos")
     .description("Correctness under faults: stamped events, several real workers, faults on a schedule; per-partition verdict. Exits 1 on any loss, corruption, reordering or mis-dead-lettering.")
-    .exitOverride()
     .option("--duration <s>", "seconds of traffic", "60")
     .option("--workers <n>", "worker processes", "3")
     .option("--rate <events/s>", "offered load", "200")
@@ -44,7 +43,7 @@ export function parseChaosOptions(argv: readonly string[]): ChaosOptions & { out
     .option("--drain-timeout <s>", "longest wait for every event to be accounted for after traffic stops", "90")
     .option("--partitions <n>", "partitions of the hub", "4")
     .option("--out <dir>", "where chaos-latest.json goes", "bench/results");
-  const o = parseCommandLine(command, schema, argv, "chaos");
+  const o = optionsOrExit({ command, schema, argv, title: "Invalid chaos options" });
   return {
     durationSeconds: o.duration,
     workers: o.workers,

@@ -13,7 +13,7 @@ import { z } from "zod";
 import type { LocalStack } from "../../emulator/index";
 import { DEFAULT_SYSTEM_PROMPT } from "../../worker/processing/model/model-processor";
 import { REPO_ROOT, waitUntil } from "../child-process";
-import { parseCommandLine, wholeNumber } from "../command-line";
+import { optionsOrExit, wholeNumber } from "../../common/cli";
 import { FakeModelServer } from "../fake-model-server";
 import { describeMachine, HUB, PARTITIONS, SAMPLE_CONSUMER_GROUP, startBenchStack } from "../local-hub";
 import { spread, summarizeLatency, type LatencySummary, type Spread } from "../stats";
@@ -204,16 +204,21 @@ export interface QuotaReport {
 async function main(): Promise<void> {
   const command = new Command("bench:quota")
     .description("Goodput against a remote model's quota: the worker versus the SDK sample pattern and a naive parallel handler, on a local model server with an Azure-style quota.")
-    .exitOverride()
     .option("--quick", "short runs (10 s of backlog, 1 repetition)", false)
     .option("--runs <n>", "repetitions of each configuration", "1")
     .option("--seconds <s>", "backlog size, in seconds of the quota", "30")
     .option("--only <ids>", "comma-separated configuration ids to run")
     .option("--out <dir>", "where quota.json/.md/.svg go", "bench/results");
-  const options = parseCommandLine(command, z.object({ quick: z.boolean(), runs: wholeNumber(1, 10), seconds: wholeNumber(5, 600), only: z.string().optional(), out: z.string().min(1) }), process.argv.slice(2), "bench:quota");
+  const ids = CONFIGURATIONS.map((c) => c.id);
+  // An id that names no configuration is a typo, not a request to run nothing.
+  const only = z
+    .string()
+    .transform((raw) => raw.split(",").map((id) => id.trim()))
+    .refine((list) => list.every((id) => ids.includes(id)), `allowed: configuration ids separated by commas: ${ids.join(", ")}`);
+  const schema = z.object({ quick: z.boolean(), runs: wholeNumber(1, 10), seconds: wholeNumber(5, 600), only: only.optional(), out: z.string().min(1) });
+  const options = optionsOrExit({ command, schema, title: "Invalid bench:quota options" });
   const seconds = options.quick ? 10 : options.seconds;
-  const only = options.only?.split(",").map((id) => id.trim());
-  const selected = CONFIGURATIONS.filter((c) => !only || only.includes(c.id));
+  const selected = CONFIGURATIONS.filter((c) => !options.only || options.only.includes(c.id));
   const runs: QuotaReport["runs"] = [];
   for (const config of selected) {
     const repetitions: QuotaRun[] = [];

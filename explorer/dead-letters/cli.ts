@@ -3,9 +3,10 @@
 // before anything connects; an operation that fails for some dead letters exits with code 1.
 import { createInterface } from "node:readline/promises";
 import type { EventHubProducerClient } from "@azure/event-hubs";
-import { Command, CommanderError } from "commander";
+import { Command } from "commander";
+import { commanderExitCode, exitWithProblems } from "../../common/cli";
 import { deadLetterContainerFor, producerFor } from "../clients";
-import { addConnectionOptions, exitWithProblems, parseConnection, type Connection } from "../settings";
+import { addConnectionOptions, parseConnection, type Connection } from "../settings";
 import { REPLAY_STATES, type RawFilter } from "./filter";
 import { formatEntry, formatList, formatOutcomes } from "./format";
 import { purgeDeadLetters } from "./purge";
@@ -181,7 +182,8 @@ async function main(): Promise<void> {
   try {
     await buildProgram().parseAsync(process.argv.slice(2), { from: "user" });
   } catch (error) {
-    if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
+    const exitCode = commanderExitCode(error);
+    if (exitCode !== undefined) process.exit(exitCode);
     process.stderr.write(`dead-letters failed: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exitCode = 1;
   }

@@ -2,6 +2,7 @@
 // ownership blobs (through the same reader `npm run dev` uses), list dead letters.
 import { EventHubProducerClient } from "@azure/event-hubs";
 import { BlobServiceClient } from "@azure/storage-blob";
+import { sendBatches } from "../../common/send-batches";
 import { readCheckpoints as checkpointsIn, readOwnership as ownershipIn } from "../../tools/dev/blob-state";
 import { key } from "./worker-process";
 
@@ -34,23 +35,12 @@ export async function sendToEveryPartition(
     for (const partitionId of await producer.getPartitionIds()) {
       const before = await producer.getPartitionProperties(partitionId);
       const first = before.isEmpty ? 0 : before.lastEnqueuedSequenceNumber + 1;
-      let batch = await producer.createBatch({ partitionId });
-      for (let i = 0; i < perPartition; i++) {
-        const poison = isPoison(i);
+      const events = Array.from({ length: perPartition }, (_, i) => {
         const json = JSON.stringify({ text: `Message ${i} for partition ${partitionId}: my order arrived late, please call me.` });
-        const event = {
-          body: Buffer.from(poison ? json.slice(0, 10) : json),
-          contentType: "application/json",
-          messageId: `p${partitionId}-${i}`,
-        };
-        if (!batch.tryAdd(event)) {
-          await producer.sendBatch(batch);
-          batch = await producer.createBatch({ partitionId });
-          batch.tryAdd(event);
-        }
-        sent.push({ partitionId, sequenceNumber: first + i, poison });
-      }
-      await producer.sendBatch(batch);
+        return { body: Buffer.from(isPoison(i) ? json.slice(0, 10) : json), contentType: "application/json", messageId: `p${partitionId}-${i}` };
+      });
+      await sendBatches(producer, events, { partitionId });
+      sent.push(...events.map((_, i) => ({ partitionId, sequenceNumber: first + i, poison: isPoison(i) })));
     }
     return sent;
   } finally {

@@ -9,6 +9,7 @@ import {
 import { BlobCheckpointStore } from "@azure/eventhubs-checkpointstore-blob";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { sendBatches } from "../../common/send-batches";
 import { startLocalStack, type LocalStack } from "../../emulator";
 import { EARLIEST_OFFSET, writeInitialCheckpoints } from "../../worker/initial-checkpoints";
 import { waitFor } from "../support/worker-process";
@@ -33,9 +34,7 @@ async function send(hub: string, counts: readonly number[]): Promise<void> {
   try {
     for (const [partition, count] of counts.entries()) {
       if (count === 0) continue;
-      const batch = await producer.createBatch({ partitionId: String(partition) });
-      for (let i = 0; i < count; i++) batch.tryAdd({ body: `p${partition}-e${i}` });
-      await producer.sendBatch(batch);
+      await sendBatches(producer, Array.from({ length: count }, (_, i) => ({ body: `p${partition}-e${i}` })), { partitionId: String(partition) });
     }
   } finally {
     await producer.close();
