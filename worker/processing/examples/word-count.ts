@@ -12,7 +12,9 @@
  * - Throw an error named "PoisonEventError" for an event that can never succeed (it is dead-lettered at
  *   once); any other error is retried with backoff and dead-lettered when attempts run out.
  *
- * TypeScript modules load through tsx like the worker itself; plain .js/.mjs/.cjs modules work too.
+ * .js, .mjs and .cjs modules always load. A .ts module loads through tsx under `npm run worker`, and in the
+ * image (the compiled worker, no tsx) through Node's type stripping, which takes type annotations and
+ * `import type` as here, but not enums or other syntax that needs compiling.
  */
 import type { EventInput } from "../processor";
 
