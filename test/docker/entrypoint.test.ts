@@ -13,7 +13,9 @@ import { EventHubProducerClient } from "@azure/event-hubs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalStack, type LocalStack } from "../../emulator";
 import { WORKER_METRICS_PORT } from "../../infra/workerApp";
-import { FAST_WORKER_ENV, waitFor, type LogLine, type ResultLine } from "../support/worker-process";
+import { waitFor } from "../../tools/wait-for";
+import { isStartedMessage } from "../../tools/worker-process";
+import { FAST_WORKER_ENV, type LogLine, type ResultLine } from "../support/worker-process";
 import { envOf, execForm, healthcheckOf, inBuildContext, instructions, only, parseDockerfile } from "./dockerfile";
 import { moduleGraph, packageName } from "./moduleGraph";
 
@@ -115,7 +117,9 @@ describe("the image's entrypoint and health check, run against the emulator", ()
       env: { PATH: process.env.PATH ?? "", ...imageEnv, METRICS_PORT: String(port) },
       timeout: 15_000,
     }).status;
-  const metricsPort = () => logs.find((l) => typeof l.metricsPort === "number")?.metricsPort as number | undefined;
+  // Reported over IPC once the worker listens (tools/worker-process.ts explains why not from the logs).
+  let startedPort: number | undefined;
+  const metricsPort = () => startedPort;
   const describeWorker = () => logs.slice(-10).map((l) => `${l.level} ${l.msg}`).join("\n");
 
   beforeAll(async () => {
@@ -124,7 +128,10 @@ describe("the image's entrypoint and health check, run against the emulator", ()
     worker = spawn(entrypoint[0]!, entrypoint.slice(1), {
       cwd: IMAGE_ROOT,
       env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...imageEnv, ...FAST_WORKER_ENV, ...stack.env(), EVENTHUB_NAME: "image" },
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
+    });
+    worker.on("message", (message) => {
+      if (isStartedMessage(message)) startedPort = message.workerStarted.metricsPort;
     });
     exited = new Promise((resolve) => worker!.once("exit", (code) => resolve(code)));
     createInterface({ input: worker.stdout! }).on("line", (line) => results.push(JSON.parse(line) as ResultLine));

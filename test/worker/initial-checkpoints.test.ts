@@ -11,7 +11,7 @@ import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startLocalStack, type LocalStack } from "../../emulator";
 import { EARLIEST_OFFSET, writeInitialCheckpoints } from "../../worker/initial-checkpoints";
-import { waitFor } from "../support/worker-process";
+import { waitFor } from "../../tools/wait-for";
 
 const GROUP = "ai-workers";
 const RETRY = { maxRetries: 2, retryDelayInMs: 100, timeoutInMs: 5000 };
