@@ -3,7 +3,7 @@
 // Writes bench/results/latest.json, latest.md and latest.svg; prints the Markdown.
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { REPO_ROOT } from "./child-process";
+import { REPO_ROOT } from "../tools/ts-child";
 import { renderChart } from "./chart";
 import { describeMachine, PARTITIONS } from "./local-hub";
 import { parseBenchOptions, type BenchOptions } from "./options";

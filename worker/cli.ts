@@ -2,6 +2,7 @@
 import { parseConfig } from "./config";
 import { StartupError, startWorker, type RunningWorker } from "./consumer";
 import { installShutdownHandlers } from "./shutdown";
+import type { WorkerStartedMessage } from "./telemetry/http-server";
 import { createLogger, errorFields } from "./telemetry/logger";
 import { startTracing } from "./telemetry/tracing";
 
@@ -41,12 +42,17 @@ async function main(): Promise<void> {
     timeoutMs: config.shutdownTimeoutMs,
     logger,
   });
+  let worker: RunningWorker;
   try {
-    await starting;
+    worker = await starting;
   } catch (error) {
     logger.fatal({ err: errorFields(error) }, error instanceof StartupError ? error.message : "worker failed to start");
     process.exit(1); // clients created before the failure may hold the loop open
   }
+  // A harness that spawned this worker with an IPC channel learns where /status is, even for METRICS_PORT=0.
+  // Sending never fails the worker: an error (the parent gone) goes to the callback.
+  const started: WorkerStartedMessage = { workerStarted: { metricsPort: worker.metricsPort } };
+  process.send?.(started, undefined, {}, () => undefined);
 }
 
 void main();

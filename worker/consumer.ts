@@ -252,7 +252,13 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
   };
   let server: TelemetryServer;
   try {
-    server = await startTelemetryServer({ host: config.metrics.host, port: config.metrics.port, registry: metrics.registry, readiness });
+    server = await startTelemetryServer({
+      host: config.metrics.host,
+      port: config.metrics.port,
+      registry: metrics.registry,
+      readiness,
+      ownership: () => ({ ownerId: ownership.id, ownedPartitions: ownership.ownedPartitions() }),
+    });
   } catch (error) {
     await subscription.close().catch(() => undefined);
     await client.close().catch(() => undefined);

@@ -2,7 +2,8 @@
 // for a fault by signal and read the answer, kill -9 it and start it again on the same port, read its
 // peak memory.
 import { readFileSync } from "node:fs";
-import { TsChild, waitUntil } from "../child-process";
+import { TsChild } from "../../tools/ts-child";
+import { waitFor } from "../../tools/wait-for";
 
 const START_TIMEOUT_MS = 60_000;
 const ANSWER_TIMEOUT_MS = 10_000;
@@ -85,7 +86,7 @@ export class EmulatorProcess {
     const seen = this.lines.length;
     this.child.signal(signal);
     let answer: ChildLine | undefined;
-    await waitUntil(`the emulator's answer to ${fault}`, () => (answer = this.lines.slice(seen).find((l) => l.fault === fault)) !== undefined, ANSWER_TIMEOUT_MS, () => this.describe());
+    await waitFor(`the emulator's answer to ${fault}`, () => (answer = this.lines.slice(seen).find((l) => l.fault === fault)) !== undefined, ANSWER_TIMEOUT_MS, () => this.describe());
     return answer?.affected ?? 0;
   }
 
@@ -99,7 +100,7 @@ export class EmulatorProcess {
   }
 
   private static async ready(child: TsChild, lines: ChildLine[]): Promise<ChildLine> {
-    await waitUntil("the emulator to listen", () => lines.some((l) => l.ready) || !child.running, START_TIMEOUT_MS, () => child.describe());
+    await waitFor("the emulator to listen", () => lines.some((l) => l.ready) || !child.running, START_TIMEOUT_MS, () => child.describe());
     const ready = lines.find((l) => l.ready);
     if (!ready) throw new Error(`the emulator did not start\n${child.describe()}`);
     return ready;

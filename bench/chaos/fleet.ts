@@ -3,7 +3,7 @@
 // owner run; results name their process by pid (see blob-results.ts).
 import { resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { REPO_ROOT } from "../child-process";
+import { REPO_ROOT } from "../../tools/ts-child";
 import { BenchWorker } from "../worker-process";
 import { CHAOS_RESULTS_CONTAINER } from "./blob-results";
 
@@ -52,9 +52,12 @@ export class ChaosFleet {
     return worker;
   }
 
-  /** Partitions owned by some running worker, by their latest logs. */
-  ownedPartitions(): Set<string> {
-    return new Set(this.slots.filter((w) => w.process.running).flatMap((w) => w.ownedPartitions));
+  /** Partitions owned by some running worker, from their /status (one that exits meanwhile owns nothing). */
+  async ownedPartitions(): Promise<Set<string>> {
+    const owned = await Promise.all(
+      this.slots.map((w) => (w.running ? w.status().then((status) => status.ownedPartitions, (error: unknown) => (w.running ? Promise.reject(error) : [])) : [])),
+    );
+    return new Set(owned.flat());
   }
 
   /** Starts a new instance in `slot` (the previous one must have exited). */
@@ -66,7 +69,7 @@ export class ChaosFleet {
       name: instance,
       env: { ...this.env, ...CHAOS_WORKER_ENV },
     });
-    this.instanceByPid.set(worker.process.pid, instance);
+    this.instanceByPid.set(worker.pid, instance);
     this.slots[slot] = worker;
     this.everyInstance.push(worker);
     return worker;
@@ -76,7 +79,7 @@ export class ChaosFleet {
   async crash(slot: number, restartAfterMs: number): Promise<string> {
     const worker = this.worker(slot);
     worker.kill();
-    await worker.process.exited;
+    await worker.exited;
     await sleep(restartAfterMs);
     this.launch(slot);
     return worker.name;
@@ -95,7 +98,7 @@ export class ChaosFleet {
   }
 
   describe(): string {
-    return this.everyInstance.map((w) => w.process.describe()).join("\n");
+    return this.everyInstance.map((w) => w.describe()).join("\n");
   }
 
   /** The instance name of the worker process with this pid. */

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { EventHubProducerClient, type EventData } from "@azure/event-hubs";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { DEAD_LETTER_CONTAINER } from "../../common/names";
-import { waitUntil } from "../child-process";
+import { waitFor } from "../../tools/wait-for";
 import { BlobResults, CHAOS_RESULTS_CONTAINER } from "./blob-results";
 import { CHAOS_CONSUMER_GROUP, CHAOS_HUB, ChaosStack } from "./chaos-stack";
 import { FaultInjector, type FaultKind, type FaultRecord } from "./faults";
@@ -143,7 +143,7 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
   try {
     log(`run ${runId}: ${options.workers} workers, ${options.rate} events/s for ${options.durationSeconds} s, faults ${options.faults.join(", ") || "none"} every ${options.faultIntervalSeconds} s`);
     await fleet.start(90_000);
-    await waitUntil("the workers to own every partition", () => fleet.ownedPartitions().size === options.partitions, 60_000, () => fleet.describe());
+    await waitFor("the workers to own every partition", async () => (await fleet.ownedPartitions()).size === options.partitions, 60_000, () => fleet.describe());
     const events = new StampedEvents(runId, options.partitions, options.poisonRatio, options.seed);
     const results = new BlobResults(
       BlobServiceClient.fromConnectionString(stack.storageConnectionString).getContainerClient(CHAOS_RESULTS_CONTAINER),

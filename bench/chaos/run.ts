@@ -2,7 +2,7 @@
 // per-partition verdict, writes bench/results/chaos-latest.json, exits 1 when the verdict fails.
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { REPO_ROOT } from "../child-process";
+import { REPO_ROOT } from "../../tools/ts-child";
 import { runChaos } from "./harness";
 import { parseChaosOptions } from "./options";
 import { renderChaosReport } from "./report";

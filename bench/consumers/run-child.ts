@@ -1,6 +1,7 @@
 // Harness side of the consumer children: start one, wait for its summary line, return it with its peak RSS.
 // `whileReady` runs once the child reports it is subscribed (e.g. a producer offering live load).
-import { TsChild, waitUntil } from "../child-process";
+import { TsChild } from "../../tools/ts-child";
+import { waitFor } from "../../tools/wait-for";
 import { MemoryWatch } from "../process-memory";
 import { isChildSummary, type ChildSummary } from "./child-protocol";
 
@@ -30,7 +31,7 @@ export async function runConsumerChild(
   const timer = setTimeout(() => child.signal("SIGKILL"), timeoutMs);
   try {
     if (whileReady) {
-      await waitUntil(`${name} to subscribe`, () => ready || !child.running, timeoutMs, () => child.describe());
+      await waitFor(`${name} to subscribe`, () => ready || !child.running, timeoutMs, () => child.describe());
       await whileReady();
     }
     const exit = await child.exited;

@@ -12,7 +12,8 @@ import { Command } from "commander";
 import { z } from "zod";
 import type { LocalStack } from "../../emulator/index";
 import { DEFAULT_SYSTEM_PROMPT } from "../../worker/processing/model/model-processor";
-import { REPO_ROOT, waitUntil } from "../child-process";
+import { REPO_ROOT } from "../../tools/ts-child";
+import { waitFor } from "../../tools/wait-for";
 import { optionsOrExit, wholeNumber } from "../../common/cli";
 import { FakeModelServer } from "../fake-model-server";
 import { describeMachine, HUB, PARTITIONS, SAMPLE_CONSUMER_GROUP, startBenchStack } from "../local-hub";
@@ -144,8 +145,12 @@ async function consume(consumer: Consumer, stack: LocalStack, server: FakeModelS
   const deadLettered = async () => (await Promise.all(workers.map((w) => w.counter("worker_events_dead_lettered_total").catch(() => 0)))).reduce((a, b) => a + b, 0);
   try {
     await Promise.all(workers.map((w) => w.started(60_000)));
-    const balanced = () => workers.every((w) => w.ownedPartitions.length === PARTITIONS / consumer.processes);
-    await waitUntil("the workers to share the partitions evenly", balanced, 120_000, () => workers.map((w) => `${w.name}: ${w.ownedPartitions.join(",")}`).join("; "));
+    let owned: string[][] = [];
+    const balanced = async () => {
+      owned = await Promise.all(workers.map(async (w) => (await w.status()).ownedPartitions));
+      return owned.every((partitions) => partitions.length === PARTITIONS / consumer.processes);
+    };
+    await waitFor("the workers to share the partitions evenly", balanced, 120_000, () => workers.map((w, i) => `${w.name}: ${owned[i]?.join(",") ?? "?"}`).join("; "));
     await sendBacklog();
     started = Date.now();
     deadline = started + timeLimitSeconds * 1000;

@@ -6,7 +6,7 @@
 // results (nothing lost). A control run without the idle period shows what the burst alone costs.
 import { EventHubProducerClient } from "@azure/event-hubs";
 import { setTimeout as sleep } from "node:timers/promises";
-import { waitUntil } from "../child-process";
+import { waitFor } from "../../tools/wait-for";
 import { startBenchStack, PARTITIONS, workerDefaults } from "../local-hub";
 import { BenchWorker } from "../worker-process";
 import { generateEvents, sendAll } from "../workload";
@@ -49,13 +49,13 @@ export async function runIdleBurst(settings: IdleBurstSettings): Promise<IdleBur
   try {
     const defaults = workerDefaults(stack, settings.workerEnv);
     await worker.started(60_000);
-    await waitUntil("the worker to own every partition", () => worker.ownedPartitions.length === PARTITIONS, 60_000, () => worker.process.describe());
+    await waitFor("the worker to own every partition", async () => (await worker.status()).ownedPartitions.length === PARTITIONS, 60_000, () => worker.describe());
     await sleep(settings.idleSeconds * 1000);
     const rssBeforeBurstBytes = await worker.rssBytes();
     const events = generateEvents(settings.burstPerPartition * PARTITIONS, PARTITIONS);
     const started = performance.now();
     await sendAll(producer, events);
-    await waitUntil("every burst event to have a result", () => seen.size >= events.length || !worker.process.running, settings.timeLimitMs).catch(() => undefined);
+    await waitFor("every burst event to have a result", () => seen.size >= events.length || !worker.running, settings.timeLimitMs).catch(() => undefined);
     return {
       idleSeconds: settings.idleSeconds,
       idlePeriods: Math.floor((settings.idleSeconds * 1000) / defaults.subscription.maxWaitTimeMs),

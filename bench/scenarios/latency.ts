@@ -4,7 +4,7 @@
 // worker's stdout here (same clock: both in this process). The first `warmUpSeconds` are left out.
 // Checkpoint writes per second in this steady state are read from the worker's /metrics.
 import { EventHubProducerClient } from "@azure/event-hubs";
-import { waitUntil } from "../child-process";
+import { waitFor } from "../../tools/wait-for";
 import { runConsumerChild } from "../consumers/run-child";
 import { PARTITIONS, RAW_CONSUMER_GROUP, startBenchStack, workerDefaults } from "../local-hub";
 import { sendAtRate } from "../paced-producer";
@@ -90,7 +90,7 @@ export async function runLatency(settings: LatencySettings, log: (line: string) 
   const producer = new EventHubProducerClient(stack.eventHubConnectionString, stack.eventHubName);
   try {
     await worker.started(60_000);
-    await waitUntil("the worker to own every partition", () => worker.ownedPartitions.length === PARTITIONS, 60_000, () => worker.process.describe());
+    await waitFor("the worker to own every partition", async () => (await worker.status()).ownedPartitions.length === PARTITIONS, 60_000, () => worker.describe());
     await producer.getPartitionIds(); // connected before the clock starts
     const events = generateEvents(Math.round(settings.rate * settings.seconds), PARTITIONS);
     const checkpointsBefore = await worker.counter("worker_checkpoints_total", { result: "written" });
@@ -98,14 +98,14 @@ export async function runLatency(settings: LatencySettings, log: (line: string) 
     const sent = await sendAtRate(producer, events, settings.rate);
     const checkpointsAfter = await worker.counter("worker_checkpoints_total", { result: "written" });
     if (sent.lateTicks > 0) log(`  producer fell behind its 10 ms ticks ${sent.lateTicks} times (achieved ${Math.round(sent.sent / sent.seconds)} events/s)`);
-    await waitUntil("every result", () => worker.process.stdoutLines >= events.length, 30_000, () => worker.process.describe());
+    await waitFor("every result", () => worker.stdoutLines >= events.length, 30_000, () => worker.describe());
     const within50Ms = await worker.counter("worker_end_to_end_latency_seconds_bucket", { le: "0.05" });
     const observed = await worker.counter("worker_end_to_end_latency_seconds_count");
     return {
       offeredRate: settings.rate,
       achievedRate: sent.sent / sent.seconds,
       latency: summarizeLatency(samples),
-      results: worker.process.stdoutLines,
+      results: worker.stdoutLines,
       sent: sent.sent,
       checkpointsPerSecond: (checkpointsAfter - checkpointsBefore) / sent.seconds,
       peakRssBytes: await worker.peakRssBytes(),

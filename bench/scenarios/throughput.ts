@@ -6,7 +6,7 @@ import { EventHubProducerClient } from "@azure/event-hubs";
 import { checkpointContainerName } from "../../common/names";
 import type { LocalStack } from "../../emulator/index";
 import type { WorkerConfig } from "../../worker/config";
-import { waitUntil } from "../child-process";
+import { waitFor } from "../../tools/wait-for";
 import { runConsumerChild, type ChildMeasurement } from "../consumers/run-child";
 import {
   PARTITIONS,
@@ -72,9 +72,9 @@ async function drainWithWorker(stack: LocalStack, expected: number, timeLimitMs:
   const worker = new BenchWorker({ name: "worker", env: { ...stack.env(), ...childEnv } });
   try {
     await worker.started(60_000);
-    const done = () => worker.process.stdoutLines >= expected || !worker.process.running;
-    await waitUntil("the worker to drain the backlog", done, timeLimitMs).catch(() => log(`worker: time limit reached with ${worker.process.stdoutLines}/${expected} results`));
-    const { firstStdoutAt, lastStdoutAt, stdoutLines } = worker.process;
+    const done = () => worker.stdoutLines >= expected || !worker.running;
+    await waitFor("the worker to drain the backlog", done, timeLimitMs).catch(() => log(`worker: time limit reached with ${worker.stdoutLines}/${expected} results`));
+    const { firstStdoutAt, lastStdoutAt, stdoutLines } = worker;
     const seconds = firstStdoutAt === undefined || lastStdoutAt === undefined ? 0 : (lastStdoutAt - firstStdoutAt) / 1000;
     const checkpointsWritten = await worker.counter("worker_checkpoints_total", { result: "written" });
     const peakRssBytes = await worker.peakRssBytes();

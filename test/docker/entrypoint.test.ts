@@ -16,7 +16,9 @@ import { EventHubProducerClient } from "@azure/event-hubs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalStack, type LocalStack } from "../../emulator";
 import { WORKER_METRICS_PORT } from "../../common/names";
-import { FAST_WORKER_ENV, waitFor, type LogLine, type ResultLine } from "../support/worker-process";
+import { waitFor } from "../../tools/wait-for";
+import { isStartedMessage } from "../../tools/worker-process";
+import { FAST_WORKER_ENV, type LogLine, type ResultLine } from "../support/worker-process";
 import { envOf, execForm, healthcheckOf, inBuildContext, instructions, only, parseDockerfile } from "./dockerfile";
 import { assembleImage, contextSources } from "./imageRoot";
 import { moduleGraph, packageName } from "./moduleGraph";
@@ -171,12 +173,17 @@ class ImageProcess {
   readonly results: ResultLine[] = [];
   readonly child: ChildProcess;
   readonly exited: Promise<number | null>;
+  /** Reported over IPC once the worker listens (tools/worker-process.ts says why not from the logs). */
+  private port: number | undefined;
 
   constructor(env: Record<string, string>) {
     this.child = spawn(entrypoint[0]!, entrypoint.slice(1), {
       cwd: imageRoot,
       env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...imageEnv, ...FAST_WORKER_ENV, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
+    });
+    this.child.on("message", (message) => {
+      if (isStartedMessage(message)) this.port = message.workerStarted.metricsPort;
     });
     this.exited = new Promise((resolve) => this.child.once("exit", (code) => resolve(code)));
     createInterface({ input: this.child.stdout! }).on("line", (line) => this.results.push(JSON.parse(line) as ResultLine));
@@ -190,7 +197,7 @@ class ImageProcess {
   }
 
   metricsPort(): number | undefined {
-    return this.logs.find((l) => typeof l.metricsPort === "number")?.metricsPort as number | undefined;
+    return this.port;
   }
 
   describe = (): string => this.logs.slice(-10).map((l) => `${l.level} ${l.msg}`).join("\n");

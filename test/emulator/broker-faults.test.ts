@@ -4,7 +4,8 @@
 import { EventHubConsumerClient, EventHubProducerClient, earliestEventPosition } from "@azure/event-hubs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { EventHubsEmulator } from "../../emulator/server";
-import { consumerFor, errorCode, producerFor, startEmulator, startReading, waitFor } from "./broker-helpers";
+import { consumerFor, errorCode, producerFor, startEmulator, startReading } from "./broker-helpers";
+import { waitFor } from "../../tools/wait-for";
 
 describe("broker faults on live links", () => {
   let emulator: EventHubsEmulator;
@@ -28,7 +29,7 @@ describe("broker faults on live links", () => {
   async function expectRecoveryAfter(fault: () => number): Promise<void> {
     await sendNumbered(0, 10);
     const reader = startReading(consumer, "0", { startPosition: earliestEventPosition, count: 20, timeoutMs: 15_000 });
-    expect(await waitFor(() => reader.result.events.length === 10)).toBe(true);
+    await waitFor("10 events", () => reader.result.events.length === 10, 5000);
     expect(fault()).toBeGreaterThan(0);
     await sendNumbered(10, 10);
     await reader.done;
@@ -48,9 +49,9 @@ describe("broker faults on live links", () => {
   it("a receiver detached with amqp:link:stolen gets ReceiverDisconnectedError", async () => {
     await sendNumbered(0, 1);
     const reader = startReading(consumer, "0", { startPosition: earliestEventPosition, count: 1, timeoutMs: 8000 });
-    expect(await waitFor(() => reader.result.events.length === 1)).toBe(true);
+    await waitFor("1 event", () => reader.result.events.length === 1, 5000);
     expect(emulator.faults.detachReceivers("amqp:link:stolen")).toBe(1);
-    expect(await waitFor(() => reader.result.errors.some((e) => errorCode(e) === "ReceiverDisconnectedError"))).toBe(true);
+    await waitFor("a ReceiverDisconnectedError", () => reader.result.errors.some((e) => errorCode(e) === "ReceiverDisconnectedError"), 5000);
     await reader.close();
   });
 });

@@ -8,7 +8,8 @@ import { create_container, type AmqpError, type Connection, type EventContext } 
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { parseEmulatorConfig } from "../../emulator/config";
 import { EventHubsEmulator } from "../../emulator/server";
-import { HUB, waitFor } from "./broker-helpers";
+import { HUB } from "./broker-helpers";
+import { waitFor } from "../../tools/wait-for";
 
 const AMQP_HEADER = Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 1, 0, 0]);
 const SECRET = "hunter2-planted-password";
@@ -150,7 +151,7 @@ describe("broker hardening against bad clients", () => {
       frame.writeUInt8(1, 5); // a SASL frame type on the AMQP layer: a protocol error
       socket.write(Buffer.concat([AMQP_HEADER, frame, payload]));
       await closed;
-      await waitFor(() => logLines.some((line) => line.includes("broke the AMQP protocol")), 5_000);
+      await waitFor("the protocol violation logged", () => logLines.some((line) => line.includes("broke the AMQP protocol")), 5_000);
     } finally {
       for (const spy of spies) spy.mockRestore();
     }

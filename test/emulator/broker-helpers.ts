@@ -98,16 +98,6 @@ export async function readEvents(client: EventHubConsumerClient, partitionId: st
   return result;
 }
 
-/** Polls `condition` every 20 ms until it holds or `timeoutMs` passes; returns whether it held. */
-export async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return true;
-}
-
 /** The error code of an SDK error; for an AggregateError of retries, the first attempt's code. */
 export function errorCode(err: unknown): string | undefined {
   if (err instanceof AggregateError) return errorCode(err.errors[0]);

@@ -3,7 +3,8 @@
 import { EventHubConsumerClient, earliestEventPosition } from "@azure/event-hubs";
 import { afterEach, describe, expect, it } from "vitest";
 import type { EventHubsEmulator } from "../../emulator/server";
-import { consumerFor, producerFor, startEmulator, startReading, waitFor, type Reader } from "./broker-helpers";
+import { consumerFor, producerFor, startEmulator, startReading, type Reader } from "./broker-helpers";
+import { waitFor } from "../../tools/wait-for";
 
 describe("broker lifecycle", () => {
   let emulator: EventHubsEmulator | undefined;
@@ -34,7 +35,7 @@ describe("broker lifecycle", () => {
         clients.push(client);
         return startReading(client, "0", { startPosition: earliestEventPosition, count: 1, timeoutMs: 8000 });
       });
-      expect(await waitFor(() => readers.every((r) => r.result.events.length === 1))).toBe(true);
+      await waitFor("an event at every reader", () => readers.every((r) => r.result.events.length === 1), 5000);
       return readers;
     };
     for (let round = 0; round < 2; round++) {
@@ -44,7 +45,7 @@ describe("broker lifecycle", () => {
         expect(reader.result.errors).toEqual([]);
         await reader.close();
       }
-      expect(await waitFor(() => active.stats().consumerLinks === 0)).toBe(true);
+      await waitFor("no consumer link", () => active.stats().consumerLinks === 0, 5000);
     }
     await Promise.all(clients.map((c) => c.close()));
   });
@@ -54,10 +55,10 @@ describe("broker lifecycle", () => {
     const active = emulator;
     const consumer = consumerFor(active);
     const reader = startReading(consumer, "1", { startPosition: earliestEventPosition, count: 1, timeoutMs: 8000 });
-    expect(await waitFor(() => active.stats().consumerLinks === 1)).toBe(true);
+    await waitFor("one consumer link", () => active.stats().consumerLinks === 1, 5000);
     await reader.close();
     await consumer.close();
-    expect(await waitFor(() => active.stats().connections === 0 && active.stats().consumerLinks === 0)).toBe(true);
+    await waitFor("no connection and no consumer link", () => active.stats().connections === 0 && active.stats().consumerLinks === 0, 5000);
   });
 
   it("stop() ends live connections, closes the listener and can be called again", async () => {

@@ -3,7 +3,8 @@
 import { EventHubConsumerClient, EventHubProducerClient, earliestEventPosition } from "@azure/event-hubs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { EventHubsEmulator } from "../../emulator/server";
-import { consumerFor, errorCode, producerFor, startEmulator, startReading, waitFor, type Reader } from "./broker-helpers";
+import { consumerFor, errorCode, producerFor, startEmulator, startReading, type Reader } from "./broker-helpers";
+import { waitFor } from "../../tools/wait-for";
 
 describe("broker receiver exclusivity", () => {
   let emulator: EventHubsEmulator;
@@ -41,20 +42,20 @@ describe("broker receiver exclusivity", () => {
 
   it("a higher owner level takes the partition over; the old reader gets ReceiverDisconnectedError", async () => {
     const first = read(1);
-    expect(await waitFor(() => first.result.events.length === 1)).toBe(true);
+    await waitFor("the first reader's event", () => first.result.events.length === 1, 5000);
     const second = read(2);
-    expect(await waitFor(() => second.result.events.length === 1)).toBe(true);
-    expect(await waitFor(() => codes(first).includes("ReceiverDisconnectedError"))).toBe(true);
+    await waitFor("the second reader's event", () => second.result.events.length === 1, 5000);
+    await waitFor("the first reader disconnected", () => codes(first).includes("ReceiverDisconnectedError"), 5000);
     expect(first.result.errors[0]?.message).toMatch(/higher epoch of '2'/);
     expect(second.result.errors).toEqual([]);
   });
 
   it("refuses a lower owner level and a reader without one while an owner holds the partition", async () => {
     const owner = read(5);
-    expect(await waitFor(() => owner.result.events.length === 1)).toBe(true);
+    await waitFor("the owner's event", () => owner.result.events.length === 1, 5000);
     const lower = read(4);
     const plain = read();
-    expect(await waitFor(() => codes(lower).includes("ReceiverDisconnectedError") && codes(plain).includes("ReceiverDisconnectedError"))).toBe(true);
+    await waitFor("the lower-epoch and plain readers disconnected", () => codes(lower).includes("ReceiverDisconnectedError") && codes(plain).includes("ReceiverDisconnectedError"), 5000);
     expect(lower.result.errors[0]?.message).toMatch(/higher epoch '5' already exists/);
     expect(plain.result.errors[0]?.message).toMatch(/non-epoch receiver is not allowed/);
     expect(lower.result.events).toEqual([]);
@@ -64,9 +65,9 @@ describe("broker receiver exclusivity", () => {
 
   it("refuses a sixth reader of a partition in a consumer group with QuotaExceededError", async () => {
     const five = Array.from({ length: 5 }, () => read());
-    expect(await waitFor(() => five.every((r) => r.result.events.length === 1))).toBe(true);
+    await waitFor("an event at each of the five readers", () => five.every((r) => r.result.events.length === 1), 5000);
     const sixth = read();
-    expect(await waitFor(() => codes(sixth).includes("QuotaExceededError"))).toBe(true);
+    await waitFor("the sixth reader refused with QuotaExceededError", () => codes(sixth).includes("QuotaExceededError"), 5000);
     expect(sixth.result.errors[0]?.message).toMatch(/maximum number of allowed receivers per partition in a consumer group which is 5/);
     expect(sixth.result.events).toEqual([]);
     for (const reader of five) expect(reader.result.errors).toEqual([]);

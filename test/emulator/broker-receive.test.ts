@@ -10,7 +10,8 @@ import {
 } from "@azure/event-hubs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EventHubsEmulator } from "../../emulator/server";
-import { consumerFor, errorCode, producerFor, readEvents, startEmulator, startReading, waitFor } from "./broker-helpers";
+import { consumerFor, errorCode, producerFor, readEvents, startEmulator, startReading } from "./broker-helpers";
+import { waitFor } from "../../tools/wait-for";
 
 describe("broker delivery", () => {
   let emulator: EventHubsEmulator;
@@ -73,12 +74,14 @@ describe("broker delivery", () => {
     const reader = startReading(consumer, "1", { startPosition: latestEventPosition, count: 1, timeoutMs: 8000 });
     // Keep sending until the reader (attached at some point) sees one; everything it sees is new.
     let sent = 0;
-    const arrived = await waitFor(() => {
-      if (reader.result.events.length === 0 && sent < 50) void producer.sendBatch([{ body: `new-${sent++}` }], { partitionId: "1" });
-      return reader.result.events.length > 0;
-    }, 8000);
-    await reader.close();
-    expect(arrived).toBe(true);
+    try {
+      await waitFor("a new event at the latest position", () => {
+        if (reader.result.events.length === 0 && sent < 50) void producer.sendBatch([{ body: `new-${sent++}` }], { partitionId: "1" });
+        return reader.result.events.length > 0;
+      }, 8000);
+    } finally {
+      await reader.close();
+    }
     expect(reader.result.events.map((e) => e.body)).not.toContain("old");
     expect(reader.result.events[0]!.sequenceNumber).toBeGreaterThanOrEqual(1);
   });

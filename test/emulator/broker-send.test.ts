@@ -8,7 +8,8 @@ import {
 } from "@azure/event-hubs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { EventHubsEmulator } from "../../emulator/server";
-import { consumerFor, errorCode, HUB, producerFor, readEvents, retryOptions, startEmulator, waitFor } from "./broker-helpers";
+import { consumerFor, errorCode, HUB, producerFor, readEvents, retryOptions, startEmulator } from "./broker-helpers";
+import { waitFor } from "../../tools/wait-for";
 
 describe("broker ingest", () => {
   let emulator: EventHubsEmulator;
@@ -128,7 +129,7 @@ describe("broker ingest", () => {
     try {
       await buffered.enqueueEvent({ body: "x" }, { partitionId: "0" });
       // The buffered producer keeps the event and retries it; the handler sees each refusal.
-      expect(await waitFor(() => errors.length > 0)).toBe(true);
+      await waitFor("an error", () => errors.length > 0, 5000);
       expect(errorCode(errors[0])).toBe("NotImplementedError");
       expect(errors[0]?.message).toMatch(/idempotent/i);
     } finally {

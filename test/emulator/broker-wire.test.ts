@@ -5,7 +5,8 @@ import { createHmac } from "node:crypto";
 import { create_container, types, type AmqpError, type Connection, type EventContext, type Message } from "rhea";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EventHubsEmulator } from "../../emulator/server";
-import { HUB, producerFor, startEmulator, waitFor } from "./broker-helpers";
+import { HUB, producerFor, startEmulator } from "./broker-helpers";
+import { waitFor } from "../../tools/wait-for";
 
 const SELECTOR = "apache.org:selector-filter:string";
 
@@ -85,12 +86,12 @@ describe("broker wire behaviour (raw rhea client)", () => {
     const { receiver, received, opened } = openReader(path, "amqp.annotation.x-opt-offset > '-1'");
     await opened;
     receiver.add_credit(2);
-    expect(await waitFor(() => received.length === 2)).toBe(true);
+    await waitFor("2 events received", () => received.length === 2, 5000);
     // Five events are stored; with its credit used up the broker must not send a third.
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(received).toHaveLength(2);
     receiver.add_credit(3);
-    expect(await waitFor(() => received.length === 5)).toBe(true);
+    await waitFor("5 events received", () => received.length === 5, 5000);
     expect(received.map((m) => m.message_annotations?.["x-opt-sequence-number"])).toEqual([0, 1, 2, 3, 4]);
     expect(received.map((m) => typeof m.message_annotations?.["x-opt-offset"])).toEqual(Array(5).fill("string"));
     expect(received[0]?.message_annotations?.["x-opt-enqueued-time"]).toBeInstanceOf(Date);

@@ -5,6 +5,7 @@ import path from "node:path";
 import { EventHubProducerClient } from "@azure/event-hubs";
 import { ContainerClient } from "@azure/storage-blob";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { waitFor } from "../../tools/wait-for";
 
 const root = path.resolve(__dirname, "../..");
 const tsx = path.join(root, "node_modules/.bin/tsx");
@@ -35,14 +36,6 @@ function runCli(args: string[]): Run {
   return { child, stdout: () => stdout, stderr: () => stderr, exited };
 }
 
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 const NAMES = ["EVENTHUB_CONNECTION_STRING", "EVENTHUB_NAME", "EVENTHUB_CONSUMER_GROUP", "STORAGE_CONNECTION_STRING", "CHECKPOINT_CONTAINER", "DEAD_LETTER_CONTAINER"];
 
 describe("npm run emulator (child process)", () => {
@@ -50,7 +43,7 @@ describe("npm run emulator (child process)", () => {
     const configFile = path.join(workDir, "Config.json");
     writeFileSync(configFile, JSON.stringify({ UserConfig: { NamespaceConfig: [{ Type: "EventHub", Name: "emulatorNs1", Entities: [{ Name: "eh1", PartitionCount: "3", ConsumerGroups: [{ Name: "cg1" }] }] }], LoggingConfig: { Type: "File" } } }));
     const run = runCli(["--port", "0", "--blob-port", "0", "--health-port", "0", "--config", configFile, "--data-dir", path.join(workDir, "data"), "--no-check-signatures", "--retention-hours", "2"]);
-    await waitFor(() => run.stdout().split("\n").length > NAMES.length, "the six lines on stdout");
+    await waitFor("the six lines on stdout", () => run.stdout().split("\n").length > NAMES.length, 30_000, () => run.stderr());
     const lines = run.stdout().trimEnd().split("\n");
     expect(lines.map((line) => line.slice(0, line.indexOf("=")))).toEqual(NAMES);
     const env = Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]));

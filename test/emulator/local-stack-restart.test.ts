@@ -6,6 +6,7 @@ import { BlobCheckpointStore } from "@azure/eventhubs-checkpointstore-blob";
 import { ContainerClient } from "@azure/storage-blob";
 import { afterAll, describe, expect, it } from "vitest";
 import { type LocalStack, startLocalStack } from "../../emulator/index";
+import { waitFor } from "../../tools/wait-for";
 
 const retryOptions = { maxRetries: 2, retryDelayInMs: 100, timeoutInMs: 5000 };
 const loadBalancingOptions = { strategy: "greedy" as const, updateIntervalInMs: 500, partitionOwnershipExpirationIntervalInMs: 5000 };
@@ -17,14 +18,6 @@ afterAll(async () => {
   await Promise.all(stacks.map((s) => s.stop()));
   rmSync(dataDir, { recursive: true, force: true });
 });
-
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 async function send(stack: LocalStack, from: number, to: number): Promise<void> {
   const producer = new EventHubProducerClient(stack.eventHubConnectionString, stack.eventHubName, { retryOptions });
@@ -89,7 +82,7 @@ describe("local stack restart with a data directory", () => {
     stacks.push(first);
     await send(first, 0, 20);
     const before = consume(first, 9);
-    await waitFor(() => before.seen.length >= 80 && before.checkpoints() === 4, "80 events and 4 checkpoints before the restart");
+    await waitFor("80 events and 4 checkpoints before the restart", () => before.seen.length >= 80 && before.checkpoints() === 4, 20_000);
     await before.close();
     const properties = await (async () => {
       const producer = new EventHubProducerClient(first.eventHubConnectionString, first.eventHubName, { retryOptions });
@@ -105,10 +98,10 @@ describe("local stack restart with a data directory", () => {
     stacks.push(second);
     await send(second, 20, 25);
     const after = consume(second);
-    await waitFor(() => after.seen.length >= 60, "60 events after the restart");
+    await waitFor("60 events after the restart", () => after.seen.length >= 60, 20_000);
     // A later event on every partition: once it is seen, any replay or duplicate before it has arrived too.
     await send(second, 25, 26);
-    await waitFor(() => PARTITIONS.every((p) => after.seen.some((s) => s.partitionId === p && s.n === 25)), "the later event on every partition");
+    await waitFor("the later event on every partition", () => PARTITIONS.every((p) => after.seen.some((s) => s.partitionId === p && s.n === 25)), 20_000);
     await after.close();
 
     expect(before.errors).toEqual([]);

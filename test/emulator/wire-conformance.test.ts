@@ -10,7 +10,8 @@ import { entryValueStart, readMapEntries, skipValue } from "../../emulator/amqp-
 import { SECTION, splitSections } from "../../emulator/amqp-message";
 import { FORMAT_CODES, PERFORMATIVES, type FieldSpec } from "../../emulator/amqp-performatives";
 import type { EventHubsEmulator } from "../../emulator/server";
-import { HUB, readEvents, retryOptions, startEmulator, waitFor } from "./broker-helpers";
+import { HUB, readEvents, retryOptions, startEmulator } from "./broker-helpers";
+import { waitFor } from "../../tools/wait-for";
 
 interface Performative {
   code: number;
@@ -140,7 +141,7 @@ describe("wire conformance of what the emulator sends", () => {
     const closed = new Promise((resolve) => connection.once("connection_close", (event: EventContext) => resolve(event)));
     connection.close();
     await closed;
-    await waitFor(() => sockets.size === 0, 10_000);
+    await waitFor("every socket closed", () => sockets.size === 0, 10_000);
 
     const performatives = received.flatMap(performativesIn);
     const problems: string[] = [];

@@ -8,11 +8,12 @@ import { startLocalStack, type LocalStack } from "../../emulator";
 import { replayDeadLetters, REPLAY_ID_PROPERTY, SOURCE_PROPERTY } from "../../explorer/dead-letters/replay";
 import { DeadLetterStore, MARK, parseDeadLetterId } from "../../explorer/dead-letters/store";
 import { fourPartitionHubs, readDeadLetters, sendToEveryPartition } from "../support/hub-fixtures";
-import { waitFor, WorkerFleet, type WorkerProcess } from "../support/worker-process";
+import { waitFor } from "../../tools/wait-for";
+import { type TestWorker, WorkerFleet } from "../support/worker-process";
 import { readHub } from "./hub-events";
 
 let stack: LocalStack;
-let worker: WorkerProcess;
+let worker: TestWorker;
 const workers = new WorkerFleet(() => stack.env());
 const HUB = "letters";
 

@@ -2,7 +2,7 @@
 // partitions, the workers' metrics, and their dead letters. Read-only unless --allow-writes.
 import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { waitFor } from "../support/worker-process";
+import { waitFor } from "../../tools/wait-for";
 
 interface Overview {
   title: string;

@@ -8,11 +8,12 @@ import { startLocalStack, type LocalStack } from "../../emulator";
 import { parseConnection } from "../../explorer/settings";
 import { startExplorer, type ExplorerServer } from "../../explorer/server";
 import { fourPartitionHubs, readDeadLetters, sendToEveryPartition } from "../support/hub-fixtures";
-import { exitOf, waitFor, WorkerFleet, type WorkerProcess } from "../support/worker-process";
+import { waitFor } from "../../tools/wait-for";
+import { exitOf, type TestWorker, WorkerFleet } from "../support/worker-process";
 
 const HUB = "api";
 let stack: LocalStack;
-let worker: WorkerProcess;
+let worker: TestWorker;
 let readOnly: ExplorerServer;
 let writable: ExplorerServer;
 const workers = new WorkerFleet(() => stack.env());
@@ -44,8 +45,7 @@ beforeAll(async () => {
   stack = await startLocalStack({ config: fourPartitionHubs(HUB) });
   await sendToEveryPartition(stack.eventHubConnectionString, HUB, 10, (i) => i === 4);
   worker = workers.start("api", HUB, { CHECKPOINT_EVERY_EVENTS: "5" });
-  await waitFor("the worker's metrics port", () => worker.logs.some((l) => typeof l.metricsPort === "number"), 30_000, () => worker.describe());
-  const metricsPort = worker.logs.find((l) => typeof l.metricsPort === "number")?.metricsPort as number;
+  const metricsPort = await worker.started(30_000);
   const parsed = parseConnection({}, { ...stack.env(), EVENTHUB_NAME: HUB });
   if (!("connection" in parsed)) throw new Error(parsed.problems.join("\n"));
   const config = {
@@ -84,8 +84,9 @@ describe("explorer API", () => {
     expect(o.hubs[0]!.partitions.every((p) => p.oldestRetainedOnUtc !== null)).toBe(true);
     const group = groupOf(o);
     expect(group.consumerGroup).toBe("ai-workers");
+    const { ownerId } = await worker.status();
     for (const p of group.partitions) {
-      expect(p.ownerId).toBe(worker.ownerId());
+      expect(p.ownerId).toBe(ownerId);
       expect(p.lagEvents).toBe(0);
       expect(p.lagSeconds).toBe(0);
       expect(p.ownershipAgeSeconds).toBeGreaterThanOrEqual(0);

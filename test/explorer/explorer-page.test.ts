@@ -13,7 +13,8 @@ import { parseConnection } from "../../explorer/settings";
 import { startExplorer, type ExplorerServer } from "../../explorer/server";
 import { BlobDeadLetterStore } from "../../worker/dead-letter";
 import { fourPartitionHubs, readDeadLetters, sendToEveryPartition } from "../support/hub-fixtures";
-import { waitFor, WorkerFleet, type WorkerProcess } from "../support/worker-process";
+import { waitFor } from "../../tools/wait-for";
+import { type TestWorker, WorkerFleet } from "../support/worker-process";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
@@ -28,7 +29,7 @@ let stack: LocalStack;
 let explorer: ExplorerServer;
 let context: BrowserContext;
 let page: Page;
-let worker: WorkerProcess | undefined;
+let worker: TestWorker | undefined;
 let profileDir: string;
 const workers = new WorkerFleet(() => stack.env());
 
@@ -45,9 +46,9 @@ beforeAll(async () => {
       consumerGroups: ["ai-workers"],
       peekConsumerGroup: "$Default",
       allowWrites: true,
-      // The worker starts during the test; its metrics port is known once it logs it.
+      // The worker starts during the test; its metrics port is known once it has started.
       workerMetricsUrls: () => {
-        const port = worker?.logs.find((l) => typeof l.metricsPort === "number")?.metricsPort;
+        const port = worker?.metricsPort;
         return port === undefined ? [] : [`http://127.0.0.1:${String(port)}/metrics`];
       },
       title: "browser test",
@@ -89,8 +90,10 @@ describe.skipIf(!HAVE_CHROMIUM && !IN_CI)("explorer page", () => {
     expect(await ownerCells()).toEqual(["never owned", "never owned", "never owned", "never owned"]);
 
     worker = workers.start("page", HUB, { CHECKPOINT_EVERY_EVENTS: "5" });
-    await waitFor("the worker's owner id", () => worker?.ownerId() !== undefined, 30_000, () => worker?.describe() ?? "");
-    const owner = worker.ownerId()!.slice(0, 8);
+    await worker.started(30_000);
+    let ownerId: string | undefined;
+    await waitFor("the worker's owner id", async () => (ownerId = (await worker!.status()).ownerId) !== undefined, 30_000, () => worker?.describe() ?? "");
+    const owner = ownerId!.slice(0, 8);
     await expect.poll(ownerCells, { timeout: 45_000 }).toEqual([owner, owner, owner, owner]);
     await expect.poll(lagCells, { timeout: 45_000 }).toEqual(["0", "0", "0", "0"]);
     await expect.poll(() => page.locator('[data-testid="pipeline-total"]').textContent(), { timeout: 20_000 }).toBe("total403640");

@@ -4,7 +4,8 @@
 import { EventHubConsumerClient, EventHubProducerClient } from "@azure/event-hubs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalStack, type LocalStack } from "../../emulator";
-import { exitOf, waitFor, WorkerFleet } from "../support/worker-process";
+import { waitFor } from "../../tools/wait-for";
+import { exitOf, WorkerFleet } from "../support/worker-process";
 import { assertInstalled, probePythonClients, PythonProcess, runPython, shouldRun } from "./python-clients";
 
 const clients = probePythonClients();

@@ -3,7 +3,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startLocalStack, type LocalStack } from "../../emulator";
 import { keysOf, readCheckpoints, readOwnership, sendToEveryPartition, fourPartitionHubs } from "../support/hub-fixtures";
-import { exitOf, key, waitFor, WorkerFleet } from "../support/worker-process";
+import { waitFor } from "../../tools/wait-for";
+import { exitOf, key, WorkerFleet } from "../support/worker-process";
 
 let stack: LocalStack;
 const workers = new WorkerFleet(() => stack.env());
@@ -36,7 +37,7 @@ describe("worker on a 4-partition backlog", () => {
       10_000,
       () => worker.describe(),
     );
-    expect(worker.ownedPartitions()).toEqual(["0", "1", "2", "3"]);
+    expect((await worker.status()).ownedPartitions).toEqual(["0", "1", "2", "3"]);
 
     const seen = worker.results.map((r) => key(r.partitionId, r.sequenceNumber));
     expect(new Set(seen).size).toBe(seen.length); // no duplicates in a clean run

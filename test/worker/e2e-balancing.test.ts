@@ -3,7 +3,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startLocalStack, type LocalStack } from "../../emulator";
 import { keysOf, readCheckpoints, readOwnership, sendToEveryPartition, fourPartitionHubs } from "../support/hub-fixtures";
-import { exitOf, key, waitFor, WorkerFleet, WorkerProcess } from "../support/worker-process";
+import { waitFor } from "../../tools/wait-for";
+import { exitOf, key, type TestWorker, WorkerFleet } from "../support/worker-process";
 
 let stack: LocalStack;
 const workers = new WorkerFleet(() => stack.env());
@@ -17,22 +18,25 @@ async function ownersOf(hub: string): Promise<Map<string, string>> {
  * Starts `a`, waits until it owns all 4, then starts `b`, which takes two of them over. Two workers started
  * together both claim the same new partitions, and on a loaded machine that churn can outlast a 2/2 check.
  */
-async function startSplitPair(hub: string, env?: Record<string, string>): Promise<[WorkerProcess, WorkerProcess]> {
+async function startSplitPair(hub: string, env?: Record<string, string>): Promise<[TestWorker, TestWorker]> {
   const a = startWorker("a", hub, env);
-  await waitFor("a to own all 4", () => a.ownedPartitions().length === 4, 60_000, () => a.describe());
+  await a.started(60_000);
+  await waitFor("a to own all 4", async () => (await a.status()).ownedPartitions.length === 4, 60_000, () => a.describe());
   const b = startWorker("b", hub, env);
+  await b.started(60_000);
   await waitFor("a 2/2 split", () => splitTwoTwo(hub, a, b), 60_000, () => `${a.describe()}\n${b.describe()}`);
   return [a, b];
 }
 
-/** Both workers own two partitions each, per the ownership blobs and their own logs. */
-async function splitTwoTwo(hub: string, a: WorkerProcess, b: WorkerProcess): Promise<boolean> {
+/** Both workers own two partitions each, per the ownership blobs and their own /status. */
+async function splitTwoTwo(hub: string, a: TestWorker, b: TestWorker): Promise<boolean> {
   const owners = [...(await ownersOf(hub)).values()];
+  const [statusA, statusB] = await Promise.all([a.status(), b.status()]);
   const count = (id: string | undefined) => owners.filter((o) => o === id).length;
   return (
-    a.ownerId() !== undefined && b.ownerId() !== undefined &&
-    count(a.ownerId()) === 2 && count(b.ownerId()) === 2 &&
-    a.ownedPartitions().length === 2 && b.ownedPartitions().length === 2
+    statusA.ownerId !== undefined && statusB.ownerId !== undefined &&
+    count(statusA.ownerId) === 2 && count(statusB.ownerId) === 2 &&
+    statusA.ownedPartitions.length === 2 && statusB.ownedPartitions.length === 2
   );
 }
 
@@ -59,10 +63,11 @@ describe("load balancing across worker processes", () => {
     await waitFor("every event processed", () => keysOf([...a.results, ...b.results]).size === sent.length, 30_000, describe);
     expect(keysOf([...a.results, ...b.results])).toEqual(keysOf(sent));
     // Each worker processed only partitions it owned at some point (per its own ownership log lines).
-    const partitionsOf = (w: WorkerProcess) => [...new Set(w.results.map((r) => r.partitionId))].sort();
-    const everOwned = (w: WorkerProcess) => new Set(w.logs.flatMap((l) => (Array.isArray(l.ownedPartitions) ? (l.ownedPartitions as string[]) : [])));
+    const partitionsOf = (w: TestWorker) => [...new Set(w.results.map((r) => r.partitionId))].sort();
+    const everOwned = (w: TestWorker) => new Set(w.logs.flatMap((l) => (Array.isArray(l.ownedPartitions) ? (l.ownedPartitions as string[]) : [])));
     for (const w of [a, b]) for (const partition of partitionsOf(w)) expect(everOwned(w)).toContain(partition);
-    expect(new Set([...a.ownedPartitions(), ...b.ownedPartitions()]).size).toBe(4);
+    const [statusA, statusB] = await Promise.all([a.status(), b.status()]);
+    expect(new Set([...statusA.ownedPartitions, ...statusB.ownedPartitions]).size).toBe(4);
 
     a.signal("SIGTERM");
     b.signal("SIGTERM");
@@ -75,7 +80,7 @@ describe("load balancing across worker processes", () => {
     const env = { MAX_BATCH_SIZE: "5", CHECKPOINT_EVERY_EVENTS: "10", PROCESSOR: "test/support/slow-processor.mjs" };
     const [a, b] = await startSplitPair("crash", env);
     const describe = () => `${a.describe()}\n${b.describe()}`;
-    const victimPartitions = a.ownedPartitions();
+    const victimPartitions = (await a.status()).ownedPartitions;
 
     const sent = await sendToEveryPartition(stack.eventHubConnectionString, "crash", 100);
     await waitFor("the victim to be mid-backlog", () => a.results.length >= 20, 30_000, describe);
@@ -89,11 +94,12 @@ describe("load balancing across worker processes", () => {
     // from their checkpoints: at least once, so duplicates are allowed, gaps are not.
     await waitFor("every event processed", () => keysOf([...a.results, ...b.results]).size === sent.length, 60_000, describe);
     expect(keysOf([...a.results, ...b.results])).toEqual(keysOf(sent));
-    await waitFor("the survivor to own all 4", () => b.ownedPartitions().length === 4, 10_000, describe);
+    await waitFor("the survivor to own all 4", async () => (await b.status()).ownedPartitions.length === 4, 10_000, describe);
     const taken = new Set(b.results.map((r) => r.partitionId));
     for (const partition of victimPartitions) expect(taken.has(partition)).toBe(true);
     const owners = await ownersOf("crash");
-    expect([...owners.values()].every((o) => o === b.ownerId())).toBe(true);
+    const survivor = (await b.status()).ownerId;
+    expect([...owners.values()].every((o) => o === survivor)).toBe(true);
 
     b.signal("SIGTERM");
     expect((await exitOf(b, 20_000)).code).toBe(0);

@@ -5,7 +5,7 @@ import { createServer } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startLocalStack, type LocalStack } from "../../emulator";
 import { fourPartitionHubs } from "../support/hub-fixtures";
-import { exitOf, waitFor, WorkerFleet } from "../support/worker-process";
+import { exitOf, WorkerFleet } from "../support/worker-process";
 
 let stack: LocalStack;
 const workers = new WorkerFleet(() => stack.env());
@@ -44,11 +44,14 @@ describe("credentials and reachability", () => {
   it("a worker that cannot reach Event Hubs says why and is not ready", async () => {
     const unreachable = stack.eventHubConnectionString.replace(/Endpoint=sb:\/\/[^;]+/, `Endpoint=sb://127.0.0.1:${await closedPort()}`);
     const worker = workers.start("unreachable", "creds", { EVENTHUB_CONNECTION_STRING: unreachable });
-    await waitFor("the metrics port", () => worker.logs.some((l) => typeof l.metricsPort === "number"), 60_000, () => worker.describe());
-    const port = worker.logs.find((l) => typeof l.metricsPort === "number")?.metricsPort as number;
+    const port = await worker.started(60_000);
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
     expect(ready.status).toBe(503);
     expect(((await ready.json()) as { reasons: string[] }).reasons.join("; ")).toMatch(/not receiving yet: no load-balancing round has completed for event hub "creds" .*ECONNREFUSED/);
+    // /status answers all the same: no claim yet, so no owner id and nothing owned; not ready, and why.
+    const status = await worker.status();
+    expect(status).toEqual({ ownedPartitions: [], pid: worker.pid, metricsPort: port, readiness: { ready: false, reasons: expect.any(Array) } });
+    expect(status.readiness.reasons.join("; ")).toMatch(/not receiving yet: no load-balancing round has completed for event hub "creds" .*ECONNREFUSED/);
     expect(worker.logs.find((l) => l.problem === "unreachable")?.err).toMatch(/^ECONNREFUSED: connect ECONNREFUSED/);
     // No error is ever logged without its message.
     const emptyErrors = worker.logs.filter((l) => typeof l.err === "object" && l.err !== null && !(l.err as { message?: string }).message);

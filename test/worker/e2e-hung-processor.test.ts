@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startLocalStack, type LocalStack } from "../../emulator";
 import { keysOf, readCheckpoints, readDeadLetters, sendToEveryPartition, fourPartitionHubs } from "../support/hub-fixtures";
-import { exitOf, waitFor, WorkerFleet } from "../support/worker-process";
+import { waitFor } from "../../tools/wait-for";
+import { exitOf, WorkerFleet } from "../support/worker-process";
 
 let stack: LocalStack;
 const workers = new WorkerFleet(() => stack.env());

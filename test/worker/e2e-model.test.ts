@@ -9,7 +9,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { FakeModelServer } from "../../bench/fake-model-server";
 import { startLocalStack, type LocalStack } from "../../emulator";
 import { keysOf, readCheckpoints, readDeadLetters, sendToEveryPartition, fourPartitionHubs } from "../support/hub-fixtures";
-import { exitOf, waitFor, WorkerFleet, type WorkerProcess } from "../support/worker-process";
+import { waitFor } from "../../tools/wait-for";
+import { exitOf, type TestWorker, WorkerFleet } from "../support/worker-process";
 
 let stack: LocalStack;
 const servers: FakeModelServer[] = [];
@@ -32,7 +33,7 @@ async function modelServer(options: Parameters<typeof FakeModelServer.start>[0] 
   return server;
 }
 
-function modelWorker(name: string, hub: string, server: FakeModelServer, env: Record<string, string> = {}): WorkerProcess {
+function modelWorker(name: string, hub: string, server: FakeModelServer, env: Record<string, string> = {}): TestWorker {
   return workers.start(name, hub, {
     PROCESSOR: "azure-openai",
     AZURE_OPENAI_ENDPOINT: server.endpoint,
@@ -46,8 +47,8 @@ function modelWorker(name: string, hub: string, server: FakeModelServer, env: Re
   });
 }
 
-async function metricsOf(worker: WorkerProcess): Promise<(name: string, filter?: string) => number> {
-  const port = worker.logs.find((l) => typeof l.metricsPort === "number")?.metricsPort as number;
+async function metricsOf(worker: TestWorker): Promise<(name: string, filter?: string) => number> {
+  const port = await worker.started(30_000);
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   return (name, filter = "") =>
     text
@@ -56,8 +57,8 @@ async function metricsOf(worker: WorkerProcess): Promise<(name: string, filter?:
       .reduce((sum, line) => sum + Number(line.split(" ").at(-1)), 0);
 }
 
-async function readinessOf(worker: WorkerProcess): Promise<{ ready: boolean; reasons: string[] }> {
-  const port = worker.logs.find((l) => typeof l.metricsPort === "number")?.metricsPort as number;
+async function readinessOf(worker: TestWorker): Promise<{ ready: boolean; reasons: string[] }> {
+  const port = await worker.started(30_000);
   return (await (await fetch(`http://127.0.0.1:${port}/readyz`)).json()) as { ready: boolean; reasons: string[] };
 }
 

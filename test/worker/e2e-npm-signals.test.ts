@@ -1,12 +1,16 @@
 // `npm run worker` and `npm run emulator` as a process manager, CI script or `&` in a shell runs them: the
 // signal goes to the npm process. The real process must shut down cleanly with exit 0, not be orphaned.
 import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startLocalStack, type LocalStack } from "../../emulator";
 import { fourPartitionHubs } from "../support/hub-fixtures";
-import { FAST_WORKER_ENV, waitFor } from "../support/worker-process";
+import { waitFor } from "../../tools/wait-for";
+import type { WorkerStatus } from "../../tools/worker-process";
+import { FAST_WORKER_ENV } from "../support/worker-process";
 
 let stack: LocalStack;
 const started: NpmRun[] = [];
@@ -78,6 +82,32 @@ class NpmRun {
   }
 }
 
+/**
+ * A free loopback port for METRICS_PORT. npm stands between this test and the worker, so the worker cannot
+ * report its port over IPC (tools/worker-process.ts). The port is taken below the kernel's ephemeral range:
+ * no outgoing connection or port-0 listener is given it between this check and the worker listening.
+ */
+async function unusedPort(): Promise<number> {
+  const [ephemeralLow] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/).map(Number);
+  const below = Math.max(2000, (ephemeralLow ?? 32768) - 10_000);
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const port = below + Math.floor(Math.random() * 9000);
+    const free = await new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once("error", () => resolve(false));
+      server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error("no free port below the ephemeral range after 20 tries");
+}
+
+/** The worker's /status, or undefined while nothing listens on the port yet. */
+async function statusAt(port: number): Promise<WorkerStatus | undefined> {
+  const response = await fetch(`http://127.0.0.1:${port}/status`).catch(() => undefined);
+  return response?.ok ? ((await response.json()) as WorkerStatus) : undefined;
+}
+
 async function gone(pid: number): Promise<boolean> {
   try {
     process.kill(pid, 0);
@@ -90,10 +120,12 @@ async function gone(pid: number): Promise<boolean> {
 describe("signals sent to npm reach the real process", () => {
   for (const [signal, target] of [["SIGTERM", "npm"], ["SIGINT", "the process group (Ctrl-C)"]] as const) {
     it(`npm run worker: ${signal} to ${target} shuts the worker down cleanly, exit 0`, async () => {
-      const run = new NpmRun(["worker"], { ...FAST_WORKER_ENV, ...stack.env(), EVENTHUB_NAME: "npmsignals" });
-      await waitFor("4 owned partitions", () => run.logs.some((l) => Array.isArray(l.ownedPartitions) && l.ownedPartitions.length === 4), 60_000, () => run.describe());
-      const pid = run.realPid as number;
-      expect(pid).not.toBe(run.npmPid); // npm's child, npm itself logs no JSON
+      const port = await unusedPort();
+      const run = new NpmRun(["worker"], { ...FAST_WORKER_ENV, ...stack.env(), EVENTHUB_NAME: "npmsignals", METRICS_PORT: String(port) });
+      let status: WorkerStatus | undefined;
+      await waitFor("4 owned partitions", async () => (status = await statusAt(port))?.ownedPartitions.length === 4, 60_000, () => run.describe());
+      const pid = status!.pid;
+      expect(pid).not.toBe(run.npmPid); // the worker is npm's child, not npm itself
       process.kill(signal === "SIGTERM" ? run.npmPid : -run.npmPid, signal);
       expect(await run.exitWithin(30_000)).toEqual({ code: 0, signal: null });
       expect(run.logs.some((l) => l.msg === "shutdown complete")).toBe(true);

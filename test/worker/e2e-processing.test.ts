@@ -5,8 +5,9 @@ import { BlobServiceClient } from "@azure/storage-blob";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startLocalStack, type LocalStack } from "../../emulator";
 import { FakeModelServer } from "../../bench/fake-model-server";
-import { keysOf, readCheckpoints, readDeadLetters, sendToEveryPartition, fourPartitionHubs } from "../support/hub-fixtures";
-import { exitOf, waitFor, WorkerFleet } from "../support/worker-process";
+import { keysOf, readCheckpoints, readDeadLetters, readOwnership, sendToEveryPartition, fourPartitionHubs } from "../support/hub-fixtures";
+import { waitFor } from "../../tools/wait-for";
+import { exitOf, WorkerFleet } from "../support/worker-process";
 
 let stack: LocalStack;
 let openai: FakeModelServer;
@@ -111,8 +112,7 @@ describe("worker processing failures", () => {
     const blocking = [...hours].map((hour) => results.getBlockBlobClient(`sinkhealth/ai-workers/0/${hour}.jsonl`));
     for (const blob of blocking) await blob.upload("not an append blob", 18);
     const worker = startWorker("sinkhealth", "sinkhealth", { SINK: "blob", SINK_BLOB_CONTAINER: "results-health" });
-    await waitFor("the metrics port", () => worker.logs.some((l) => typeof l.metricsPort === "number"), 30_000, () => worker.describe());
-    const port = worker.logs.find((l) => typeof l.metricsPort === "number")?.metricsPort as number;
+    const port = await worker.started(30_000);
     const readiness = async () => {
       const response = await fetch(`http://127.0.0.1:${port}/readyz`);
       return { status: response.status, body: (await response.json()) as { ready: boolean; reasons: string[] } };
@@ -154,7 +154,7 @@ describe("worker processing failures", () => {
     expect((await exitOf(worker, 20_000)).code).toBe(0);
   });
 
-  it("retries 429 and 500 answers from the Azure OpenAI endpoint and serves metrics and probes", async () => {
+  it("retries 429 and 500 answers from the Azure OpenAI endpoint and serves metrics, probes and its status", async () => {
     openai.script(
       { status: 429, retryAfterMs: 50 },
       { status: 500 },
@@ -178,7 +178,7 @@ describe("worker processing failures", () => {
     expect(openai.peakInFlight).toBeLessThanOrEqual(2);
     expect(await readDeadLetters(stack.storageConnectionString, stack.deadLetterContainer, "openai")).toHaveProperty("size", 0);
 
-    const port = worker.logs.find((l) => typeof l.metricsPort === "number")?.metricsPort as number;
+    const port = await worker.started(10_000);
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     const total = (name: string, filter = "") =>
       metrics
@@ -198,6 +198,17 @@ describe("worker processing failures", () => {
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({ ready: true, reasons: [] });
+    // /status: who the worker is (the ownerid of its ownership blobs), what it owns, and its readiness.
+    const status = await worker.status();
+    const owners = await readOwnership(stack.storageConnectionString, stack.checkpointContainer, "openai");
+    expect([...owners.values()]).toEqual([status.ownerId, status.ownerId, status.ownerId, status.ownerId]);
+    expect(status).toEqual({
+      ownerId: expect.stringMatching(/./),
+      ownedPartitions: ["0", "1", "2", "3"],
+      pid: worker.pid,
+      metricsPort: port,
+      readiness: { ready: true, reasons: [] },
+    });
 
     worker.signal("SIGTERM");
     expect((await exitOf(worker, 20_000)).code).toBe(0);

@@ -13,7 +13,8 @@ import { startLocalStack, type LocalStack } from "../../emulator";
 import { AppInsightsReceiver } from "../support/app-insights-receiver";
 import { fourPartitionHubs, keysOf, sendToEveryPartition } from "../support/hub-fixtures";
 import { OtlpReceiver, type ReceivedSpan } from "../support/otlp-receiver";
-import { exitOf, waitFor, WorkerFleet } from "../support/worker-process";
+import { waitFor } from "../../tools/wait-for";
+import { exitOf, WorkerFleet } from "../support/worker-process";
 
 let stack: LocalStack;
 let receiver: OtlpReceiver;

@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { sendBatches } from "../../common/send-batches";
 import { startLocalStack, type LocalStack } from "../../emulator";
 import { EARLIEST_OFFSET, writeInitialCheckpoints } from "../../worker/initial-checkpoints";
-import { waitFor } from "../support/worker-process";
+import { waitFor } from "../../tools/wait-for";
 
 const GROUP = "ai-workers";
 const RETRY = { maxRetries: 2, retryDelayInMs: 100, timeoutInMs: 5000 };

@@ -1,4 +1,5 @@
-// /metrics (Prometheus), /healthz (the process answers), /readyz (subscription running, checkpoint store reachable).
+// /metrics (Prometheus), /healthz (the process answers), /readyz (subscription running, checkpoint store reachable),
+// /status (the worker's state as JSON, for harnesses and operators: who it is, what it owns, whether it is ready).
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Registry } from "prom-client";
@@ -7,6 +8,26 @@ export interface Readiness {
   ready: boolean;
   /** Why not ready; shown in the /readyz body. */
   reasons: string[];
+}
+
+export interface Ownership {
+  /** The subscription's processor id (the ownerid in ownership blobs); undefined until its first claim. */
+  ownerId: string | undefined;
+  ownedPartitions: string[];
+}
+
+/** The /status body (ownerId is left out until the first claim). */
+export interface WorkerStatus {
+  ownerId?: string;
+  ownedPartitions: string[];
+  pid: number;
+  metricsPort: number;
+  readiness: Readiness;
+}
+
+/** The IPC message a worker spawned with an IPC channel sends once this server listens (see worker/cli.ts). */
+export interface WorkerStartedMessage {
+  workerStarted: { metricsPort: number };
 }
 
 export interface TelemetryServer {
@@ -19,6 +40,7 @@ export async function startTelemetryServer(options: {
   port: number;
   registry: Registry;
   readiness: () => Promise<Readiness>;
+  ownership: () => Ownership;
 }): Promise<TelemetryServer> {
   const server: Server = createServer((request, response) => {
     const path = (request.url ?? "/").split("?")[0];
@@ -36,6 +58,11 @@ export async function startTelemetryServer(options: {
           const readiness = await options.readiness();
           return reply(readiness.ready ? 200 : 503, "application/json", `${JSON.stringify(readiness)}\n`);
         }
+        case "/status": {
+          const { ownerId, ownedPartitions } = options.ownership();
+          const status: WorkerStatus = { ...(ownerId === undefined ? {} : { ownerId }), ownedPartitions, pid: process.pid, metricsPort: port, readiness: await options.readiness() };
+          return reply(200, "application/json", `${JSON.stringify(status)}\n`);
+        }
         default:
           return reply(404, "text/plain", "not found\n");
       }
@@ -51,8 +78,9 @@ export async function startTelemetryServer(options: {
       resolve();
     });
   });
+  const { port } = server.address() as AddressInfo;
   return {
-    port: (server.address() as AddressInfo).port,
+    port,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -10,7 +10,8 @@ import type { ResultRecord } from "../../../worker/sinks/sink";
 import { HttpSink, httpSink } from "../../../worker/sinks/http-sink";
 import { fourPartitionHubs, keysOf, readCheckpoints, sendToEveryPartition } from "../../support/hub-fixtures";
 import { pluginRuntime } from "../../support/plugin-runtime";
-import { exitOf, waitFor, WorkerFleet } from "../../support/worker-process";
+import { waitFor } from "../../../tools/wait-for";
+import { exitOf, WorkerFleet } from "../../support/worker-process";
 
 interface Received {
   headers: IncomingMessage["headers"];

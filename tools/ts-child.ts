@@ -2,6 +2,7 @@
 // the pid is the process doing the work: it is what gets signalled and whose memory is read).
 // stdout is either counted (newlines, cheaply, for throughput) or split into lines (for latency and
 // verification); stderr is read as JSON log lines (pino) and kept in a short ring for diagnostics.
+// Shared by the benchmarks, `npm run dev` and the tests (through tools/worker-process.ts for the worker).
 import { spawn, type ChildProcess } from "node:child_process";
 import { resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -24,6 +25,12 @@ export interface TsChildOptions {
   /** Called for every stdout line with the wall-clock time it was read; without it lines are only counted. */
   onStdoutLine?: (line: string, receivedAtMs: number) => void;
   onLog?: (entry: LogEntry) => void;
+  /** Every stderr line as written (JSON or not), e.g. to keep a log file. */
+  onStderrLine?: (line: string) => void;
+  /** Opens an IPC channel to the child and passes on what it sends. */
+  onMessage?: (message: unknown) => void;
+  /** In a process group of its own (a terminal's Ctrl-C does not reach it); signals go to the whole group. */
+  detached?: boolean;
 }
 
 export class TsChild {
@@ -40,8 +47,10 @@ export class TsChild {
     this.child = spawn(process.execPath, [...nodeArgs, resolve(REPO_ROOT, options.entry), ...(options.args ?? [])], {
       cwd: REPO_ROOT,
       env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...options.env },
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: ["ignore", "pipe", "pipe", ...(options.onMessage ? ["ipc" as const] : [])],
+      detached: options.detached ?? false,
     });
+    if (options.onMessage) this.child.on("message", options.onMessage);
     this.exited = new Promise((done) => this.child.once("exit", (code, signal) => done({ code, signal })));
     this.readStdout(this.child);
     createInterface({ input: this.child.stderr! }).on("line", (line) => this.readLog(line));
@@ -61,7 +70,12 @@ export class TsChild {
   }
 
   signal(signal: NodeJS.Signals): void {
-    if (this.running) this.child.kill(signal);
+    if (!this.running) return;
+    try {
+      process.kill(this.options.detached ? -this.pid : this.pid, signal);
+    } catch {
+      // exited meanwhile
+    }
   }
 
   /** SIGTERM, then SIGKILL if it has not exited within `timeoutMs`. */
@@ -104,6 +118,7 @@ export class TsChild {
   }
 
   private readLog(line: string): void {
+    this.options.onStderrLine?.(line);
     this.recentLogs.push(line.length > 400 ? `${line.slice(0, 400)}...` : line);
     if (this.recentLogs.length > KEPT_LOG_LINES) this.recentLogs.shift();
     if (!this.options.onLog || !line.startsWith("{")) return;
@@ -112,14 +127,5 @@ export class TsChild {
     } catch {
       // not a JSON log line (e.g. a Node warning)
     }
-  }
-}
-
-/** Polls `condition` every 50 ms until it holds; throws with `describe()` after `timeoutMs`. */
-export async function waitUntil(what: string, condition: () => boolean, timeoutMs: number, describe?: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${describe ? `\n${describe()}` : ""}`);
-    await sleep(50);
   }
 }
