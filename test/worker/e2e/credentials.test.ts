@@ -3,9 +3,9 @@
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { startLocalStack, type LocalStack } from "../../emulator";
-import { fourPartitionHubs } from "../support/hub-fixtures";
-import { exitOf, WorkerFleet } from "../support/worker-process";
+import { startLocalStack, type LocalStack } from "../../../emulator";
+import { fourPartitionHubs } from "../../support/hub-fixtures";
+import { exitOf, WorkerFleet } from "../../support/worker-process";
 
 let stack: LocalStack;
 const workers = new WorkerFleet(() => stack.env());

@@ -6,11 +6,11 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { FakeModelServer } from "../../bench/fake-model-server";
-import { startLocalStack, type LocalStack } from "../../emulator";
-import { keysOf, readCheckpoints, readDeadLetters, sendToEveryPartition, fourPartitionHubs } from "../support/hub-fixtures";
-import { waitFor } from "../../tools/wait-for";
-import { exitOf, type TestWorker, WorkerFleet } from "../support/worker-process";
+import { FakeModelServer } from "../../../bench/fake-model-server";
+import { startLocalStack, type LocalStack } from "../../../emulator";
+import { keysOf, readCheckpoints, readDeadLetters, sendToEveryPartition, fourPartitionHubs } from "../../support/hub-fixtures";
+import { waitFor } from "../../../tools/wait-for";
+import { exitOf, type TestWorker, WorkerFleet } from "../../support/worker-process";
 
 let stack: LocalStack;
 const servers: FakeModelServer[] = [];

@@ -6,11 +6,11 @@ import { createServer } from "node:net";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { startLocalStack, type LocalStack } from "../../emulator";
-import { fourPartitionHubs } from "../support/hub-fixtures";
-import { waitFor } from "../../tools/wait-for";
-import type { WorkerStatus } from "../../tools/worker-process";
-import { FAST_WORKER_ENV } from "../support/worker-process";
+import { startLocalStack, type LocalStack } from "../../../emulator";
+import { fourPartitionHubs } from "../../support/hub-fixtures";
+import { waitFor } from "../../../tools/wait-for";
+import type { WorkerStatus } from "../../../tools/worker-process";
+import { FAST_WORKER_ENV } from "../../support/worker-process";
 
 let stack: LocalStack;
 const started: NpmRun[] = [];

@@ -2,11 +2,11 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTextInsights } from "../../worker/processing/text-insights-processor";
-import { createModuleProcessor } from "../../worker/processing/module-processor";
-import { ProcessingPool } from "../../worker/processing/pool";
-import { isPoisonEventError, isTransientFailure, PoisonEventError, type EventInput, type Processor } from "../../worker/processing/processor";
-import { createTextAnalyzer, MAX_LEARNED_WORDS, type TextInsights } from "../../worker/processing/text-insights";
+import { startTextInsights } from "../../../worker/processing/text-insights-processor";
+import { createModuleProcessor } from "../../../worker/processing/module-processor";
+import { ProcessingPool } from "../../../worker/processing/pool";
+import { isPoisonEventError, isTransientFailure, PoisonEventError, type EventInput, type Processor } from "../../../worker/processing/processor";
+import { createTextAnalyzer, MAX_LEARNED_WORDS, type TextInsights } from "../../../worker/processing/text-insights";
 
 function input(sequenceNumber: number, body: unknown): EventInput {
   return { partitionId: "1", sequenceNumber, offset: String(sequenceNumber * 100), enqueuedTimeUtc: new Date(0).toISOString(), body, properties: {} };

@@ -5,10 +5,10 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { startLocalStack, type LocalStack } from "../../emulator";
-import { keysOf, readCheckpoints, readDeadLetters, sendToEveryPartition, fourPartitionHubs } from "../support/hub-fixtures";
-import { waitFor } from "../../tools/wait-for";
-import { exitOf, WorkerFleet } from "../support/worker-process";
+import { startLocalStack, type LocalStack } from "../../../emulator";
+import { keysOf, readCheckpoints, readDeadLetters, sendToEveryPartition, fourPartitionHubs } from "../../support/hub-fixtures";
+import { waitFor } from "../../../tools/wait-for";
+import { exitOf, WorkerFleet } from "../../support/worker-process";
 
 let stack: LocalStack;
 const workers = new WorkerFleet(() => stack.env());

@@ -3,11 +3,11 @@
 import { EventHubProducerClient } from "@azure/event-hubs";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { startLocalStack, type LocalStack } from "../../emulator";
-import { FakeModelServer } from "../../bench/fake-model-server";
-import { keysOf, readCheckpoints, readDeadLetters, readOwnership, sendToEveryPartition, fourPartitionHubs } from "../support/hub-fixtures";
-import { waitFor } from "../../tools/wait-for";
-import { exitOf, WorkerFleet } from "../support/worker-process";
+import { startLocalStack, type LocalStack } from "../../../emulator";
+import { FakeModelServer } from "../../../bench/fake-model-server";
+import { keysOf, readCheckpoints, readDeadLetters, readOwnership, sendToEveryPartition, fourPartitionHubs } from "../../support/hub-fixtures";
+import { waitFor } from "../../../tools/wait-for";
+import { exitOf, WorkerFleet } from "../../support/worker-process";
 
 let stack: LocalStack;
 let openai: FakeModelServer;

@@ -1,10 +1,10 @@
 // Several real worker processes in one consumer group: partitions split between them, and a worker killed
 // with kill -9 has its partitions taken over with nothing lost.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { startLocalStack, type LocalStack } from "../../emulator";
-import { keysOf, readCheckpoints, readOwnership, sendToEveryPartition, fourPartitionHubs } from "../support/hub-fixtures";
-import { waitFor } from "../../tools/wait-for";
-import { exitOf, key, type TestWorker, WorkerFleet } from "../support/worker-process";
+import { startLocalStack, type LocalStack } from "../../../emulator";
+import { keysOf, readCheckpoints, readOwnership, sendToEveryPartition, fourPartitionHubs } from "../../support/hub-fixtures";
+import { waitFor } from "../../../tools/wait-for";
+import { exitOf, key, type TestWorker, WorkerFleet } from "../../support/worker-process";
 
 let stack: LocalStack;
 const workers = new WorkerFleet(() => stack.env());

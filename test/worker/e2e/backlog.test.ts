@@ -1,10 +1,10 @@
 // A real worker process against the emulator + Azurite: backlog processed once with checkpoints written;
 // SIGTERM drains, checkpoints and releases ownership; a restart resumes from the checkpoints.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { startLocalStack, type LocalStack } from "../../emulator";
-import { keysOf, readCheckpoints, readOwnership, sendToEveryPartition, fourPartitionHubs } from "../support/hub-fixtures";
-import { waitFor } from "../../tools/wait-for";
-import { exitOf, key, WorkerFleet } from "../support/worker-process";
+import { startLocalStack, type LocalStack } from "../../../emulator";
+import { keysOf, readCheckpoints, readOwnership, sendToEveryPartition, fourPartitionHubs } from "../../support/hub-fixtures";
+import { waitFor } from "../../../tools/wait-for";
+import { exitOf, key, WorkerFleet } from "../../support/worker-process";
 
 let stack: LocalStack;
 const workers = new WorkerFleet(() => stack.env());
