@@ -4,11 +4,12 @@
 import { resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { REPO_ROOT } from "../../tools/ts-child";
+import type { WorkerEnvironment } from "../../worker/config";
 import { BenchWorker } from "../worker-process";
 import { CHAOS_RESULTS_CONTAINER } from "./blob-results";
 
 /** Settings for workers that rebalance within seconds and back off briefly, so a short run sees recovery. */
-export const CHAOS_WORKER_ENV: Record<string, string> = {
+export const CHAOS_WORKER_ENV: WorkerEnvironment = {
   PROCESSOR: resolve(REPO_ROOT, "bench/chaos/integrity-processor.ts"),
   PROCESSOR_THREADS: "1",
   // Short, so an event the processor never settles on ("hung" fault) is dead-lettered within the run.

@@ -3,6 +3,7 @@
 // State (owner id, owned partitions, readiness) comes from the worker's /status, never from its logs.
 import { setTimeout as sleep } from "node:timers/promises";
 import { WorkerProcess } from "../../tools/worker-process";
+import type { WorkerEnvironment } from "../../worker/config";
 
 export interface ResultLine {
   partitionId: string;
@@ -20,7 +21,7 @@ export interface LogLine {
 }
 
 /** Settings that make a worker own partitions fast and stop quickly in tests. */
-export const FAST_WORKER_ENV: Record<string, string> = {
+export const FAST_WORKER_ENV: WorkerEnvironment = {
   LOAD_BALANCING: "greedy",
   LOAD_BALANCING_UPDATE_INTERVAL_MS: "500",
   LOAD_BALANCING_OWNERSHIP_EXPIRATION_MS: "5000",
