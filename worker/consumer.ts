@@ -57,12 +57,13 @@ function isRefusal(error: unknown): boolean {
 }
 
 /**
- * The storage client makes one try per call (storage-clients.ts), so a blip at start-up is retried here, with
- * the worker's backoff; a refusal stops start-up at once with the reason.
+ * The storage client makes one try per call (storage-clients.ts), so storage that cannot be reached at start-up
+ * is retried here, with the worker's backoff, for as long as it takes (an outage makes the worker wait; each
+ * retry is logged with the reason). A refusal (a wrong key, no rights) stops start-up at once with the reason.
  */
 async function ensureContainer(container: ContainerClient, create: boolean, setting: string, retry: RetryPolicy, logger: Logger): Promise<void> {
   try {
-    const exists = await withRetry(async () => (create ? (await container.createIfNotExists(), true) : container.exists()), retry, {
+    const exists = await withRetry(async () => (create ? (await container.createIfNotExists(), true) : container.exists()), { ...retry, maxAttempts: Infinity }, {
       isRetryable: (error) => !isRefusal(error),
       onRetry: (error, attempt, delayMs) =>
         logger.warn({ container: container.containerName, attempt, delayMs, err: errorFields(error) }, `cannot reach container "${container.containerName}" yet; retrying`),

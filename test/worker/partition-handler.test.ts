@@ -86,6 +86,11 @@ function flakyRunner(failures: number): BatchRunner & { runs: number; commits: n
 
 async function setUp(runner: BatchRunner, everyEvents = 1) {
   const store = memoryStore();
+  return { store, ...(await ownedHandler(runner, store, everyEvents)) };
+}
+
+/** A handler that owns partition 0 and has initialised it, checkpointing into `store`. */
+async function ownedHandler(runner: BatchRunner, store: CheckpointStore, everyEvents: number) {
   const ownership = new OwnershipTracker(store, 60_000);
   const handler = new PartitionHandler({
     batches: runner,
@@ -99,7 +104,7 @@ async function setUp(runner: BatchRunner, everyEvents = 1) {
   const ctx = context("0");
   await ownership.claimOwnership([{ fullyQualifiedNamespace: "ns", eventHubName: "events", consumerGroup: "ai-workers", partitionId: "0", ownerId: "me" }]);
   await handler.handlers.processInitialize?.(ctx);
-  return { store, handler, ctx, ownership };
+  return { handler, ctx, ownership };
 }
 
 describe("PartitionHandler", () => {
@@ -277,20 +282,8 @@ async function realWritePath(places: { checkpoints: BlobServiceClient; results: 
     },
   };
   const store = new BlobCheckpointStore(checkpointContainer);
-  const ownership = new OwnershipTracker(store, 60_000);
   const batches = new BatchPipeline({ processor: poisonOdd, sink, deadLetters, retry, eventHubName: "events", consumerGroup: "ai-workers" });
-  const handler = new PartitionHandler({
-    batches,
-    ownership,
-    schedule: { everyEvents: 1, everyMs: 60_000 },
-    storageRetry: retry,
-    batchRetry: retry,
-    metrics: new WorkerMetrics(),
-    logger: pino({ level: "silent" }),
-  });
-  const ctx = context("0");
-  await ownership.claimOwnership([{ fullyQualifiedNamespace: "ns", eventHubName: "events", consumerGroup: "ai-workers", partitionId: "0", ownerId: "me" }]);
-  await handler.handlers.processInitialize?.(ctx);
+  const { handler, ctx } = await ownedHandler(batches, store, 1);
   const checkpointed = async () => (await store.listCheckpoints("ns", "events", "ai-workers")).map((c) => c.sequenceNumber);
   const stop = async () => {
     await handler.drain();

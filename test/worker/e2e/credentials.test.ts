@@ -3,7 +3,8 @@
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { startLocalStack, type LocalStack } from "../../../emulator";
+import { azuriteConnectionString, startAzurite, startLocalStack, type LocalStack } from "../../../emulator";
+import { waitFor } from "../../../tools/wait-for";
 import { fourPartitionHubs } from "../../support/hub-fixtures";
 import { exitOf, WorkerFleet } from "../../support/worker-process";
 
@@ -39,6 +40,37 @@ describe("credentials and reachability", () => {
     expect(fatal?.msg).toMatch(/Event Hubs refused the credentials of EVENTHUB_CONNECTION_STRING .*UnauthorizedError: InvalidSignature/);
     expect(worker.logs.some((l) => l.msg.startsWith("worker started"))).toBe(false);
     expect(JSON.stringify(worker.logs) + worker.stderrText.join("\n")).not.toContain(WRONG_KEY);
+  });
+
+  it("a worker that cannot reach storage at start keeps trying, says why, and starts once storage is there", async () => {
+    const port = await closedPort();
+    const worker = workers.start("no-storage", "creds", {
+      STORAGE_CONNECTION_STRING: azuriteConnectionString(`http://127.0.0.1:${port}/devstoreaccount1`),
+      RETRY_MAX_DELAY_MS: "500",
+    });
+    await waitFor(
+      "a retry of the checkpoint container",
+      () => worker.logs.some((l) => /^cannot reach container "checkpoints-ai-workers" yet; retrying$/.test(l.msg) && /ECONNREFUSED/.test(JSON.stringify(l.err))),
+      60_000,
+      () => worker.describe(),
+    );
+    const azurite = await startAzurite({ port });
+    try {
+      await worker.started(60_000);
+      await waitFor("readiness", async () => (await worker.status()).readiness.ready, 60_000, () => worker.describe());
+      expect(worker.running).toBe(true);
+    } finally {
+      await workers.disposeAll();
+      await azurite.stop();
+    }
+  });
+
+  it("a worker refused by storage stops at once with exit 1 and the reason", async () => {
+    const worker = workers.start("no-container", "creds", { CREATE_CONTAINERS: "false", CHECKPOINT_CONTAINER: "no-such-container" });
+    expect((await exitOf(worker, 30_000)).code).toBe(1);
+    expect(worker.logs.find((l) => l.level === 60)?.msg).toMatch(
+      /^container "no-such-container" does not exist at .* \(CHECKPOINT_CONTAINER\); create it, or set CREATE_CONTAINERS=true$/,
+    );
   });
 
   it("a worker that cannot reach Event Hubs says why and is not ready", async () => {
