@@ -1,7 +1,10 @@
 // `npm run settings-table`: writes the README's worker settings table from the settings' declarations
-// (worker/config.ts and each sink's and processor's module). A test fails while the README is stale.
+// (worker/config.ts and each sink's and processor's module). test/worker/config.test.ts fails while the README
+// is stale.
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { SETTINGS } from "../worker/config";
+import { settingsTable } from "../worker/settings/declare";
 
 const README = join(__dirname, "..", "README.md");
 const HEADER = "| Env var | Default | Meaning |";
@@ -20,9 +23,6 @@ export function readSettingsTable(readme: string): string {
 }
 
 if (require.main === module) {
-  // Loaded here, not at the top: the test above imports readSettingsTable without the whole worker config.
-  const { SETTINGS } = require("../worker/config") as typeof import("../worker/config");
-  const { settingsTable } = require("../worker/settings/declare") as typeof import("../worker/settings/declare");
   const readme = readFileSync(README, "utf8");
   const { start, end } = tableBounds(readme);
   writeFileSync(README, readme.slice(0, start) + settingsTable(SETTINGS) + readme.slice(end));

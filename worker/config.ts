@@ -35,9 +35,6 @@ import {
 } from "./settings/values";
 import { SINKS, type SinkConfig } from "./sinks/index";
 
-export { flagOf };
-export type { ProcessorConfig, SinkConfig };
-
 const EVENT_HUBS = "Event Hubs:";
 const STORAGE = "Checkpoint and dead-letter storage:";
 const TUNING = "Consumer tuning:";
@@ -52,7 +49,9 @@ const pluginChoice = <P extends AnySinkPlugin | AnyProcessorPlugin>(plugins: rea
     return plugin && { plugin, selection: raw };
   });
 
-const CONNECTION = {
+// Event Hubs, storage, consumer tuning, and the choice of processor with its retries: listed before the
+// processors' own settings.
+const CONSUMER_SETTINGS = {
   EVENTHUB_CONNECTION_STRING: { group: EVENT_HUBS, value: eventHubConnectionString, secret: true,
     help: "Event Hubs connection string (namespace- or hub-level, with Listen rights). Alternative to EVENTHUB_NAMESPACE" },
   EVENTHUB_NAMESPACE: { group: EVENT_HUBS, value: hostName,
@@ -109,7 +108,7 @@ const OPERATIONS_SETTINGS = {
     help: "SIGTERM/SIGINT: longest drain + checkpoint + close before exiting anyway (ms)" },
 } as const;
 
-const CORE = { ...CONNECTION, ...SINK_CHOICE, ...OPERATIONS_SETTINGS };
+const CORE = { ...CONSUMER_SETTINGS, ...SINK_CHOICE, ...OPERATIONS_SETTINGS };
 type CoreValues = Values<typeof CORE>;
 
 type UnionToIntersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void ? I : never;
@@ -117,7 +116,7 @@ type PluginSettings = UnionToIntersection<((typeof PROCESSORS)[number] | (typeof
 
 /** Every setting, in the order --help and the README list them: core, processors, sink, sinks, operations. */
 export const SETTINGS = mergeSettings([
-  CONNECTION,
+  CONSUMER_SETTINGS,
   ...PROCESSORS.map((p) => p.settings),
   SINK_CHOICE,
   ...SINKS.map((s) => s.settings),
