@@ -1,8 +1,9 @@
 import type { TokenCredential } from "@azure/core-auth";
-import { EventHubProducerClient, type EventDataBatch, type RetryOptions } from "@azure/event-hubs";
+import { EventHubProducerClient, type RetryOptions } from "@azure/event-hubs";
 import { defineSink } from "../plugins";
 import { entityName, eventHubConnectionString, hostName } from "../settings/values";
-import { serializeResultRecord, type ResultRecord, type Sink } from "./sink";
+import { sendBatches } from "../../common/send-batches";
+import { runsByPartition, serializeResultRecord, type ResultRecord, type Sink } from "./sink";
 
 export interface EventHubSinkOptions {
   /** Either a connection string (namespace-level or with EntityPath) or a namespace with a credential. */
@@ -39,23 +40,16 @@ export class EventHubSink implements Sink {
   }
 
   async write(records: ResultRecord[]): Promise<void> {
-    let batch: EventDataBatch | undefined;
-    let batchKey: string | undefined;
-    for (const record of records) {
-      // The JSON bytes the SDK would produce for the record as an object, without re-serialising the result.
-      const body = Buffer.from(serializeResultRecord(record), "utf8");
-      const event = { body, contentType: "application/json", messageId: `${record.partitionId}-${record.sequenceNumber}` };
-      if (batch !== undefined && batchKey === record.partitionId && batch.tryAdd(event)) continue;
-      if (batch !== undefined && batch.count > 0) await this.producer.sendBatch(batch);
-      batch = await this.producer.createBatch({ partitionKey: record.partitionId });
-      batchKey = record.partitionId;
-      if (!batch.tryAdd(event)) {
-        throw new Error(
-          `result of partition ${record.partitionId} sequence ${record.sequenceNumber} does not fit in one event (max ${batch.maxSizeInBytes} bytes)`,
-        );
-      }
+    for (const run of runsByPartition(records)) {
+      // The JSON bytes the SDK would produce for the record as an object, without re-serialising the result;
+      // the messageId names the result's source event, so a result too large to send is named by it.
+      const events = run.map((record) => ({
+        body: Buffer.from(serializeResultRecord(record), "utf8"),
+        contentType: "application/json",
+        messageId: `${record.partitionId}-${record.sequenceNumber}`,
+      }));
+      await sendBatches(this.producer, events, { partitionKey: run[0]!.partitionId });
     }
-    if (batch !== undefined && batch.count > 0) await this.producer.sendBatch(batch);
   }
 
   async close(): Promise<void> {

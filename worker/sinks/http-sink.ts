@@ -3,7 +3,7 @@
 // retries it and holds the partition's checkpoint meanwhile (a sink failure never dead-letters an event).
 import { defineSink } from "../plugins";
 import { integer, parsed, text } from "../settings/values";
-import { serializeResultRecord, type ResultRecord, type Sink } from "./sink";
+import { runsByPartition, serializeResultRecord, type ResultRecord, type Sink } from "./sink";
 
 export interface HttpSinkOptions {
   url: string;
@@ -24,7 +24,7 @@ export class HttpSink implements Sink {
    * an endpoint can recognise a batch sent again after a lost answer (delivery is at least once).
    */
   async write(records: ResultRecord[]): Promise<void> {
-    for (const batch of byPartition(records)) {
+    for (const batch of runsByPartition(records)) {
       const first = batch[0]!;
       const last = batch.at(-1)!;
       const response = await fetch(this.options.url, {
@@ -48,17 +48,6 @@ export class HttpSink implements Sink {
   async close(): Promise<void> {
     // fetch keeps no connection the sink owns.
   }
-}
-
-/** Consecutive runs of one partition's records, so each request covers one partition's sequence range. */
-function byPartition(records: ResultRecord[]): ResultRecord[][] {
-  const runs: ResultRecord[][] = [];
-  for (const record of records) {
-    const run = runs.at(-1);
-    if (run && run[0]!.partitionId === record.partitionId) run.push(record);
-    else runs.push([record]);
-  }
-  return runs;
 }
 
 const GROUP = "Result sink (SINK=http):";

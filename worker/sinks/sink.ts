@@ -19,6 +19,17 @@ export function serializeResultRecord(record: ResultRecord): string {
   return `${JSON.stringify(fields).slice(0, -1)},"result":${resultJson}}`;
 }
 
+/** Consecutive runs of one source partition's records, in the order given. */
+export function runsByPartition(records: ResultRecord[]): ResultRecord[][] {
+  const runs: ResultRecord[][] = [];
+  for (const record of records) {
+    const run = runs.at(-1);
+    if (run && run[0]!.partitionId === record.partitionId) run.push(record);
+    else runs.push([record]);
+  }
+  return runs;
+}
+
 export interface Sink {
   /** Durably writes the records (in the given order) before resolving. */
   write(records: ResultRecord[]): Promise<void>;
