@@ -25,7 +25,7 @@ function configurations(runs: ThroughputRepetition[]): ConfigurationResult[] {
   });
   return [
     { id: "raw-receive", label: "1. raw receive (SDK, no processing)", how: "subscribe, worker's batch/prefetch, no checkpoints", ...of((r) => r.raw) },
-    { id: "processor-only", label: "2. text-insights processor alone", how: "createProcessor, same threads, no Event Hubs", ...of((r) => r.processor) },
+    { id: "processor-only", label: "2. text-insights processor alone", how: "startTextInsights, same threads, no Event Hubs", ...of((r) => r.processor) },
     { id: "sdk-sample", label: "3. SDK sample pattern", how: "inline processing, checkpoint every batch, SDK defaults (batch 1)", ...of((r) => r.sample) },
     { id: "sdk-sample-batched", label: "3b. SDK sample, worker's batch size", how: "as 3 with the worker's batch 100 / prefetch 300", ...of((r) => r.sampleBatched) },
     { id: "worker", label: "4. our worker (defaults)", how: "npm run worker as a child process, SINK=stdout", ...of((r) => r.worker) },
