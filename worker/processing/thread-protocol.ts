@@ -41,10 +41,16 @@ interface ThreadError {
 
 /**
  * In the thread: runs the handler on each input in turn (one outcome each, in order; one event failing does
- * not affect the others). A warm-up runs `warmUp` instead and returns its single outcome.
+ * not affect the others), after `warmUp` (loading the model or module, at once when already loaded). A
+ * warm-up task runs only `warmUp` and returns its single outcome.
  */
 export async function runTask(task: PoolTask, handler: (input: EventInput) => unknown, warmUp: () => unknown = () => null): Promise<TaskOutcome[]> {
   if (task.warmUp) return [toOutcome(await settle(warmUp))];
+  // A thread that replaced a stuck one loads its module on its first task: that loading is the thread's, so
+  // it happens before any event's time limit starts (or the watchdog hears of an event), and a load that
+  // fails fails each event of the task with its reason.
+  const loaded = await settle(warmUp);
+  if (!loaded.ok) return task.inputs.map(() => toOutcome(loaded));
   const outcomes: TaskOutcome[] = [];
   // Results are serialised here, on the thread: text is cheap to pass back, and the sinks write it as it is.
   for (const input of task.inputs) {

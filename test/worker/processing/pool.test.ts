@@ -223,6 +223,28 @@ describe("pool backpressure", () => {
     }
   });
 
+  it("a replacement thread loads its module before the next event's time limit starts", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "wc-reload-"));
+    const file = path.join(dir, "slow-init.mjs");
+    // Loading takes longer than the time limit, on every thread: the first one and its replacement.
+    await writeFile(file, `import { setTimeout } from "node:timers/promises";
+      export async function init() { await setTimeout(1500); }
+      export function process(input) {
+        if (input.body === "spin") for (;;) {}
+        return { seq: input.sequenceNumber };
+      }`);
+    const pool = await ProcessingPool.start({ name: "reload", entry: "module-thread", threads: 1, maxQueue: 4, timeoutMs: 1000, workerData: { modulePath: file } });
+    try {
+      const [spun] = await pool.processMany([input(1, "spin")]);
+      expect(spun?.ok === false && (spun.error as Error).name).toBe("ProcessingTimeoutError");
+      // The thread that spun was replaced; the new one spends 1.5 s loading before this event starts.
+      await expect(pool.process(input(2, "ok"))).resolves.toEqual({ seq: 2 });
+    } finally {
+      await pool.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it("an aborted caller that is still waiting for room never reaches the pool", async () => {
     const dir = await mkdtemp(path.join(tmpdir(), "wc-abort-"));
     const file = path.join(dir, "count.mjs");
