@@ -124,45 +124,58 @@ describe("custom processor modules", () => {
   });
 });
 
+/** A pool of `module-thread`s running `source` (written to a temporary .mjs file), closed and removed after `use`. */
+async function withModulePool(
+  name: string,
+  source: string,
+  options: { threads: number; maxQueue: number; timeoutMs: number },
+  use: (pool: ProcessingPool) => Promise<void>,
+): Promise<void> {
+  const dir = await mkdtemp(path.join(tmpdir(), `wc-${name}-`));
+  const file = path.join(dir, `${name}.mjs`);
+  await writeFile(file, source);
+  const pool = await ProcessingPool.start({ name, entry: "module-thread", ...options, workerData: { modulePath: file } });
+  try {
+    await use(pool);
+  } finally {
+    await pool.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 describe("pool backpressure", () => {
   it("keeps at most maxQueue tasks inside the pool; further callers wait and all finish", async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), "wc-slow-"));
-    const file = path.join(dir, "slow.mjs");
-    await writeFile(file, `import { setTimeout } from "node:timers/promises";
-      export async function process(input) { await setTimeout(20); return input.sequenceNumber * 2; }`);
-    const pool = await ProcessingPool.start({ name: "slow", entry: "module-thread", threads: 1, maxQueue: 2, timeoutMs: 30_000, workerData: { modulePath: file } });
-    let highestQueued = 0;
-    let highestWaiting = 0;
-    const sampler = setInterval(() => {
-      highestQueued = Math.max(highestQueued, pool.queued);
-      highestWaiting = Math.max(highestWaiting, pool.waiting);
-    }, 2);
-    try {
-      const results = await Promise.all(Array.from({ length: 12 }, (_, i) => pool.process(input(i, "x"))));
-      expect(results).toEqual(Array.from({ length: 12 }, (_, i) => i * 2));
-      expect(pool.peakQueued).toBeLessThanOrEqual(2);
-      expect(highestQueued).toBeLessThanOrEqual(2);
-      expect(highestWaiting).toBeGreaterThan(0); // callers were held back, not queued in the pool
-      expect(pool.waiting).toBe(0);
-    } finally {
-      clearInterval(sampler);
-      await pool.close();
-      await rm(dir, { recursive: true, force: true });
-    }
+    const source = `import { setTimeout } from "node:timers/promises";
+      export async function process(input) { await setTimeout(20); return input.sequenceNumber * 2; }`;
+    await withModulePool("slow", source, { threads: 1, maxQueue: 2, timeoutMs: 30_000 }, async (pool) => {
+      let highestQueued = 0;
+      let highestWaiting = 0;
+      const sampler = setInterval(() => {
+        highestQueued = Math.max(highestQueued, pool.queued);
+        highestWaiting = Math.max(highestWaiting, pool.waiting);
+      }, 2);
+      try {
+        const results = await Promise.all(Array.from({ length: 12 }, (_, i) => pool.process(input(i, "x"))));
+        expect(results).toEqual(Array.from({ length: 12 }, (_, i) => i * 2));
+        expect(pool.peakQueued).toBeLessThanOrEqual(2);
+        expect(highestQueued).toBeLessThanOrEqual(2);
+        expect(highestWaiting).toBeGreaterThan(0); // callers were held back, not queued in the pool
+        expect(pool.waiting).toBe(0);
+      } finally {
+        clearInterval(sampler);
+      }
+    });
   });
 
   it("processMany sends one task per thread and settles every event on its own, in order", async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), "wc-many-"));
-    const file = path.join(dir, "mixed.mjs");
-    await writeFile(file, `import { threadId } from "node:worker_threads";
+    const source = `import { threadId } from "node:worker_threads";
       export function process(input) {
         if (input.body === "poison") { const e = new Error("unreadable " + input.sequenceNumber); e.name = "PoisonEventError"; throw e; }
         if (input.body === "flaky") throw new Error("backend hiccup");
         if (input.body === "no-json") return { big: 1n };
         return { seq: input.sequenceNumber, threadId };
-      }`);
-    const pool = await ProcessingPool.start({ name: "mixed", entry: "module-thread", threads: 2, maxQueue: 0, timeoutMs: 30_000, workerData: { modulePath: file } });
-    try {
+      }`;
+    await withModulePool("mixed", source, { threads: 2, maxQueue: 0, timeoutMs: 30_000 }, async (pool) => {
       const bodies = ["ok", "poison", "ok", "flaky", "ok", "no-json", "ok", "ok"];
       const settlements = await pool.processMany(bodies.map((body, i) => input(i, body)));
       expect(settlements).toHaveLength(8);
@@ -176,23 +189,17 @@ describe("pool backpressure", () => {
       expect(isPoisonEventError(failed(3).error)).toBe(false); // transient: the batch processor retries it
       expect(isPoisonEventError(failed(5).error)).toBe(true); // a result without a JSON form is permanent
       expect(failed(5).error.message).toMatch(/not JSON-serialisable/);
-    } finally {
-      await pool.close();
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it("an event that never settles, or never yields its thread, fails alone with the time limit; the pool carries on", async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), "wc-hang-"));
-    const file = path.join(dir, "hang.mjs");
-    await writeFile(file, `export function process(input) {
+    const source = `export function process(input) {
         if (input.body === "never") return new Promise(() => {});
         if (input.body === "spin") for (;;) {}
         return { seq: input.sequenceNumber };
-      }`);
+      }`;
     // A limit well above what an "ok" event takes even on a loaded machine, so only the hanging events reach it.
-    const pool = await ProcessingPool.start({ name: "hang", entry: "module-thread", threads: 1, maxQueue: 4, timeoutMs: 1000, workerData: { modulePath: file } });
-    try {
+    await withModulePool("hang", source, { threads: 1, maxQueue: 4, timeoutMs: 1000 }, async (pool) => {
       const bodies = ["ok", "never", "ok", "spin", "ok"];
       // As the batch processor does: events that failed transiently (they shared the thread that was replaced)
       // run again; the events that hang are charged with the time limit.
@@ -217,41 +224,29 @@ describe("pool backpressure", () => {
       }
       // The spinning thread was terminated and replaced: the pool still answers.
       await expect(pool.process(input(9, "ok"))).resolves.toEqual({ seq: 9 });
-    } finally {
-      await pool.close();
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it("a replacement thread loads its module before the next event's time limit starts", async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), "wc-reload-"));
-    const file = path.join(dir, "slow-init.mjs");
     // Loading takes longer than the time limit, on every thread: the first one and its replacement.
-    await writeFile(file, `import { setTimeout } from "node:timers/promises";
+    const source = `import { setTimeout } from "node:timers/promises";
       export async function init() { await setTimeout(1500); }
       export function process(input) {
         if (input.body === "spin") for (;;) {}
         return { seq: input.sequenceNumber };
-      }`);
-    const pool = await ProcessingPool.start({ name: "reload", entry: "module-thread", threads: 1, maxQueue: 4, timeoutMs: 1000, workerData: { modulePath: file } });
-    try {
+      }`;
+    await withModulePool("reload", source, { threads: 1, maxQueue: 4, timeoutMs: 1000 }, async (pool) => {
       const [spun] = await pool.processMany([input(1, "spin")]);
       expect(spun?.ok === false && (spun.error as Error).name).toBe("ProcessingTimeoutError");
       // The thread that spun was replaced; the new one spends 1.5 s loading before this event starts.
       await expect(pool.process(input(2, "ok"))).resolves.toEqual({ seq: 2 });
-    } finally {
-      await pool.close();
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it("an aborted caller that is still waiting for room never reaches the pool", async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), "wc-abort-"));
-    const file = path.join(dir, "count.mjs");
-    await writeFile(file, `import { setTimeout } from "node:timers/promises";
-      let seen = 0; export async function process() { seen++; await setTimeout(30); return seen; }`);
-    const pool = await ProcessingPool.start({ name: "count", entry: "module-thread", threads: 1, maxQueue: 0, timeoutMs: 30_000, workerData: { modulePath: file } });
-    try {
+    const source = `import { setTimeout } from "node:timers/promises";
+      let seen = 0; export async function process() { seen++; await setTimeout(30); return seen; }`;
+    await withModulePool("count", source, { threads: 1, maxQueue: 0, timeoutMs: 30_000 }, async (pool) => {
       const controller = new AbortController();
       const first = pool.process(input(1, "a"), controller.signal);
       const second = pool.process(input(2, "b"), controller.signal).catch((e: unknown) => e);
@@ -259,10 +254,7 @@ describe("pool backpressure", () => {
       await expect(first).resolves.toBe(1); // already started: finishes
       expect(await second).toMatchObject({ name: "AbortError" });
       await expect(pool.process(input(3, "c"))).resolves.toBe(2); // the aborted one never ran
-    } finally {
-      await pool.close();
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
 
