@@ -44,8 +44,10 @@ describe.runIf(process.platform === "linux")("emulator memory under a huge multi
 
     expect(await send(Buffer.alloc(HUGE, 7))).toMatchObject(tooLarge);
     const growth = emulator.peakRssBytes() - before;
-    // Buffering would cost the message's size at least (twice, with the final concatenation).
-    expect(growth, `peak RSS grew by ${(growth / MB).toFixed(1)} MB`).toBeLessThan(LARGE);
+    // Buffering would cost the message's size at least (twice, with the final concatenation). Without it,
+    // the growth is socket buffers that wait for a collection, which V8 starts once tens of MB of them
+    // pile up: 0-25 MB alone, up to 78 MB seen in a full test run. Half the message separates the two.
+    expect(growth, `peak RSS grew by ${(growth / MB).toFixed(1)} MB`).toBeLessThan(HUGE / 2);
     expect((await send(Buffer.alloc(1000, 2))).state).toBe("accepted"); // the link still works
   }, 120_000);
 });

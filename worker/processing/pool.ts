@@ -185,9 +185,15 @@ export class ProcessingPool implements Processor {
     if (guard && guard.started > started) return; // a later event's report arrived first, on another task's port
     clearTimeout(guard?.timer);
     const timer = setTimeout(() => {
-      this.threadGuards.delete(threadId);
-      owner.stalled = true;
-      owner.replaced = this.piscina.threads.find((thread) => thread.threadId === threadId)?.terminate() ?? Promise.resolve();
+      // A main thread that was busy runs due timers before it reads the messages that arrived meanwhile: judge
+      // after those are read, so a task whose outcome is already here, or a thread that started another event,
+      // is not taken for stuck.
+      setImmediate(() => {
+        if (owner.finished || this.threadGuards.get(threadId)?.timer !== timer) return;
+        this.threadGuards.delete(threadId);
+        owner.stalled = true;
+        owner.replaced = this.piscina.threads.find((thread) => thread.threadId === threadId)?.terminate() ?? Promise.resolve();
+      });
     }, this.timeoutMs + WATCHDOG_GRACE_MS);
     this.threadGuards.set(threadId, { owner, timer, started });
   }

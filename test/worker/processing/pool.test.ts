@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { BroadcastChannel } from "node:worker_threads";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTextInsights } from "../../../worker/processing/text-insights-processor";
 import { createModuleProcessor } from "../../../worker/processing/module-processor";
@@ -198,8 +199,8 @@ describe("pool backpressure", () => {
         if (input.body === "spin") for (;;) {}
         return { seq: input.sequenceNumber };
       }`;
-    // A limit well above what an "ok" event takes even on a loaded machine, so only the hanging events reach it.
-    await withModulePool("hang", source, { threads: 1, maxQueue: 4, timeoutMs: 1000 }, async (pool) => {
+    // A limit far above what an "ok" event takes even on a loaded machine, so only the hanging events reach it.
+    await withModulePool("hang", source, { threads: 1, maxQueue: 4, timeoutMs: 2000 }, async (pool) => {
       const bodies = ["ok", "never", "ok", "spin", "ok"];
       // As the batch processor does: events that failed transiently (they shared the thread that was replaced)
       // run again; the events that hang are charged with the time limit.
@@ -215,16 +216,49 @@ describe("pool backpressure", () => {
         });
         pending = next;
       }
-      expect(bodies.map((_, i) => outcomes.get(i)?.ok)).toEqual([true, false, true, false, true]);
+      // Each event's outcome in words, so a failure names the error an event got.
+      const described = bodies.map((_, i) => {
+        const outcome = outcomes.get(i);
+        return outcome === undefined ? "unsettled" : outcome.ok ? "ok" : `${outcome.error?.name}: ${outcome.error?.message}`;
+      });
+      const timedOut = "ProcessingTimeoutError: processing the event took longer than PROCESSOR_TIMEOUT_MS (2000 ms)";
+      expect(described).toEqual(["ok", timedOut, "ok", timedOut, "ok"]);
       for (const i of [1, 3]) {
         const error = outcomes.get(i)?.error as Error;
-        expect(error.name).toBe("ProcessingTimeoutError");
-        expect(error.message).toMatch(/took longer than PROCESSOR_TIMEOUT_MS \(1000 ms\)/);
         expect(isPoisonEventError(error) || isTransientFailure(error)).toBe(false); // retried, then dead-lettered
       }
       // The spinning thread was terminated and replaced: the pool still answers.
       await expect(pool.process(input(9, "ok"))).resolves.toEqual({ seq: 9 });
     });
+  });
+
+  it("a main thread busy past the watchdog's deadline does not take a thread whose event finished for stuck", async () => {
+    const channelName = `pool-started-${process.pid}`;
+    const source = `import { BroadcastChannel, threadId } from "node:worker_threads";
+      const started = new BroadcastChannel(${JSON.stringify(channelName)});
+      started.unref();
+      export function process(input) {
+        started.postMessage(input.sequenceNumber);
+        const until = Date.now() + 200;
+        while (Date.now() < until) {} // finishes while the main thread is busy
+        return { threadId };
+      }`;
+    const channel = new BroadcastChannel(channelName);
+    try {
+      await withModulePool("busy-main", source, { threads: 1, maxQueue: 1, timeoutMs: 1000 }, async (pool) => {
+        const started = new Promise((resolve) => (channel.onmessage = resolve));
+        const first = pool.process(input(1, "x")) as Promise<{ threadId: number }>;
+        await started;
+        await new Promise((resolve) => setImmediate(resolve)); // the pool has read the thread's report of the start
+        // Busy (blocked) well past the time limit plus the watchdog's grace, while the thread finishes the event.
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3000);
+        const { threadId } = await first;
+        // The same thread answers the next event: it was not terminated as stuck.
+        await expect(pool.process(input(2, "x"))).resolves.toEqual({ threadId });
+      });
+    } finally {
+      channel.close();
+    }
   });
 
   it("a replacement thread loads its module before the next event's time limit starts", async () => {
