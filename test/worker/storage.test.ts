@@ -1,7 +1,7 @@
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer as createTcpServer, type AddressInfo, type Socket } from "node:net";
 import { azuriteConnectionString, startAzurite, type RunningAzurite } from "../../emulator/azurite";
 import { BlobDeadLetterStore, deadLetterBody, serializeDeadLetter, type DeadLetterRecord } from "../../worker/dead-letter";
 import { blobSink } from "../../worker/sinks/blob-sink";
@@ -153,6 +153,34 @@ describe("storage on real Azurite", () => {
       expect(requests).toHaveLength(1);
       expect(new URL(requests[0]!, "http://storage").searchParams.get("timeout")).toBe("30");
     } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  it("a storage request to a server that never answers is abandoned after the client-side timeout, so it cannot hold a partition", async () => {
+    // Accepts connections and reads requests, never answers: a socket a NAT dropped without a word.
+    const sockets: Socket[] = [];
+    let received = 0;
+    const server = createTcpServer((socket) => {
+      sockets.push(socket);
+      socket.once("data", () => received++);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const connectionString = azuriteConnectionString(`http://127.0.0.1:${port}/devstoreaccount1`);
+      const blobService = createBlobService({ connectionString }, () => {
+        throw new Error("a connection string needs no credential");
+      }, 500);
+      // Bounded here too, so a regression fails the test instead of hanging it.
+      const outcome = await Promise.race([
+        blobService.getContainerClient("results").getAppendBlobClient("a.jsonl").appendBlock("x\n", 2).then(() => "answered", (error: unknown) => error),
+        new Promise((resolve) => setTimeout(resolve, 20_000, "still waiting after 20 s")),
+      ]);
+      expect(outcome).toMatchObject({ name: "AbortError" });
+      expect(received).toBe(1); // one try: the worker's retry layer decides what happens next
+    } finally {
+      for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
