@@ -15,13 +15,14 @@ import { BlobServiceClient, newPipeline, type RequestPolicyFactory, type Storage
  * bound a connection that never answers (a socket silently dropped by a NAT or a load balancer): that is
  * STORAGE_REQUEST_TIMEOUT_MS's job.
  */
-export const STORAGE_RETRY_OPTIONS: StorageRetryOptions = { maxTries: 1, tryTimeoutInMs: 30_000 };
+const SERVER_TIMEOUT_MS = 30_000;
+export const STORAGE_RETRY_OPTIONS: StorageRetryOptions = { maxTries: 1, tryTimeoutInMs: SERVER_TIMEOUT_MS };
 
 /**
  * Client side, the longest one storage request may take before it is abandoned (an AbortError, which every
  * storage caller retries like any outage). Twice the server-side timeout, so a slow service answers first.
  */
-export const STORAGE_REQUEST_TIMEOUT_MS = 2 * (STORAGE_RETRY_OPTIONS.tryTimeoutInMs ?? 30_000);
+export const STORAGE_REQUEST_TIMEOUT_MS = 2 * SERVER_TIMEOUT_MS;
 
 export interface StorageAccountSettings {
   /** Exactly one of the two is set. */
