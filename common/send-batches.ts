@@ -10,6 +10,8 @@ export interface SendBatchesOptions {
   /** Smaller batches than the link's limit. */
   maxSizeInBytes?: number;
   abortSignal?: AbortSignal;
+  /** Told, after each batch is stored, how many of the events (from the first, in order) are stored so far. */
+  onBatchSent?: (eventsSent: number) => void;
 }
 
 export interface SentBatches {
@@ -40,7 +42,7 @@ export async function sendBatches(
   events: Iterable<EventData>,
   options: SendBatchesOptions = {},
 ): Promise<SentBatches> {
-  const { abortSignal, ...batchOptions } = options;
+  const { abortSignal, onBatchSent, ...batchOptions } = options;
   const newBatch = () => producer.createBatch({ ...batchOptions, abortSignal });
   let batch = await newBatch();
   let sent = 0;
@@ -51,6 +53,7 @@ export async function sendBatches(
       if (batch.count > 0) {
         await producer.sendBatch(batch, { abortSignal });
         [sent, batches] = [sent + batch.count, batches + 1];
+        onBatchSent?.(sent);
         batch = await newBatch();
       }
       if (!batch.tryAdd(event)) throw new EventTooLargeError(index, event.messageId, bodyBytes(event.body), batch.maxSizeInBytes, sent);
@@ -60,6 +63,7 @@ export async function sendBatches(
   if (batch.count > 0) {
     await producer.sendBatch(batch, { abortSignal });
     [sent, batches] = [sent + batch.count, batches + 1];
+    onBatchSent?.(sent);
   }
   return { events: sent, batches };
 }

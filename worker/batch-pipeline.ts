@@ -5,7 +5,7 @@ import { decodeEvent, messageIdOf, toIsoTime } from "./decode-event";
 import { setTimeout as sleep } from "node:timers/promises";
 import { isPoisonEventError, isTransientFailure, retryAfterMsOf, settle, type EventInput, type EventSettlement, type Processor } from "./processing/processor";
 import { backoffDelayMs, withRetry, type RetryPolicy } from "./retry";
-import type { ResultRecord, Sink } from "./sinks/sink";
+import { PartialWriteError, type ResultRecord, type Sink } from "./sinks/sink";
 import { traceDeadLetter, traceSinkWrite } from "./telemetry/spans";
 
 export interface BatchOutcome {
@@ -40,8 +40,8 @@ export interface ProcessedBatch {
 }
 
 export interface WrittenParts {
-  /** The results are in the sink. */
-  results: boolean;
+  /** Sequence numbers of the results in the sink. */
+  results: Set<number>;
   /** Sequence numbers of the dead letters in their store. */
   deadLetters: Set<number>;
 }
@@ -126,7 +126,8 @@ export class BatchPipeline {
    */
   async commit(batch: ProcessedBatch): Promise<BatchOutcome> {
     const { partitionId, records, deadLetters } = batch;
-    const written = (batch.written ??= { results: records.length === 0, deadLetters: new Set() });
+    const written = (batch.written ??= { results: new Set(), deadLetters: new Set() });
+    const unwrittenResults = () => records.filter((record) => !written.results.has(record.sequenceNumber));
     const outcome: BatchOutcome = {
       processed: records.length,
       deadLettered: deadLetters.length,
@@ -136,10 +137,19 @@ export class BatchPipeline {
     };
     const unwrittenLetters = deadLetters.filter((record) => !written.deadLetters.has(record.sequenceNumber));
     const writes = await Promise.allSettled([
-      written.results
+      unwrittenResults().length === 0
         ? Promise.resolve()
-        : this.durably("sink write", partitionId, outcome, () => traceSinkWrite(records.length, () => this.deps.sink.write(records))).then(() => {
-            written.results = true;
+        : this.durably("sink write", partitionId, outcome, async () => {
+            // Each try writes only what no earlier try made durable, even part of one write.
+            const pending = unwrittenResults();
+            const markWritten = (done: readonly ResultRecord[]) => done.forEach((record) => written.results.add(record.sequenceNumber));
+            try {
+              await traceSinkWrite(pending.length, () => this.deps.sink.write(pending));
+            } catch (error) {
+              if (error instanceof PartialWriteError) markWritten(error.durable);
+              throw error;
+            }
+            markWritten(pending);
           }),
       ...unwrittenLetters.map((record) =>
         this.durably(`dead letter of sequence ${record.sequenceNumber}`, partitionId, outcome, () =>

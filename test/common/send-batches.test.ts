@@ -64,10 +64,15 @@ describe("sendBatches", () => {
 
   it("honours a smaller batch size", async () => {
     const producer = producerOf("small");
-    const sent = await sendBatches(producer, kilobyteEvents(100), { partitionId: "2", maxSizeInBytes: 10_000 });
+    const progress: number[] = [];
+    const sent = await sendBatches(producer, kilobyteEvents(100), { partitionId: "2", maxSizeInBytes: 10_000, onBatchSent: (n) => progress.push(n) });
     // At most nine 1,000-byte bodies (plus their framing) fit in 10,000 bytes.
     expect(sent.events).toBe(100);
     expect(sent.batches).toBeGreaterThanOrEqual(12);
+    // Told after each stored batch how many events are stored so far: rising, one report a batch, ending at all.
+    expect(progress).toHaveLength(sent.batches);
+    expect(progress.every((n, i) => n > (progress[i - 1] ?? 0) && n - (progress[i - 1] ?? 0) <= 9)).toBe(true);
+    expect(progress.at(-1)).toBe(100);
     expect(await stored(producer)).toEqual([0, 0, 100, 0]);
   });
 

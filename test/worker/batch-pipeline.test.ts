@@ -6,7 +6,7 @@ import type { DeadLetterRecord } from "../../worker/dead-letter";
 import { startTextInsights } from "../../worker/processing/text-insights-processor";
 import { PoisonEventError, ThrottledError, type EventInput, type Processor } from "../../worker/processing/processor";
 import type { RetryPolicy } from "../../worker/retry";
-import { serializeResultRecord, type ResultRecord, type Sink } from "../../worker/sinks/sink";
+import { PartialWriteError, serializeResultRecord, type ResultRecord, type Sink } from "../../worker/sinks/sink";
 
 const retry: RetryPolicy = { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 20 };
 
@@ -164,6 +164,22 @@ describe("BatchPipeline", () => {
     await processor.commit(batch); // a further commit has nothing left to write
     expect(sink.writes).toHaveLength(1);
     expect(deadLetters.stored).toHaveLength(2);
+  });
+
+  it("a sink write that fails partway is retried with only the records it had not written", async () => {
+    // Writes the first record of a write, then fails once: as a sink whose second block or batch fails.
+    class HalfwaySink extends MemorySink {
+      override async write(records: ResultRecord[]): Promise<void> {
+        if (this.failuresLeft-- <= 0) return super.write(records);
+        this.writes.push(records.slice(0, 1));
+        throw new PartialWriteError(records.slice(0, 1), new Error("second block refused"));
+      }
+    }
+    const sink = new HalfwaySink(1);
+    const outcome = await batchPipeline(new ScriptedProcessor(), sink, new MemoryDeadLetters()).process("0", [event(1, "ok"), event(2, "ok"), event(3, "ok")]);
+    expect(sink.writes.map((w) => w.map((r) => r.sequenceNumber))).toEqual([[1], [2, 3]]); // each record once
+    expect(outcome).toMatchObject({ processed: 3, retries: 1 });
+    expect(outcome.lastEvent?.sequenceNumber).toBe(3);
   });
 
   it("a commit called again after a sink outage writes only the results: each dead letter is stored once", async () => {

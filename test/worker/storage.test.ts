@@ -6,7 +6,7 @@ import { azuriteConnectionString, startAzurite, type RunningAzurite } from "../.
 import { BlobDeadLetterStore, deadLetterBody, serializeDeadLetter, type DeadLetterRecord } from "../../worker/dead-letter";
 import { blobSink } from "../../worker/sinks/blob-sink";
 import { pluginRuntime } from "../support/plugin-runtime";
-import type { ResultRecord } from "../../worker/sinks/sink";
+import { PartialWriteError, type ResultRecord } from "../../worker/sinks/sink";
 import { createBlobService } from "../../worker/storage-clients";
 
 function deadLetter(overrides: Partial<DeadLetterRecord> = {}): DeadLetterRecord {
@@ -111,6 +111,29 @@ describe("storage on real Azurite", () => {
     await letters.delete();
     await store.put(deadLetter());
     expect(JSON.parse(await readText(letters, "events/ai-workers/3/41.json"))).toMatchObject({ sequenceNumber: 41 });
+  });
+
+  it("a blob sink write that fails after its first blob names the records already appended, so a retry appends only the rest", async () => {
+    const container = service.getContainerClient("results-partial");
+    await container.createIfNotExists();
+    // The second hour's name is taken by a block blob: appending to it fails (409 InvalidBlobType).
+    await container.getBlockBlobClient("0/2024-03-12-10.jsonl").upload("not an append blob\n", 19);
+    const sink = await blobSink.create({ container: container.containerName, prefix: "" }, pluginRuntime({ blobService: service }));
+    const records = [
+      result("0", 1, "2024-03-12T09:58:00.000Z"),
+      result("0", 2, "2024-03-12T09:59:00.000Z"),
+      result("0", 3, "2024-03-12T10:00:00.000Z"),
+    ];
+    const failure = await sink.write(records).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(PartialWriteError);
+    expect((failure as PartialWriteError).durable.map((r) => r.sequenceNumber)).toEqual([1, 2]);
+    expect(((failure as PartialWriteError).cause as { statusCode?: number }).statusCode).toBe(409);
+
+    await container.getBlobClient("0/2024-03-12-10.jsonl").delete();
+    const durable = new Set((failure as PartialWriteError).durable);
+    await sink.write(records.filter((record) => !durable.has(record)));
+    expect(await sequenceNumbersIn(container, "0/2024-03-12-09.jsonl")).toEqual([1, 2]); // once, not twice
+    expect(await sequenceNumbersIn(container, "0/2024-03-12-10.jsonl")).toEqual([3]);
   });
 
   it("blob sink appends JSON Lines per partition and enqueued hour, in order, across writes", async () => {

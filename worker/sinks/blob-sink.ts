@@ -1,7 +1,7 @@
 import { isRestError, type AppendBlobClient, type ContainerClient } from "@azure/storage-blob";
 import { defineSink } from "../plugins";
 import { containerName, text } from "../settings/values";
-import { serializeResultRecord, type ResultRecord, type Sink } from "./sink";
+import { failedAfter, serializeResultRecord, type ResultRecord, type Sink } from "./sink";
 
 /** Append blocks are limited to 4 MiB by older service versions and Azurite. */
 const MAX_BLOCK_BYTES = 4 * 1024 * 1024;
@@ -23,16 +23,25 @@ export class BlobSink implements Sink {
   ) {}
 
   async write(records: ResultRecord[]): Promise<void> {
-    for (const [blobName, lines] of groupByBlob(this.prefix, records)) {
-      const blob = this.container.getAppendBlobClient(blobName);
-      for (const block of blocksOf(lines)) await this.append(blob, blobName, block);
+    const durable: ResultRecord[] = [];
+    try {
+      for (const [blobName, group] of groupByBlob(this.prefix, records)) {
+        const blob = this.container.getAppendBlobClient(blobName);
+        for (const block of blocksOf(group)) {
+          await this.append(blob, blobName, block.bytes);
+          durable.push(...block.records);
+        }
+      }
+    } catch (error) {
+      failedAfter(durable, error);
     }
   }
 
   /**
    * A blob (or its container) deleted since we created it, by a person or lost by storage, is created again:
-   * otherwise every later append fails and the partition never moves. The block is appended after that, so
-   * a retried batch is at worst appended twice (at-least-once), never lost.
+   * otherwise every later append fails and the partition never moves. The block is appended after that; a
+   * block whose append landed but whose answer was lost is appended again by the retry (at least once),
+   * never lost.
    */
   private async append(blob: AppendBlobClient, blobName: string, block: Buffer): Promise<void> {
     if (!this.created.has(blobName)) await this.create(blob, blobName);
@@ -73,33 +82,39 @@ export function resultBlobName(prefix: string, record: ResultRecord): string {
   return `${folder ? `${folder}/` : ""}${record.partitionId}/${hour}.jsonl`;
 }
 
-function groupByBlob(prefix: string, records: ResultRecord[]): Map<string, string[]> {
-  const groups = new Map<string, string[]>();
+function groupByBlob(prefix: string, records: ResultRecord[]): Map<string, ResultRecord[]> {
+  const groups = new Map<string, ResultRecord[]>();
   for (const record of records) {
     const name = resultBlobName(prefix, record);
-    const lines = groups.get(name) ?? [];
-    lines.push(serializeResultRecord(record) + "\n");
-    groups.set(name, lines);
+    const group = groups.get(name) ?? [];
+    group.push(record);
+    groups.set(name, group);
   }
   return groups;
 }
 
-/** Whole lines packed into blocks of at most MAX_BLOCK_BYTES (a single larger line gets a block of its own). */
-function blocksOf(lines: string[]): Buffer[] {
-  const blocks: Buffer[] = [];
+/**
+ * The records' lines packed into blocks of at most MAX_BLOCK_BYTES (a single larger line gets a block of its
+ * own), each with the records it holds.
+ */
+function blocksOf(records: ResultRecord[]): Array<{ bytes: Buffer; records: ResultRecord[] }> {
+  const blocks: Array<{ bytes: Buffer; records: ResultRecord[] }> = [];
   let pending: Buffer[] = [];
+  let pendingRecords: ResultRecord[] = [];
   let pendingBytes = 0;
-  for (const line of lines) {
-    const bytes = Buffer.from(line, "utf8");
+  for (const record of records) {
+    const bytes = Buffer.from(serializeResultRecord(record) + "\n", "utf8");
     if (pendingBytes + bytes.byteLength > MAX_BLOCK_BYTES && pending.length > 0) {
-      blocks.push(Buffer.concat(pending));
+      blocks.push({ bytes: Buffer.concat(pending), records: pendingRecords });
       pending = [];
+      pendingRecords = [];
       pendingBytes = 0;
     }
     pending.push(bytes);
+    pendingRecords.push(record);
     pendingBytes += bytes.byteLength;
   }
-  if (pending.length > 0) blocks.push(Buffer.concat(pending));
+  if (pending.length > 0) blocks.push({ bytes: Buffer.concat(pending), records: pendingRecords });
   return blocks;
 }
 

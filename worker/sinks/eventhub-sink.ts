@@ -3,7 +3,7 @@ import { EventHubProducerClient, type RetryOptions } from "@azure/event-hubs";
 import { defineSink } from "../plugins";
 import { entityName, eventHubConnectionString, hostName } from "../settings/values";
 import { sendBatches } from "../../common/send-batches";
-import { runsByPartition, serializeResultRecord, type ResultRecord, type Sink } from "./sink";
+import { failedAfter, runsByPartition, serializeResultRecord, type ResultRecord, type Sink } from "./sink";
 
 export interface EventHubSinkOptions {
   /** Either a connection string (namespace-level or with EntityPath) or a namespace with a credential. */
@@ -40,15 +40,24 @@ export class EventHubSink implements Sink {
   }
 
   async write(records: ResultRecord[]): Promise<void> {
-    for (const run of runsByPartition(records)) {
-      // The JSON bytes the SDK would produce for the record as an object, without re-serialising the result;
-      // the messageId names the result's source event, so a result too large to send is named by it.
-      const events = run.map((record) => ({
-        body: Buffer.from(serializeResultRecord(record), "utf8"),
-        contentType: "application/json",
-        messageId: `${record.partitionId}-${record.sequenceNumber}`,
-      }));
-      await sendBatches(this.producer, events, { partitionKey: run[0]!.partitionId });
+    const durable: ResultRecord[] = [];
+    try {
+      for (const run of runsByPartition(records)) {
+        // The JSON bytes the SDK would produce for the record as an object, without re-serialising the result;
+        // the messageId names the result's source event, so a result too large to send is named by it.
+        const events = run.map((record) => ({
+          body: Buffer.from(serializeResultRecord(record), "utf8"),
+          contentType: "application/json",
+          messageId: `${record.partitionId}-${record.sequenceNumber}`,
+        }));
+        const before = durable.length;
+        await sendBatches(this.producer, events, {
+          partitionKey: run[0]!.partitionId,
+          onBatchSent: (sent) => durable.push(...run.slice(durable.length - before, sent)),
+        });
+      }
+    } catch (error) {
+      failedAfter(durable, error);
     }
   }
 

@@ -3,7 +3,7 @@
 // retries it and holds the partition's checkpoint meanwhile (a sink failure never dead-letters an event).
 import { defineSink } from "../plugins";
 import { integer, parsed, text } from "../settings/values";
-import { runsByPartition, serializeResultRecord, type ResultRecord, type Sink } from "./sink";
+import { failedAfter, runsByPartition, serializeResultRecord, type ResultRecord, type Sink } from "./sink";
 
 export interface HttpSinkOptions {
   url: string;
@@ -24,25 +24,35 @@ export class HttpSink implements Sink {
    * an endpoint can recognise a batch sent again after a lost answer (delivery is at least once).
    */
   async write(records: ResultRecord[]): Promise<void> {
-    for (const batch of runsByPartition(records)) {
-      const first = batch[0]!;
-      const last = batch.at(-1)!;
-      const response = await fetch(this.options.url, {
-        method: "POST",
-        headers: {
-          "content-type": "application/x-ndjson",
-          "idempotency-key": `${first.partitionId}-${first.sequenceNumber}-${last.sequenceNumber}`,
-          ...(this.options.authorization ? { authorization: this.options.authorization } : {}),
-        },
-        body: batch.map((record) => serializeResultRecord(record) + "\n").join(""),
-        signal: AbortSignal.timeout(this.options.timeoutMs),
-      });
-      if (!response.ok) {
-        const body = (await response.text().catch(() => "")).slice(0, ERROR_BODY_CHARS);
-        throw new Error(`HTTP sink: ${this.options.url} answered ${response.status} ${response.statusText}${body ? `: ${body}` : ""}`);
+    const durable: ResultRecord[] = [];
+    try {
+      for (const batch of runsByPartition(records)) {
+        await this.post(batch);
+        durable.push(...batch);
       }
-      await response.body?.cancel(); // the answer's body is not needed; release the connection
+    } catch (error) {
+      failedAfter(durable, error);
     }
+  }
+
+  private async post(batch: ResultRecord[]): Promise<void> {
+    const first = batch[0]!;
+    const last = batch.at(-1)!;
+    const response = await fetch(this.options.url, {
+      method: "POST",
+      headers: {
+        "content-type": "application/x-ndjson",
+        "idempotency-key": `${first.partitionId}-${first.sequenceNumber}-${last.sequenceNumber}`,
+        ...(this.options.authorization ? { authorization: this.options.authorization } : {}),
+      },
+      body: batch.map((record) => serializeResultRecord(record) + "\n").join(""),
+      signal: AbortSignal.timeout(this.options.timeoutMs),
+    });
+    if (!response.ok) {
+      const body = (await response.text().catch(() => "")).slice(0, ERROR_BODY_CHARS);
+      throw new Error(`HTTP sink: ${this.options.url} answered ${response.status} ${response.statusText}${body ? `: ${body}` : ""}`);
+    }
+    await response.body?.cancel(); // the answer's body is not needed; release the connection
   }
 
   async close(): Promise<void> {

@@ -31,7 +31,27 @@ export function runsByPartition(records: ResultRecord[]): ResultRecord[][] {
 }
 
 export interface Sink {
-  /** Durably writes the records (in the given order) before resolving. */
+  /**
+   * Durably writes the records (in the given order) before resolving. A write in several parts (blocks,
+   * batches, requests) that fails after some of them are durable throws a PartialWriteError naming those
+   * records, so the retry writes only the others.
+   */
   write(records: ResultRecord[]): Promise<void>;
   close(): Promise<void>;
+}
+
+/** A write that failed after some of its records were durable; `cause` is the failure itself. */
+export class PartialWriteError extends Error {
+  override readonly name = "PartialWriteError";
+  constructor(
+    readonly durable: readonly ResultRecord[],
+    cause: unknown,
+  ) {
+    super(`${durable.length} record(s) were written before the write failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
+/** Rethrows a write's failure, as a PartialWriteError when some of its records were already durable. */
+export function failedAfter(durable: readonly ResultRecord[], cause: unknown): never {
+  throw durable.length > 0 ? new PartialWriteError(durable, cause) : cause;
 }

@@ -4,7 +4,8 @@ import { startLocalStack, type LocalStack } from "../../../emulator";
 import { EventHubSink, eventHubSink } from "../../../worker/sinks/eventhub-sink";
 import { pluginRuntime } from "../../support/plugin-runtime";
 import { asWritten } from "../../support/result-records";
-import type { ResultRecord } from "../../../worker/sinks/sink";
+import { EventTooLargeError } from "../../../common/send-batches";
+import { PartialWriteError, type ResultRecord } from "../../../worker/sinks/sink";
 
 const retryOptions = { maxRetries: 2, retryDelayInMs: 100, timeoutInMs: 5000 };
 
@@ -46,7 +47,7 @@ describe("eventhub sink against the local emulator", () => {
   let stack: LocalStack;
   beforeAll(async () => {
     stack = await startLocalStack({
-      config: { hubs: [{ name: "events", partitionCount: 4, consumerGroups: ["ai-workers"] }, { name: "results", partitionCount: 2 }, { name: "results-busy", partitionCount: 1 }] },
+      config: { hubs: [{ name: "events", partitionCount: 4, consumerGroups: ["ai-workers"] }, { name: "results", partitionCount: 2 }, { name: "results-busy", partitionCount: 1 }, { name: "results-partial", partitionCount: 1 }] },
     });
   });
   afterAll(async () => {
@@ -78,6 +79,22 @@ describe("eventhub sink against the local emulator", () => {
     const sample = received.find(({ event }) => (event.body as ResultRecord).sequenceNumber === 7)!.event;
     expect(sample.body).toEqual(asWritten(record("0", 7, 30_000)));
     expect(sample.messageId).toBe("0-7");
+  });
+
+  it("a write that fails after its first batch names the records already sent, so a retry sends only the rest", async () => {
+    const sink = EventHubSink.create({ connectionString: stack.eventHubConnectionString, eventHubName: "results-partial" });
+    // Three small results go out in a first batch; the fourth is too large for any batch.
+    const records = [record("1", 1, 10), record("1", 2, 10), record("1", 3, 10), record("1", 4, 1_100_000)];
+    try {
+      const failure = await sink.write(records).catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(PartialWriteError);
+      expect((failure as PartialWriteError).durable.map((r) => r.sequenceNumber)).toEqual([1, 2, 3]);
+      expect((failure as PartialWriteError).cause).toBeInstanceOf(EventTooLargeError);
+    } finally {
+      await sink.close();
+    }
+    const received = await readAll(stack, "results-partial", 3);
+    expect(received.map(({ event }) => (event.body as ResultRecord).sequenceNumber)).toEqual([1, 2, 3]);
   });
 
   it("makes one attempt per send: a server-busy rejection reaches the batch commit, which owns the retries", async () => {

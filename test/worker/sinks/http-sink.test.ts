@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startLocalStack, type LocalStack } from "../../../emulator";
 import { parseConfig } from "../../../worker/config";
-import type { ResultRecord } from "../../../worker/sinks/sink";
+import { PartialWriteError, type ResultRecord } from "../../../worker/sinks/sink";
 import { HttpSink, httpSink } from "../../../worker/sinks/http-sink";
 import { fourPartitionHubs, keysOf, readCheckpoints, sendToEveryPartition } from "../../support/hub-fixtures";
 import { pluginRuntime } from "../../support/plugin-runtime";
@@ -90,6 +90,16 @@ describe("HTTP sink", () => {
       expect(request.headers["content-type"]).toBe("application/x-ndjson");
       expect(request.headers.authorization).toBe("Bearer t0ken");
     }
+  });
+
+  it("a write refused after its first request names the records already posted, so a retry posts only the rest", async () => {
+    const sink = new HttpSink({ url: endpoint.url, timeoutMs: 5000 });
+    let answered = 0;
+    endpoint.answer = (res) => (answered++ === 0 ? res.writeHead(204).end() : res.writeHead(503).end());
+    const failure = await sink.write([record("0", 1), record("0", 2), record("3", 7)]).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(PartialWriteError);
+    expect((failure as PartialWriteError).durable.map((r) => r.sequenceNumber)).toEqual([1, 2]);
+    expect(((failure as PartialWriteError).cause as Error).message).toMatch(/answered 503/);
   });
 
   it("fails the write with the status and the answer when the endpoint refuses, and succeeds once it accepts", async () => {
