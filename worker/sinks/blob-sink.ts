@@ -1,7 +1,7 @@
 import { isRestError, type AppendBlobClient, type ContainerClient } from "@azure/storage-blob";
 import { defineSink } from "../plugins";
 import { containerName, text } from "../settings/values";
-import { failedAfter, serializeResultRecord, type ResultRecord, type Sink } from "./sink";
+import { serializeResultRecord, writeInParts, type ResultRecord, type Sink } from "./sink";
 
 /** Append blocks are limited to 4 MiB by older service versions and Azurite. */
 const MAX_BLOCK_BYTES = 4 * 1024 * 1024;
@@ -23,18 +23,15 @@ export class BlobSink implements Sink {
   ) {}
 
   async write(records: ResultRecord[]): Promise<void> {
-    const durable: ResultRecord[] = [];
-    try {
+    await writeInParts(async (durable) => {
       for (const [blobName, group] of groupByBlob(this.prefix, records)) {
         const blob = this.container.getAppendBlobClient(blobName);
         for (const block of blocksOf(group)) {
           await this.append(blob, blobName, block.bytes);
-          durable.push(...block.records);
+          durable(block.records);
         }
       }
-    } catch (error) {
-      failedAfter(durable, error);
-    }
+    });
   }
 
   /**

@@ -3,7 +3,7 @@ import { EventHubProducerClient, type RetryOptions } from "@azure/event-hubs";
 import { defineSink } from "../plugins";
 import { entityName, eventHubConnectionString, hostName } from "../settings/values";
 import { sendBatches } from "../../common/send-batches";
-import { failedAfter, runsByPartition, serializeResultRecord, type ResultRecord, type Sink } from "./sink";
+import { runsByPartition, serializeResultRecord, writeInParts, type ResultRecord, type Sink } from "./sink";
 
 export interface EventHubSinkOptions {
   /** Either a connection string (namespace-level or with EntityPath) or a namespace with a credential. */
@@ -40,8 +40,7 @@ export class EventHubSink implements Sink {
   }
 
   async write(records: ResultRecord[]): Promise<void> {
-    const durable: ResultRecord[] = [];
-    try {
+    await writeInParts(async (durable) => {
       for (const run of runsByPartition(records)) {
         // The JSON bytes the SDK would produce for the record as an object, without re-serialising the result;
         // the messageId names the result's source event, so a result too large to send is named by it.
@@ -50,15 +49,16 @@ export class EventHubSink implements Sink {
           contentType: "application/json",
           messageId: `${record.partitionId}-${record.sequenceNumber}`,
         }));
-        const before = durable.length;
+        let stored = 0;
         await sendBatches(this.producer, events, {
           partitionKey: run[0]!.partitionId,
-          onBatchSent: (sent) => durable.push(...run.slice(durable.length - before, sent)),
+          onBatchSent: (sent) => {
+            durable(run.slice(stored, sent));
+            stored = sent;
+          },
         });
       }
-    } catch (error) {
-      failedAfter(durable, error);
-    }
+    });
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,7 @@
 // retries it and holds the partition's checkpoint meanwhile (a sink failure never dead-letters an event).
 import { defineSink } from "../plugins";
 import { integer, parsed, text } from "../settings/values";
-import { failedAfter, runsByPartition, serializeResultRecord, type ResultRecord, type Sink } from "./sink";
+import { runsByPartition, serializeResultRecord, writeInParts, type ResultRecord, type Sink } from "./sink";
 
 export interface HttpSinkOptions {
   url: string;
@@ -24,15 +24,12 @@ export class HttpSink implements Sink {
    * an endpoint can recognise a batch sent again after a lost answer (delivery is at least once).
    */
   async write(records: ResultRecord[]): Promise<void> {
-    const durable: ResultRecord[] = [];
-    try {
+    await writeInParts(async (durable) => {
       for (const batch of runsByPartition(records)) {
         await this.post(batch);
-        durable.push(...batch);
+        durable(batch);
       }
-    } catch (error) {
-      failedAfter(durable, error);
-    }
+    });
   }
 
   private async post(batch: ResultRecord[]): Promise<void> {

@@ -51,7 +51,15 @@ export class PartialWriteError extends Error {
   }
 }
 
-/** Rethrows a write's failure, as a PartialWriteError when some of its records were already durable. */
-export function failedAfter(durable: readonly ResultRecord[], cause: unknown): never {
-  throw durable.length > 0 ? new PartialWriteError(durable, cause) : cause;
+/**
+ * Runs a write made of parts, each reporting its records with `durable` once they are written. A failure is
+ * rethrown as it is when nothing was durable yet, else as a PartialWriteError naming what was.
+ */
+export async function writeInParts(write: (durable: (records: readonly ResultRecord[]) => void) => Promise<void>): Promise<void> {
+  const written: ResultRecord[] = [];
+  try {
+    await write((records) => written.push(...records));
+  } catch (error) {
+    throw written.length > 0 ? new PartialWriteError(written, error) : error;
+  }
 }
