@@ -5,7 +5,7 @@
 import { Command } from "commander";
 import { commanderExitCode } from "../common/cli";
 import { checkpointContainerName, DEAD_LETTER_CONTAINER, WORKER_METRICS_PORT, WORKERS_CONSUMER_GROUP } from "../common/names";
-import { allowedChoices, choosePlugin, type AnyProcessorPlugin, type AnySinkPlugin, type PluginContext } from "./plugins";
+import { allowedChoices, choosePlugin, type AnyProcessorPlugin, type AnySinkPlugin, type Environment, type PluginContext } from "./plugins";
 import { PROCESSORS, type ProcessorConfig } from "./processing/index";
 import {
   addSettingOptions,
@@ -174,12 +174,12 @@ function chosenPlugins(raw: RawSettings): Array<{ setting: "PROCESSOR" | "SINK";
   ];
 }
 
-function missingForPlugins(raw: RawSettings): Problem[] {
+function missingForPlugins(raw: RawSettings, env: Environment): Problem[] {
   return chosenPlugins(raw).flatMap(({ setting, plugin }) => [
     ...(plugin.required ?? [])
       .filter((name) => raw[name as SettingName] === undefined)
       .map((name): Problem => [name, `required when ${setting}=${plugin.name}`]),
-    ...(plugin.missing?.(raw) ?? []),
+    ...(plugin.missing?.(raw, env) ?? []),
   ]);
 }
 
@@ -219,9 +219,9 @@ function pluginConfig<C>(choice: { plugin: AnyPlugin; selection: string }, value
   return { kind: choice.plugin.name, ...options } as C;
 }
 
-function toWorkerConfig(s: CoreValues, values: Record<string, unknown>): WorkerConfig {
+function toWorkerConfig(s: CoreValues, values: Record<string, unknown>, env: Environment): WorkerConfig {
   const eventHubName = s.EVENTHUB_NAME ?? s.EVENTHUB_CONNECTION_STRING?.entityPath ?? "";
-  const context = { eventHubName, consumerGroup: s.EVENTHUB_CONSUMER_GROUP };
+  const context = { eventHubName, consumerGroup: s.EVENTHUB_CONSUMER_GROUP, env };
   return {
     eventHub: {
       ...(s.EVENTHUB_CONNECTION_STRING
@@ -269,9 +269,12 @@ export type ConfigResult =
   | { kind: "invalid"; problems: string[] }
   | { kind: "exit"; exitCode: number }; // --help, or a command-line syntax error commander already printed
 
-/** Validates already-merged raw settings; one message per problem: name, flag, value, what is allowed. */
-export function validateSettings(raw: RawSettings): ConfigResult {
-  const missing = [...missingCore(raw), ...missingForPlugins(raw)];
+/**
+ * Validates already-merged raw settings; one message per problem: name, flag, value, what is allowed. `env` is
+ * where variables named by a setting (a deployment's apiKeyEnv) are looked up.
+ */
+export function validateSettings(raw: RawSettings, env: Environment = {}): ConfigResult {
+  const missing = [...missingCore(raw), ...missingForPlugins(raw, env)];
   const result = schema.safeParse(raw);
   let problems: Problem[] = missing;
   if (!result.success) {
@@ -284,7 +287,7 @@ export function validateSettings(raw: RawSettings): ConfigResult {
       ...[core.PROCESSOR.plugin, core.SINK.plugin].flatMap((plugin: AnyPlugin) => plugin.conflicts?.(values as never) ?? []),
     ];
     problems = [...missing, ...conflicts];
-    if (problems.length === 0) return { kind: "ok", config: toWorkerConfig(core, values) };
+    if (problems.length === 0) return { kind: "ok", config: toWorkerConfig(core, values, env) };
   }
   return {
     kind: "invalid",
@@ -328,7 +331,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
   const renamed = Object.entries(RENAMED_SETTINGS)
     .filter(([old]) => env[old] !== undefined && env[old] !== "")
     .map(([old, now]) => `${old} was renamed ${now} (${flagOf(now)}): set that instead`);
-  const result = validateSettings(raw);
+  const result = validateSettings(raw, env);
   if (renamed.length === 0) return result;
   return { kind: "invalid", problems: [...renamed, ...(result.kind === "invalid" ? result.problems : [])] };
 }

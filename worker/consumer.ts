@@ -249,7 +249,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
       const problem = health.problem();
       if (problem) reasons.push(problem);
     }
-    return { ready: reasons.length === 0, reasons };
+    return { ready: reasons.length === 0, reasons, notes: processor.degraded?.() ?? [] };
   };
   let server: TelemetryServer;
   try {

@@ -25,7 +25,12 @@ export interface PluginContext {
   consumerGroup: string;
   /** The SINK or PROCESSOR value that chose the plugin, as given (a module path, for instance). */
   selection: string;
+  /** The worker's environment, for settings that name another variable (a key's, say). */
+  env: Environment;
 }
+
+/** Environment variables, as the worker was given them. */
+export type Environment = Readonly<Record<string, string | undefined>>;
 
 interface Plugin<Name extends string, S extends Settings, Options> {
   /** The SINK or PROCESSOR value that chooses it. */
@@ -34,8 +39,11 @@ interface Plugin<Name extends string, S extends Settings, Options> {
   settings: S;
   /** Settings that must be set when this plugin is chosen. */
   required?: ReadonlyArray<keyof S & string>;
-  /** Other presence rules (one of two settings, say), checked on raw text so they are reported with value errors. */
-  missing?(raw: RawSettings<keyof S & string>): Problem[];
+  /**
+   * Other presence rules (one of two settings, say, or a variable another setting names), checked on raw text so
+   * they are reported with value errors.
+   */
+  missing?(raw: RawSettings<keyof S & string>, env: Environment): Problem[];
   /** Rules between its parsed values. */
   conflicts?(values: Values<S>): Problem[];
   /** Its options, from its settings' values: pure, so configuration can be checked without starting anything. */

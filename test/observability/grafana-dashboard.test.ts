@@ -27,8 +27,8 @@ const panels = dashboard.panels.flatMap((p) => [p, ...(p.panels ?? [])]).filter(
 /** Every series name the worker exposes on /metrics, with the model gauges and the queue gauge registered. */
 async function exportedSeries(): Promise<Set<string>> {
   const metrics = new WorkerMetrics({ queueDepth: () => 0 });
-  const snapshot = { concurrencyLimit: 1, inFlight: 0, waiting: 0, requestRate: 0, tokenRate: 0, pausedForMs: 0, waitedMs: 0, circuit: "closed" as const };
-  metrics.observeModel({ snapshot: () => snapshot });
+  const snapshot = { name: "primary", priority: 0, concurrencyLimit: 1, inFlight: 0, requestRate: 0, tokenRate: 0, pausedForMs: 0, circuit: "closed" as const };
+  metrics.observeModel({ endpoints: [{ snapshot: () => snapshot, name: "primary", quota: {} }] as never, waiting: 0, waitedMs: 0 });
   const series = new Set<string>();
   for (const metric of await metrics.registry.getMetricsAsJSON()) {
     series.add(metric.name);

@@ -133,11 +133,13 @@ describe("worker configuration", () => {
     if (result.kind !== "ok") return;
     expect(result.config.processor).toMatchObject({
       kind: "azure-openai",
-      endpoint: {
+      // The single-deployment settings are a list of one, named after the deployment.
+      deployments: [{
+        name: "gpt-4o-mini", priority: 0, weight: 1, quota: {},
         connection: { provider: "azure-openai", endpoint: "http://127.0.0.1:9", deployment: "gpt-4o-mini", apiKey: "k", apiVersion: "2024-10-21" },
-        timeoutMs: 60_000,
-        governor: { maxConcurrency: 64, initialConcurrency: 4 },
-      },
+      }],
+      timeoutMs: 60_000,
+      governor: { maxConcurrency: 64, initialConcurrency: 4 },
       task: { kind: "chat", budget: { maxInputTokens: 8000, overflow: "truncate" } },
     });
     expect(result.config.sink).toEqual({ kind: "blob", container: "results", prefix: "events/ai-workers/" });
@@ -156,7 +158,8 @@ describe("worker configuration", () => {
     if (result.kind !== "ok") return;
     expect(result.config.processor).toMatchObject({
       kind: "openai",
-      endpoint: { connection: { provider: "openai", baseUrl: "http://127.0.0.1:11434/v1", model: "llama3.1" }, governor: { maxRequestsPerMinute: 600, maxTokensPerMinute: 90_000 } },
+      deployments: [{ name: "llama3.1", connection: { provider: "openai", baseUrl: "http://127.0.0.1:11434/v1", model: "llama3.1" } }],
+      governor: { maxRequestsPerMinute: 600, maxTokensPerMinute: 90_000 },
       task: { kind: "chat", jsonSchema: { name: "result", schema: { required: ["intent"] } }, budget: { maxInputTokens: 500, overflow: "dead-letter" } },
     });
   });
@@ -172,6 +175,61 @@ describe("worker configuration", () => {
     ]);
     const badSchema = problemsOf({ ...VALID_ENV, MODEL_JSON_SCHEMA: "./no/such/schema.json" });
     expect(badSchema).toEqual([`MODEL_JSON_SCHEMA (--model-json-schema) = "./no/such/schema.json": allowed: a readable JSON file holding a JSON Schema (an object)`]);
+  });
+
+  it("reads MODEL_DEPLOYMENTS: both providers, priorities, weights, quotas, keys from the variables they name", () => {
+    const deployments = [
+      { name: "ptu", provider: "azure-openai", endpoint: "https://ptu.openai.azure.com/", deployment: "gpt-4o-mini", requestsPerMinute: 600, tokensPerMinute: 100_000 },
+      { name: "paygo", provider: "azure-openai", endpoint: "https://paygo.openai.azure.com", deployment: "gpt-4o-mini", apiKeyEnv: "PAYGO_KEY", priority: 1, weight: 2 },
+      { name: "local", provider: "openai", baseUrl: "http://127.0.0.1:11434/v1", model: "llama3.1", priority: 2 },
+    ];
+    const result = parseConfig([], { ...VALID_ENV, PROCESSOR: "model", MODEL_DEPLOYMENTS: JSON.stringify(deployments), PAYGO_KEY: "paygo-secret" });
+    expect(result.kind).toBe("ok");
+    if (result.kind !== "ok") return;
+    expect(result.config.processor).toMatchObject({
+      kind: "model",
+      deployments: [
+        { name: "ptu", priority: 0, weight: 1, quota: { requestsPerMinute: 600, tokensPerMinute: 100_000 },
+          connection: { provider: "azure-openai", endpoint: "https://ptu.openai.azure.com", deployment: "gpt-4o-mini", apiVersion: "2024-10-21" } },
+        { name: "paygo", priority: 1, weight: 2, quota: {}, connection: { apiKey: "paygo-secret" } },
+        { name: "local", priority: 2, connection: { provider: "openai", baseUrl: "http://127.0.0.1:11434/v1", model: "llama3.1" } },
+      ],
+    });
+    const [ptu] = (result.config.processor as { deployments: Array<{ connection: object }> }).deployments;
+    expect(ptu?.connection).not.toHaveProperty("apiKey"); // no apiKeyEnv: Entra ID
+    // The same list from a file.
+    const file = join(mkdtempSync(join(tmpdir(), "deployments-")), "deployments.json");
+    writeFileSync(file, JSON.stringify(deployments));
+    expect(parseConfig([], { ...VALID_ENV, PROCESSOR: "model", MODEL_DEPLOYMENTS: `@${file}`, PAYGO_KEY: "k" }).kind).toBe("ok");
+  });
+
+  it("lists every problem of a malformed MODEL_DEPLOYMENTS at once, without printing a key", () => {
+    const deployments = [
+      { name: "primary", provider: "azure-openai", endpoint: "https://a.openai.azure.com", deployment: "gpt", apiKey: "sk-pasted-secret" },
+      { name: "Primary", provider: "azure-openai", deployment: "gpt", requestsPerMinute: -5 },
+      { name: "third", provider: "openai", model: "m", apiKeyEnv: "EMPTY_KEY" },
+    ];
+    const problems = problemsOf({ ...VALID_ENV, PROCESSOR: "model", MODEL_DEPLOYMENTS: JSON.stringify(deployments), EMPTY_KEY: "" });
+    const shown = "MODEL_DEPLOYMENTS (--model-deployments) = (" + JSON.stringify(deployments).length + " characters, hidden): ";
+    expect(problems).toEqual([
+      `${shown}deployment "third": apiKeyEnv names EMPTY_KEY, which is not set or empty`,
+      `${shown}deployment 1 ("primary"): unknown key "apiKey"; allowed: name, provider, apiKeyEnv, priority, weight, requestsPerMinute, tokensPerMinute, endpoint, deployment, apiVersion, baseUrl, model (put an API key in an environment variable and name it in apiKeyEnv)`,
+      `${shown}deployment 2 ("Primary"): requestsPerMinute must be a whole number from 1 to 100000000`,
+      `${shown}deployment 2 ("Primary"): endpoint is required for provider azure-openai`,
+    ]);
+    expect(problems.join("\n")).not.toContain("sk-pasted-secret");
+    // Names are compared once both deployments are otherwise sound.
+    const sound = deployments.slice(0, 2).map(({ apiKey: _key, requestsPerMinute: _rpm, ...rest }) => ({ ...rest, endpoint: "https://b.openai.azure.com" }));
+    expect(problemsOf({ ...VALID_ENV, PROCESSOR: "model", MODEL_DEPLOYMENTS: JSON.stringify(sound) })).toEqual([
+      `MODEL_DEPLOYMENTS (--model-deployments) = (${JSON.stringify(sound).length} characters, hidden): deployment 2 ("Primary"): the name is already used by deployment 1 (names are unique, case-insensitive)`,
+    ]);
+    expect(problemsOf({ ...VALID_ENV, PROCESSOR: "model", MODEL_DEPLOYMENTS: '[{"name": "x", sk-oops}]' })).toEqual([
+      "MODEL_DEPLOYMENTS (--model-deployments) = (24 characters, hidden): the value is not JSON (error at character 16): expected a list of deployment objects",
+    ]);
+    expect(problemsOf({ ...VALID_ENV, PROCESSOR: "model" })).toEqual(["MODEL_DEPLOYMENTS (--model-deployments) = (not set): required when PROCESSOR=model"]);
+    expect(problemsOf({ ...VALID_ENV, PROCESSOR: "azure-openai", AZURE_OPENAI_ENDPOINT: "https://a.openai.azure.com", AZURE_OPENAI_DEPLOYMENT: "gpt", MODEL_DEPLOYMENTS: JSON.stringify(sound.slice(0, 1)) })).toEqual([
+      `MODEL_DEPLOYMENTS (--model-deployments) = (${JSON.stringify(sound.slice(0, 1)).length} characters, hidden): lists deployments for PROCESSOR=model; PROCESSOR=azure-openai calls the one its own settings name. Set PROCESSOR=model, or unset MODEL_DEPLOYMENTS`,
+    ]);
   });
 
   it("lists every setting in the README's worker settings table, and nothing that is not one", () => {
@@ -216,7 +274,7 @@ describe("worker CLI exit codes", () => {
       `  - MAX_WAIT_MS (--max-wait-ms) = "soon": allowed: an integer from 10 to 600000`,
       `  - PREFETCH_COUNT (--prefetch-count) = "-1": allowed: an integer from 1 to 100000`,
       `  - START_POSITION (--start-position) = "yesterday": allowed: earliest | latest`,
-      `  - PROCESSOR (--processor) = "./no/such/model.js": allowed: text-insights | azure-openai | openai | a path to an existing .js/.ts module`,
+      `  - PROCESSOR (--processor) = "./no/such/model.js": allowed: text-insights | model | azure-openai | openai | a path to an existing .js/.ts module`,
       `  - RETRY_MAX_ATTEMPTS (--retry-max-attempts) = "0": allowed: an integer from 1 to 100`,
     ]);
     expect(result.stderr).toMatch(/^Invalid worker configuration \(5 problems\):/);

@@ -2,12 +2,13 @@
 // module that exports a defineProcessor(...) plugin, plus its line here.
 import { createFromConfig, type PluginConfig, type PluginRuntime } from "../plugins";
 import { azureOpenAIProcessor } from "./model/azure-openai";
+import { modelProcessor } from "./model/model-deployments-processor";
 import { openAIProcessor } from "./model/openai";
 import { moduleProcessor } from "./module-processor";
 import type { Processor } from "./processor";
 import { textInsightsProcessor } from "./text-insights-processor";
 
-export const PROCESSORS = [textInsightsProcessor, azureOpenAIProcessor, openAIProcessor, moduleProcessor] as const;
+export const PROCESSORS = [textInsightsProcessor, modelProcessor, azureOpenAIProcessor, openAIProcessor, moduleProcessor] as const;
 
 export type ProcessorConfig = PluginConfig<(typeof PROCESSORS)[number]>;
 

@@ -33,8 +33,10 @@ export interface Processor {
   processMany?(inputs: EventInput[], signal?: AbortSignal): Promise<EventSettlement[]>;
   /** Tasks waiting for a processing thread (pool-backed processors), for the queue-depth gauge. */
   readonly queued?: number;
-  /** Why the processor cannot work now (a remote model's open circuit): readiness reports it. */
+  /** Why the processor cannot work now (every model deployment's circuit open): readiness reports it, not ready. */
   unavailable?(): string | undefined;
+  /** What is wrong but does not stop processing (one deployment's open circuit while others carry the load). */
+  degraded?(): string[];
   close(): Promise<void>;
 }
 

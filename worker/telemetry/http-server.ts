@@ -8,6 +8,8 @@ export interface Readiness {
   ready: boolean;
   /** Why not ready; shown in the /readyz body. */
   reasons: string[];
+  /** What is wrong without stopping the worker (a deployment down while others carry the load); shown too. */
+  notes: string[];
 }
 
 export interface Ownership {

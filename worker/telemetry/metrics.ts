@@ -1,6 +1,7 @@
 // Prometheus metrics of one worker process, in a registry of its own (tests create several).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { ModelEndpoint, ModelTelemetry } from "../processing/model/model-endpoint";
+import type { ModelTelemetry } from "../processing/model/model-endpoint";
+import type { ModelRouter } from "../processing/model/model-router";
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 
@@ -69,37 +70,48 @@ export class WorkerMetrics {
 
   readonly modelRequests = new Counter({
     name: "worker_model_requests_total",
-    help: "Model requests by outcome: ok, throttled (429), rejected (4xx for one event), failed (5xx, timeout, connection), circuit-open (not sent)",
-    labelNames: ["partition", "outcome"] as const,
+    help: "Model requests by deployment and outcome: ok, throttled (429), rejected (4xx for one event), failed (5xx, timeout, connection, 401/403/404)",
+    labelNames: ["partition", "deployment", "outcome"] as const,
     registers: [this.registry],
   });
   readonly modelTokens = new Counter({
     name: "worker_model_tokens_total",
-    help: "Tokens the model reported, kind=prompt|completion",
-    labelNames: ["partition", "kind"] as const,
+    help: "Tokens the model reported, by deployment, kind=prompt|completion",
+    labelNames: ["partition", "deployment", "kind"] as const,
     registers: [this.registry],
   });
 
-  /** The ModelTelemetry the model endpoint reports to. */
+  /** The ModelTelemetry the model deployments report to. */
   readonly modelTelemetry: ModelTelemetry = {
-    request: (partition, outcome) => this.modelRequests.inc({ partition, outcome }),
-    tokens: (partition, prompt, completion) => {
-      this.modelTokens.inc({ partition, kind: "prompt" }, prompt);
-      if (completion > 0) this.modelTokens.inc({ partition, kind: "completion" }, completion);
+    request: (partition, deployment, outcome) => this.modelRequests.inc({ partition, deployment, outcome }),
+    tokens: (partition, deployment, prompt, completion) => {
+      this.modelTokens.inc({ partition, deployment, kind: "prompt" }, prompt);
+      if (completion > 0) this.modelTokens.inc({ partition, deployment, kind: "completion" }, completion);
     },
   };
 
-  /** Gauges read from the model endpoint's rate governor and circuit breaker at each scrape. */
-  observeModel(endpoint: { snapshot(): ReturnType<ModelEndpoint["snapshot"]> }): void {
-    const gauge = (name: string, help: string, read: (s: ReturnType<ModelEndpoint["snapshot"]>) => number) =>
-      new Gauge({ name, help, registers: [this.registry], collect() { this.set(read(endpoint.snapshot())); } });
-    gauge("worker_model_concurrency_limit", "Requests the rate governor lets be in flight now (adaptive)", (s) => s.concurrencyLimit);
-    gauge("worker_model_requests_in_flight", "Model requests in flight", (s) => s.inFlight);
-    gauge("worker_model_requests_waiting", "Model requests waiting for the rate governor", (s) => s.waiting);
-    gauge("worker_model_request_rate_limit", "Requests per second the governor paces to (learned from 429s or set); 0 = none", (s) => s.requestRate);
-    gauge("worker_model_token_rate_limit", "Tokens per second the governor paces to (learned from 429s or set); 0 = none", (s) => s.tokenRate);
-    gauge("worker_model_quota_wait_seconds_total", "Time requests spent waiting for the rate governor, summed", (s) => s.waitedMs / 1000);
-    gauge("worker_model_circuit_open", "1 while the model's circuit is open or half-open (requests held after repeated outage failures)", (s) => (s.circuit === "closed" ? 0 : 1));
+  /** Gauges read from the router, and from each deployment's governor and circuit breaker, at each scrape. */
+  observeModel(router: Pick<ModelRouter, "endpoints" | "waiting" | "waitedMs">): void {
+    const perDeployment = (name: string, help: string, read: (s: ReturnType<ModelRouter["endpoints"][number]["snapshot"]>, quota: ModelRouter["endpoints"][number]["quota"]) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ["deployment"] as const,
+        registers: [this.registry],
+        collect() {
+          for (const endpoint of router.endpoints) this.set({ deployment: endpoint.name }, read(endpoint.snapshot(), endpoint.quota));
+        },
+      });
+    perDeployment("worker_model_concurrency_limit", "Requests the deployment's governor lets be in flight now (adaptive)", (s) => s.concurrencyLimit);
+    perDeployment("worker_model_requests_in_flight", "Model requests in flight, per deployment", (s) => s.inFlight);
+    perDeployment("worker_model_request_rate_limit", "Requests per second this process paces the deployment to (learned, its fleet share, or set); 0 = none", (s) => s.requestRate);
+    perDeployment("worker_model_token_rate_limit", "Tokens per second this process paces the deployment to (learned, its fleet share, or set); 0 = none", (s) => s.tokenRate);
+    perDeployment("worker_model_share_requests_per_second", "This process's share of the deployment's request quota, set by the fleet; 0 = not coordinated", (s) => s.share?.requestsPerSecond ?? 0);
+    perDeployment("worker_model_quota_requests_per_second", "The deployment's request quota for the whole fleet (requestsPerMinute / 60); 0 = not configured", (_s, quota) => (quota.requestsPerMinute ?? 0) / 60);
+    perDeployment("worker_model_circuit_open", "1 while the deployment's circuit is open or half-open (its requests held after repeated outage failures)", (s) => (s.circuit === "closed" ? 0 : 1));
+    const gauge = (name: string, help: string, read: () => number) => new Gauge({ name, help, registers: [this.registry], collect() { this.set(read()); } });
+    gauge("worker_model_requests_waiting", "Model requests waiting for a deployment", () => router.waiting);
+    gauge("worker_model_quota_wait_seconds_total", "Time requests spent waiting for a deployment, summed", () => router.waitedMs / 1000);
   }
 
   constructor(options: { queueDepth?: () => number | undefined } = {}) {

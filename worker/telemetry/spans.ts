@@ -131,6 +131,8 @@ export interface ModelCallScope {
   /** gen_ai.system: az.ai.openai or openai. */
   system: string;
   model: string;
+  /** The deployment's name in MODEL_DEPLOYMENTS. */
+  deployment: string;
   serverAddress: string;
 }
 
@@ -152,6 +154,7 @@ export function traceModelCall<T>(call: ModelCallScope, operation: "chat" | "emb
     "gen_ai.system": call.system,
     "gen_ai.request.model": call.model,
     "server.address": call.serverAddress,
+    "worker.model.deployment": call.deployment,
   };
   return inSpan(`${operation} ${call.model}`, { kind: SpanKind.CLIENT, attributes }, async (span) => {
     try {

@@ -17,7 +17,7 @@ const servers: FakeModelServer[] = [];
 const workers = new WorkerFleet(() => stack.env());
 
 beforeAll(async () => {
-  stack = await startLocalStack({ config: fourPartitionHubs("tight", "outage", "pause", "schema", "embed") });
+  stack = await startLocalStack({ config: fourPartitionHubs("tight", "outage", "pause", "schema", "embed", "failover", "priority") });
 });
 afterEach(async () => {
   await workers.disposeAll();
@@ -44,6 +44,19 @@ function modelWorker(name: string, hub: string, server: FakeModelServer, env: Re
     RETRY_BASE_DELAY_MS: "50",
     RETRY_MAX_DELAY_MS: "1000",
     ...env,
+  });
+}
+
+/** A worker with PROCESSOR=model over the given deployments, each on its own model server. */
+function deploymentsWorker(name: string, hub: string, deployments: Array<{ name: string; server: FakeModelServer; priority: number }>): TestWorker {
+  const list = deployments.map((d) => ({ name: d.name, provider: "azure-openai", endpoint: d.server.endpoint, deployment: "triage", apiKeyEnv: "MODEL_KEY", priority: d.priority }));
+  return workers.start(name, hub, {
+    PROCESSOR: "model",
+    MODEL_DEPLOYMENTS: JSON.stringify(list),
+    MODEL_KEY: "test-key",
+    RETRY_MAX_ATTEMPTS: "2",
+    RETRY_BASE_DELAY_MS: "50",
+    RETRY_MAX_DELAY_MS: "1000",
   });
 }
 
@@ -82,9 +95,9 @@ describe("remote model under a quota", () => {
     expect(total("worker_events_dead_lettered_total")).toBe(0);
   });
 
-  it("a 60-second model outage loses nothing and dead-letters nothing; readiness says why meanwhile", async () => {
+  it("a model outage loses nothing and dead-letters nothing; readiness says why meanwhile", async () => {
     const server = await modelServer();
-    server.outage(60_000);
+    server.outage(600_000); // until the test ends it, once the worker has shown how it waits
     const sent = await sendToEveryPartition(stack.eventHubConnectionString, "outage", 5);
     const worker = modelWorker("outage", "outage", server);
 
@@ -92,17 +105,51 @@ describe("remote model under a quota", () => {
     await waitFor("readiness to report the open circuit", circuitOpen, 30_000, () => worker.describe());
     const during = await readinessOf(worker);
     expect(during.ready).toBe(false);
-    expect(during.reasons).toContain('model "triage" unavailable: circuit open, events wait');
-    expect(worker.logs.some((l) => l.msg.startsWith("model circuit open"))).toBe(true);
+    expect(during.reasons).toContainEqual(expect.stringMatching(/^no model deployment available, events wait: deployment "triage" circuit (open|half-open) \(last failure: 503\)$/));
+    expect(worker.logs.some((l) => l.msg.startsWith('model deployment "triage" circuit open after repeated failures (503)'))).toBe(true);
     expect(worker.results).toHaveLength(0);
+    server.endOutage();
 
-    await waitFor("every event after the outage", () => keysOf(worker.results).size >= sent.length, 90_000, () => worker.describe());
+    // The circuit probes again within its break (at most 30 s); then everything flows.
+    await waitFor("every event after the outage", () => keysOf(worker.results).size >= sent.length, 60_000, () => worker.describe());
     expect(keysOf(worker.results)).toEqual(keysOf(sent));
     expect(server.count(503)).toBeGreaterThan(0);
     expect(await readDeadLetters(stack.storageConnectionString, stack.deadLetterContainer, "outage")).toHaveProperty("size", 0);
     await waitFor("checkpoints at the last event", checkpointedAll("outage", 4), 20_000, () => worker.describe());
     await waitFor("ready again", async () => (await readinessOf(worker)).ready, 20_000, () => worker.describe());
-  }, 180_000);
+  }, 120_000);
+
+  it("with the first of two deployments answering 503 to everything, every event goes through the second; ready, naming the one down", async () => {
+    const down = await modelServer();
+    down.outage(600_000);
+    const up = await modelServer();
+    const sent = await sendToEveryPartition(stack.eventHubConnectionString, "failover", 10);
+    const worker = deploymentsWorker("failover", "failover", [{ name: "primary", server: down, priority: 0 }, { name: "secondary", server: up, priority: 1 }]);
+
+    await waitFor("every event", () => keysOf(worker.results).size >= sent.length, 40_000, () => worker.describe());
+    expect(keysOf(worker.results)).toEqual(keysOf(sent));
+    expect(new Set(worker.results.map((r) => (r.result as { deployment: string }).deployment))).toEqual(new Set(["secondary"]));
+    expect(await readDeadLetters(stack.storageConnectionString, stack.deadLetterContainer, "failover")).toHaveProperty("size", 0);
+    const readiness = (await readinessOf(worker)) as { ready: boolean; reasons: string[]; notes: string[] };
+    expect(readiness.ready).toBe(true);
+    expect(readiness.notes).toContainEqual(expect.stringMatching(/^deployment "primary" circuit (open|half-open) \(last failure: 503\); the other deployments carry the load$/));
+    const total = await metricsOf(worker);
+    expect(total("worker_model_requests_total", 'deployment="primary",outcome="failed"')).toBe(down.requests.length);
+    expect(total("worker_model_requests_total", 'deployment="secondary",outcome="ok"')).toBe(sent.length);
+    expect(total("worker_model_circuit_open", 'deployment="primary"')).toBe(1);
+  });
+
+  it("sends nothing to the priority-1 deployment while the priority-0 one has room", async () => {
+    const first = await modelServer();
+    const second = await modelServer();
+    const sent = await sendToEveryPartition(stack.eventHubConnectionString, "priority", 10);
+    const worker = deploymentsWorker("priority", "priority", [{ name: "provisioned", server: first, priority: 0 }, { name: "pay-as-you-go", server: second, priority: 1 }]);
+
+    await waitFor("every event", () => keysOf(worker.results).size >= sent.length, 40_000, () => worker.describe());
+    expect(second.requests).toHaveLength(0);
+    expect(first.count(200)).toBe(sent.length);
+    expect(new Set(worker.results.map((r) => (r.result as { deployment: string }).deployment))).toEqual(new Set(["provisioned"]));
+  });
 
   it("after a 429 with retry-after-ms 2000 no request arrives before the 2 s are over, from any partition", async () => {
     const server = await modelServer();

@@ -4,7 +4,7 @@
 import { Ajv, type ValidateFunction } from "ajv";
 import { eventText } from "../event-text";
 import type { EventInput, Processor } from "../processor";
-import type { ModelEndpoint } from "./model-endpoint";
+import type { ModelRouter } from "./model-router";
 import { fitToBudget, tokenCount, type InputBudget } from "./tokens";
 
 export interface ChatTaskOptions {
@@ -16,6 +16,8 @@ export interface ChatTaskOptions {
 }
 
 export interface ChatResult {
+  /** The deployment that answered (its name in MODEL_DEPLOYMENTS). */
+  deployment: string;
   model: string;
   /** The answer's text (chat), or undefined with structured output. */
   content?: string | null;
@@ -36,15 +38,14 @@ export class InvalidModelOutputError extends Error {
 const ASSUMED_COMPLETION_TOKENS = 256;
 
 export class ChatProcessor implements Processor {
-  readonly name: string;
   private readonly validate: ValidateFunction | undefined;
   private readonly systemPromptTokens: number;
 
   constructor(
-    private readonly endpoint: ModelEndpoint,
+    readonly name: string,
+    private readonly router: ModelRouter,
     private readonly task: ChatTaskOptions,
   ) {
-    this.name = endpoint.label;
     this.validate = task.jsonSchema ? new Ajv({ allErrors: true, strict: false }).compile(task.jsonSchema.schema) : undefined;
     this.systemPromptTokens = tokenCount(task.systemPrompt);
   }
@@ -53,10 +54,10 @@ export class ChatProcessor implements Processor {
     const fitted = fitToBudget(eventText(input.body, this.name), this.task.budget);
     const { jsonSchema, maxOutputTokens, systemPrompt } = this.task;
     const estimatedTokens = this.systemPromptTokens + fitted.tokens + (maxOutputTokens ?? ASSUMED_COMPLETION_TOKENS);
-    const completion = await this.endpoint.call(input.partitionId, estimatedTokens, signal, () =>
-      this.endpoint.client.chat.completions
+    const { data: completion, endpoint } = await this.router.call(input.partitionId, estimatedTokens, signal, "chat", (deployment) =>
+      deployment.client.chat.completions
         .create({
-          model: this.endpoint.model,
+          model: deployment.model,
           messages: [
             { role: "system", content: systemPrompt },
             { role: "user", content: fitted.text },
@@ -65,16 +66,16 @@ export class ChatProcessor implements Processor {
           ...(jsonSchema ? { response_format: { type: "json_schema", json_schema: { name: jsonSchema.name, schema: jsonSchema.schema, strict: true } } } : {}),
         })
         .withResponse(),
-      "chat",
     );
     const choice = completion.choices[0];
     const usage = completion.usage;
     const result: ChatResult = {
+      deployment: endpoint.name,
       model: completion.model,
       usage: usage ? { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens, totalTokens: usage.total_tokens } : null,
       finishReason: choice?.finish_reason ?? null,
     };
-    if (usage) this.endpoint.recordTokens(input.partitionId, usage.prompt_tokens, usage.completion_tokens);
+    if (usage) endpoint.recordTokens(input.partitionId, usage.prompt_tokens, usage.completion_tokens);
     const content = choice?.message.content ?? null;
     if (this.validate) result.output = this.parseStructured(content);
     else result.content = content;
@@ -83,11 +84,15 @@ export class ChatProcessor implements Processor {
   }
 
   unavailable(): string | undefined {
-    return this.endpoint.unavailable();
+    return this.router.unavailable();
+  }
+
+  degraded(): string[] {
+    return this.router.degraded();
   }
 
   async close(): Promise<void> {
-    this.endpoint.close();
+    this.router.close();
   }
 
   private parseStructured(content: string | null): unknown {

@@ -2,7 +2,7 @@
 // few requests as the input limit and token budget allow, so a backlog costs a fraction of a request per event.
 import { eventText } from "../event-text";
 import { type EventInput, type EventSettlement, type Processor } from "../processor";
-import type { ModelEndpoint } from "./model-endpoint";
+import type { ModelRouter } from "./model-router";
 import { fitToBudget, type InputBudget } from "./tokens";
 
 export interface EmbeddingsTaskOptions {
@@ -15,6 +15,8 @@ export interface EmbeddingsTaskOptions {
 }
 
 export interface EmbeddingResult {
+  /** The deployment that answered (its name in MODEL_DEPLOYMENTS). */
+  deployment: string;
   model: string;
   embedding: number[];
   /** This input's tokens (estimated: the API reports usage per request, not per input). */
@@ -31,14 +33,11 @@ interface Prepared {
 }
 
 export class EmbeddingsProcessor implements Processor {
-  readonly name: string;
-
   constructor(
-    private readonly endpoint: ModelEndpoint,
+    readonly name: string,
+    private readonly router: ModelRouter,
     private readonly task: EmbeddingsTaskOptions,
-  ) {
-    this.name = endpoint.label;
-  }
+  ) {}
 
   async process(input: EventInput, signal?: AbortSignal): Promise<EmbeddingResult> {
     const [settlement] = await this.processMany([input], signal);
@@ -76,11 +75,15 @@ export class EmbeddingsProcessor implements Processor {
   }
 
   unavailable(): string | undefined {
-    return this.endpoint.unavailable();
+    return this.router.unavailable();
+  }
+
+  degraded(): string[] {
+    return this.router.degraded();
   }
 
   async close(): Promise<void> {
-    this.endpoint.close();
+    this.router.close();
   }
 
   /** Consecutive groups within the input and token limits of one request. */
@@ -103,23 +106,23 @@ export class EmbeddingsProcessor implements Processor {
 
   private async embed(group: Prepared[], signal: AbortSignal | undefined): Promise<EmbeddingResult[]> {
     const tokens = group.reduce((sum, item) => sum + item.tokens, 0);
-    const response = await this.endpoint.call(group[0]?.partitionId ?? "", tokens, signal, () =>
-      this.endpoint.client.embeddings
+    const partitionId = group[0]?.partitionId ?? "";
+    const { data: response, endpoint } = await this.router.call(partitionId, tokens, signal, "embeddings", (deployment) =>
+      deployment.client.embeddings
         .create({
-          model: this.endpoint.model,
+          model: deployment.model,
           input: group.map((item) => item.text),
           encoding_format: "float",
           ...(this.task.dimensions !== undefined ? { dimensions: this.task.dimensions } : {}),
         })
         .withResponse(),
-      "embeddings",
     );
-    this.endpoint.recordTokens(group[0]?.partitionId ?? "", response.usage?.prompt_tokens ?? tokens, 0);
+    endpoint.recordTokens(partitionId, response.usage?.prompt_tokens ?? tokens, 0);
     const byIndex = new Map(response.data.map((d) => [d.index, d.embedding]));
     return group.map((item, i) => {
       const embedding = byIndex.get(i);
       if (!embedding) throw new Error(`the embeddings response has no vector for input ${i} of ${group.length}`);
-      const result: EmbeddingResult = { model: response.model, embedding, tokens: item.tokens };
+      const result: EmbeddingResult = { deployment: endpoint.name, model: response.model, embedding, tokens: item.tokens };
       if (item.truncated) result.truncated = true;
       return result;
     });

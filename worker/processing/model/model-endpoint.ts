@@ -1,40 +1,59 @@
-// One model deployment as the processors see it: the OpenAI SDK client, the process-wide rate governor and a
-// circuit breaker, with every answer mapped onto the worker's failure kinds and counted in the metrics.
+// One model deployment as the router sees it: the OpenAI SDK client, this process's rate governor for it and its
+// circuit breaker, with every answer mapped onto the worker's failure kinds and counted under the deployment's
+// name. The router (model-router.ts) decides which deployment a request goes to; this sends it there.
 import type { TokenCredential } from "@azure/core-auth";
 import { getBearerTokenProvider } from "@azure/identity";
-import { circuitBreaker, CircuitState, ConsecutiveBreaker, ExponentialBackoff, handleWhen, isBrokenCircuitError, type CircuitBreakerPolicy } from "cockatiel";
 import { APIConnectionError, APIError, AzureOpenAI, OpenAI } from "openai";
 import { traceModelCall, type ModelCallScope } from "../../telemetry/spans";
-import { TransientError } from "../processor";
-import { classifyModelError, quotaHeaders, retryAfterMs, throttledKind } from "./model-failures";
-import { RateGovernor, type GovernorSnapshot, type RateGovernorOptions } from "./rate-governor";
+import { CircuitBreaker, type CircuitStateName } from "./circuit-breaker";
+import { classifyModelError, outageHint, quotaHeaders, retryAfterMs, throttledKind } from "./model-failures";
+import { RateGovernor, type GovernorSnapshot, type Permit, type RateGovernorOptions } from "./rate-governor";
 
 /** Where the model is: Azure OpenAI (key or Entra ID), or any OpenAI-compatible base URL (OpenAI, Ollama, vLLM, ...). */
 export type ModelConnection =
   | { provider: "azure-openai"; endpoint: string; deployment: string; apiVersion: string; apiKey?: string; credential?: TokenCredential }
   | { provider: "openai"; baseUrl: string; model: string; apiKey?: string };
 
-export interface ModelEndpointOptions {
+/** The deployment's quota, for the whole fleet of workers calling it. */
+export interface DeploymentQuota {
+  requestsPerMinute?: number;
+  tokensPerMinute?: number;
+}
+
+/** One deployment of MODEL_DEPLOYMENTS (or of the single-deployment settings), ready to connect. */
+export interface DeploymentOptions {
+  name: string;
   connection: ModelConnection;
+  priority: number;
+  weight: number;
+  quota: DeploymentQuota;
+}
+
+export type ModelRequestOutcome = "ok" | "throttled" | "rejected" | "failed";
+
+/** What a deployment reports; the worker's Prometheus metrics implement it. */
+export interface ModelTelemetry {
+  request(partitionId: string, deployment: string, outcome: ModelRequestOutcome): void;
+  tokens(partitionId: string, deployment: string, prompt: number, completion: number): void;
+}
+
+export interface ModelEndpointOptions extends DeploymentOptions {
   timeoutMs: number;
   governor: Omit<RateGovernorOptions, "now">;
   telemetry?: ModelTelemetry;
+  now?: () => number;
 }
 
-/** What the endpoint reports; the worker's Prometheus metrics implement it. */
-export interface ModelTelemetry {
-  request(partitionId: string, outcome: "ok" | "throttled" | "rejected" | "failed" | "circuit-open"): void;
-  tokens(partitionId: string, prompt: number, completion: number): void;
+export interface EndpointSnapshot extends GovernorSnapshot {
+  name: string;
+  priority: number;
+  circuit: CircuitStateName;
 }
-
-export type CircuitStateName = "closed" | "open" | "half-open";
 
 const COGNITIVE_SERVICES_SCOPE = "https://cognitiveservices.azure.com/.default";
-/** Consecutive outage failures (5xx, timeouts, connection errors) that open the circuit. */
-const BREAKER_FAILURES = 5;
 
 /**
- * What opens the circuit: the service failing for everyone (5xx, timeouts, connection errors, and 401/403/404,
+ * What opens the circuit: the deployment failing for everyone (5xx, timeouts, connection errors, and 401/403/404,
  * which fail every request alike). Not 429 (the governor paces that) nor a rejection of one event.
  */
 function isOutage(error: unknown): boolean {
@@ -43,19 +62,28 @@ function isOutage(error: unknown): boolean {
 }
 
 export class ModelEndpoint {
+  readonly name: string;
+  readonly priority: number;
+  readonly weight: number;
+  readonly quota: DeploymentQuota;
   readonly client: OpenAI;
   /** The model (OpenAI) or deployment (Azure) name sent with each request. */
   readonly model: string;
-  readonly label: string;
-  private readonly governor: RateGovernor;
-  private readonly breaker: CircuitBreakerPolicy;
+  readonly governor: RateGovernor;
+  readonly breaker: CircuitBreaker;
+  /** What the last outage failure was, with what to check: for the circuit's log line and readiness. */
+  lastOutage: string | undefined;
   private readonly traceScope: ModelCallScope;
 
   constructor(private readonly options: ModelEndpointOptions) {
     const { connection, timeoutMs } = options;
+    this.name = options.name;
+    this.priority = options.priority;
+    this.weight = options.weight;
+    this.quota = options.quota;
     if (connection.provider === "azure-openai") {
       if ((connection.apiKey === undefined) === (connection.credential === undefined)) {
-        throw new Error("azure-openai needs exactly one of apiKey or credential (Entra ID)");
+        throw new Error(`deployment "${options.name}": azure-openai needs exactly one of apiKey or credential (Entra ID)`);
       }
       this.client = new AzureOpenAI({
         endpoint: connection.endpoint,
@@ -68,94 +96,82 @@ export class ModelEndpoint {
         timeout: timeoutMs,
       });
       this.model = connection.deployment;
-      this.label = "azure-openai";
     } else {
       // Local servers (Ollama, vLLM, llama.cpp) take any key; the SDK insists on one.
       this.client = new OpenAI({ baseURL: connection.baseUrl, apiKey: connection.apiKey ?? "no-key", maxRetries: 0, timeout: timeoutMs });
       this.model = connection.model;
-      this.label = "openai";
     }
-    this.traceScope = { system: this.label === "azure-openai" ? "az.ai.openai" : "openai", model: this.model, serverAddress: new URL(this.client.baseURL).hostname };
-    this.governor = new RateGovernor(options.governor);
-    this.breaker = circuitBreaker(handleWhen(isOutage), {
-      halfOpenAfter: new ExponentialBackoff({ initialDelay: 1000, maxDelay: 30_000 }),
-      breaker: new ConsecutiveBreaker(BREAKER_FAILURES),
-    });
+    const now = options.now ?? (() => performance.now());
+    this.traceScope = {
+      system: connection.provider === "azure-openai" ? "az.ai.openai" : "openai",
+      model: this.model,
+      deployment: this.name,
+      serverAddress: new URL(this.client.baseURL).hostname,
+    };
+    this.governor = new RateGovernor({ ...options.governor, now });
+    this.breaker = new CircuitBreaker(now);
+  }
+
+  /** 0 when a request costing `cost` tokens may go here now; a wait in ms; undefined while every slot is taken. */
+  waitMs(cost: number): number | undefined {
+    const circuit = this.breaker.waitMs();
+    if (circuit > 0) return circuit;
+    return this.governor.waitMs(cost);
+  }
+
+  /** Whether requests flow here now (closed circuit), as opposed to held (open) or probing (half-open). */
+  get isAvailable(): boolean {
+    return this.breaker.current === "closed";
+  }
+
+  /** Takes the slot and pace for one request, sent at once with `send`. */
+  admit(cost: number): Permit {
+    this.breaker.sending();
+    return this.governor.admit(cost);
   }
 
   /**
-   * Sends one request once the governor admits it and the circuit is closed; resolves with the SDK's data and
-   * response, or rejects with a classified failure (PoisonEventError, ThrottledError, TransientError, ...).
+   * Sends one admitted request; resolves with the SDK's data, or rejects with a classified failure
+   * (PoisonEventError, ThrottledError, TransientError, ...), having told the governor and the breaker.
    */
-  call<T>(
-    partitionId: string,
-    estimatedTokens: number,
-    signal: AbortSignal | undefined,
-    send: () => Promise<{ data: T; response: Response }>,
-    operation: "chat" | "embeddings",
-  ): Promise<T> {
-    return traceModelCall(this.traceScope, operation, () => this.admitAndSend(partitionId, estimatedTokens, signal, send));
-  }
-
-  private async admitAndSend<T>(
-    partitionId: string,
-    estimatedTokens: number,
-    signal: AbortSignal | undefined,
-    send: () => Promise<{ data: T; response: Response }>,
-  ): Promise<T> {
-    try {
-      return await this.breaker.execute(async () => {
-        const permit = await this.governor.acquire(estimatedTokens, signal);
-        const started = performance.now();
-        try {
-          const { data, response } = await send();
-          permit.succeeded(performance.now() - started, quotaHeaders(response.headers));
-          this.options.telemetry?.request(partitionId, "ok");
-          return data;
-        } catch (error) {
-          if (error instanceof APIError && error.status === 429) {
-            permit.throttled(throttledKind(error), retryAfterMs(error.headers));
-            this.options.telemetry?.request(partitionId, "throttled");
+  async send<T>(permit: Permit, partitionId: string, operation: "chat" | "embeddings", send: () => Promise<{ data: T; response: Response }>): Promise<T> {
+    const telemetry = this.options.telemetry;
+    return traceModelCall(this.traceScope, operation, async () => {
+      const started = performance.now();
+      try {
+        const { data, response } = await send();
+        permit.succeeded(performance.now() - started, quotaHeaders(response.headers));
+        this.breaker.succeeded();
+        telemetry?.request(partitionId, this.name, "ok");
+        return data;
+      } catch (error) {
+        if (error instanceof APIError && error.status === 429) {
+          permit.throttled(throttledKind(error), retryAfterMs(error.headers));
+          this.breaker.succeeded(); // it answered: the deployment is up, only full
+          telemetry?.request(partitionId, this.name, "throttled");
+        } else {
+          permit.released();
+          if (isOutage(error)) {
+            this.lastOutage = outageHint(error);
+            this.breaker.failed(error);
+          } else if (error instanceof APIError) {
+            this.breaker.succeeded();
           } else {
-            permit.released();
-            const rejected = error instanceof APIError && error.status !== undefined && error.status < 500 && error.status !== 408;
-            this.options.telemetry?.request(partitionId, rejected ? "rejected" : "failed");
+            this.breaker.released();
           }
-          throw error;
+          const rejected = error instanceof APIError && error.status !== undefined && error.status < 500 && error.status !== 408 && !isOutage(error);
+          telemetry?.request(partitionId, this.name, rejected ? "rejected" : "failed");
         }
-      });
-    } catch (error) {
-      if (isBrokenCircuitError(error)) {
-        this.options.telemetry?.request(partitionId, "circuit-open");
-        throw new TransientError(`${this.label}: circuit open after repeated failures of the model; request held, not sent`);
+        throw classifyModelError(error, `deployment "${this.name}"`);
       }
-      throw classifyModelError(error, this.label);
-    }
+    });
   }
 
   recordTokens(partitionId: string, prompt: number, completion: number): void {
-    this.options.telemetry?.tokens(partitionId, prompt, completion);
+    this.options.telemetry?.tokens(partitionId, this.name, prompt, completion);
   }
 
-  snapshot(): GovernorSnapshot & { waitedMs: number; circuit: CircuitStateName } {
-    const circuit: CircuitStateName =
-      this.breaker.state === CircuitState.Closed ? "closed" : this.breaker.state === CircuitState.HalfOpen ? "half-open" : "open";
-    return { ...this.governor.snapshot(), waitedMs: this.governor.waitedMs, circuit };
-  }
-
-  /** Calls a listener on every change of the circuit's state (for logs). */
-  /** Why requests are held, while the circuit is not closed. */
-  unavailable(): string | undefined {
-    return this.breaker.state === CircuitState.Closed ? undefined : `model "${this.model}" unavailable: circuit open, events wait`;
-  }
-
-  onCircuitChange(listener: (state: CircuitStateName) => void): void {
-    this.breaker.onBreak(() => listener("open"));
-    this.breaker.onHalfOpen(() => listener("half-open"));
-    this.breaker.onReset(() => listener("closed"));
-  }
-
-  close(): void {
-    this.governor.close();
+  snapshot(): EndpointSnapshot {
+    return { ...this.governor.snapshot(), name: this.name, priority: this.priority, circuit: this.breaker.current };
   }
 }

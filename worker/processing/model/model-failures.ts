@@ -21,8 +21,21 @@ export function classifyModelError(error: unknown, label: string): Error {
   if (status !== undefined && EVENT_REJECTED.has(status)) {
     return new PoisonEventError(`${label} rejected the event (${status}${error.code ? ` ${error.code}` : ""}): ${error.message}`);
   }
-  const hint = status === 401 || status === 403 ? " (check the key or the identity's role)" : status === 404 ? " (check the endpoint and deployment or model name)" : "";
-  return Object.assign(new TransientError(`${label} failed (${status ?? "no status"})${hint}: ${error.message}`, retryAfterMs(error.headers)), { status });
+  return Object.assign(new TransientError(`${label} failed (${status ?? "no status"})${whatToCheck(status)}: ${error.message}`, retryAfterMs(error.headers)), { status });
+}
+
+/** What an operator should check for a status that fails every request alike. */
+function whatToCheck(status: number | undefined): string {
+  if (status === 401 || status === 403) return " (check the key, or the identity's Cognitive Services OpenAI User role)";
+  if (status === 404) return " (check the endpoint and the deployment or model name)";
+  return "";
+}
+
+/** An outage failure in a few words, with what to check: for the circuit's log line and readiness. */
+export function outageHint(error: unknown): string {
+  if (error instanceof APIConnectionError) return `no connection: ${error.message}`;
+  if (error instanceof APIError) return `${error.status ?? "no status"}${whatToCheck(error.status)}`;
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** Which limit a 429 hit: the tokens one when the service says so or has no tokens left, else requests. */

@@ -1,19 +1,26 @@
-// PROCESSOR=azure-openai|openai: the settings both providers share (the task, its budget, the quota), and the
-// processor they build: one model endpoint, wired to the worker's metrics and log, under a chat or
-// embeddings processor.
-import type { PluginRuntime } from "../../plugins";
+// PROCESSOR=model|azure-openai|openai: the settings the three share (the deployments, the task, its budget, the
+// pacing), and the processor they build: one router over the deployments, each with its own governor and
+// circuit breaker, wired to the worker's metrics and log, under a chat or embeddings processor.
+import { z } from "zod";
+import type { Environment, PluginRuntime } from "../../plugins";
 import type { Problem, Values } from "../../settings/declare";
-import { integer, jsonSchemaFile, oneOf, text } from "../../settings/values";
+import { integer, jsonSchemaFile, oneOf, text, type SettingValue } from "../../settings/values";
 import type { Processor } from "../processor";
 import { ChatProcessor, type ChatTaskOptions } from "./chat-processor";
+import { apiKeyOf, keyProblems, parseModelDeployments, type ModelDeployment } from "./deployments";
 import { EmbeddingsProcessor, type EmbeddingsTaskOptions } from "./embeddings-processor";
-import { ModelEndpoint, type ModelConnection, type ModelEndpointOptions } from "./model-endpoint";
+import { ModelEndpoint, type DeploymentOptions, type ModelTelemetry } from "./model-endpoint";
+import { ModelRouter } from "./model-router";
+import type { RateGovernorOptions } from "./rate-governor";
 
 /** What a remote model is asked to do with each event. */
 export type ModelTask = ({ kind: "chat" } & ChatTaskOptions) | ({ kind: "embeddings" } & EmbeddingsTaskOptions);
 
 export interface ModelProcessorOptions {
-  endpoint: ModelEndpointOptions;
+  deployments: DeploymentOptions[];
+  timeoutMs: number;
+  /** Per deployment, in this process. */
+  governor: Omit<RateGovernorOptions, "now">;
   task: ModelTask;
 }
 
@@ -25,9 +32,21 @@ export const DEFAULT_SYSTEM_PROMPT =
 /** Embeddings requests stay under the API's per-request token limit (300,000 on OpenAI and Azure OpenAI). */
 const EMBEDDING_TOKENS_PER_REQUEST = 300_000;
 
-const GROUP = "Remote model task and quota (PROCESSOR=azure-openai|openai):";
+const GROUP = "Remote model task and pacing (PROCESSOR=model|azure-openai|openai):";
+
+/** MODEL_DEPLOYMENTS: every structural problem is its own message; whether key variables are set is checked with the environment. */
+const deploymentList: SettingValue<ModelDeployment[]> = z.string().transform((raw, ctx) => {
+  const parsed = parseModelDeployments(raw);
+  if (parsed.ok) return parsed.deployments;
+  for (const message of parsed.problems) ctx.addIssue({ code: "custom", message });
+  return z.NEVER;
+});
 
 export const MODEL_SETTINGS = {
+  MODEL_DEPLOYMENTS: { group: GROUP, value: deploymentList, secret: true,
+    help: "PROCESSOR=model: the deployments to call, as a JSON list or @path/to/file.json; each " +
+      '{"name","provider":"azure-openai"|"openai","endpoint"+"deployment" (Azure) or "baseUrl"+"model","apiKeyEnv"?,' +
+      '"priority"?,"weight"?,"requestsPerMinute"?,"tokensPerMinute"?}. See docs/fleet.md' },
   MODEL_TASK: { group: GROUP, value: oneOf(["chat", "structured", "embeddings"]), default: "chat",
     help: "chat|structured|embeddings: a chat answer, a JSON object matching MODEL_JSON_SCHEMA, or an embedding vector" },
   MODEL_SYSTEM_PROMPT: { group: GROUP, value: text, default: DEFAULT_SYSTEM_PROMPT, defaultShown: "a customer-message triage prompt",
@@ -39,11 +58,12 @@ export const MODEL_SETTINGS = {
   MODEL_INPUT_OVERFLOW: { group: GROUP, value: oneOf(["truncate", "dead-letter"]), default: "truncate",
     help: "truncate|dead-letter: what happens to an event text longer than MODEL_MAX_INPUT_TOKENS" },
   MODEL_MAX_CONCURRENCY: { group: GROUP, value: integer(1, 1000), default: "64",
-    help: "ceiling of the adaptive number of requests in flight (the worker finds the quota's level by itself)" },
-  MODEL_INITIAL_CONCURRENCY: { group: GROUP, value: integer(1, 1000), default: "4", help: "requests in flight at start, before adapting" },
-  MODEL_MAX_REQUESTS_PER_MINUTE: { group: GROUP, value: integer(1, 100_000_000), help: "optional hard limit on requests per minute for this process" },
+    help: "ceiling of the adaptive number of requests in flight per deployment (the worker finds the quota's level by itself)" },
+  MODEL_INITIAL_CONCURRENCY: { group: GROUP, value: integer(1, 1000), default: "4", help: "requests in flight per deployment at start, before adapting" },
+  MODEL_MAX_REQUESTS_PER_MINUTE: { group: GROUP, value: integer(1, 100_000_000),
+    help: "optional hard limit on requests per minute per deployment for this process (a deployment's quota for the whole fleet is its requestsPerMinute)" },
   MODEL_MAX_TOKENS_PER_MINUTE: { group: GROUP, value: integer(1, 1_000_000_000),
-    help: "optional hard limit on tokens per minute for this process (prompt tokens estimated before sending + max output)" },
+    help: "optional hard limit on tokens per minute per deployment for this process (prompt tokens estimated before sending + max output)" },
   MODEL_TIMEOUT_MS: { group: GROUP, value: integer(100, 600_000), default: "60000", help: "timeout per request (ms); a timeout is transient: the event waits" },
   MODEL_EMBEDDING_BATCH_SIZE: { group: GROUP, value: integer(1, 2048), default: "256", help: "events per embeddings request (the API takes up to 2048)" },
   MODEL_EMBEDDING_DIMENSIONS: { group: GROUP, value: integer(1, 100_000), help: "vector size for models that can shorten it (text-embedding-3-*)" },
@@ -59,8 +79,41 @@ export function modelConflicts(values: ModelValues): Problem[] {
   return problems;
 }
 
-/** The processor's options for a model at `connection`, from the shared settings. */
-export function modelOptions(values: ModelValues, connection: ModelConnection): ModelProcessorOptions {
+/** For the single-deployment processors: MODEL_DEPLOYMENTS belongs to PROCESSOR=model. */
+export function singleDeploymentConflicts(values: ModelValues, processor: string): Problem[] {
+  return values.MODEL_DEPLOYMENTS === undefined
+    ? modelConflicts(values)
+    : [...modelConflicts(values), ["MODEL_DEPLOYMENTS", `lists deployments for PROCESSOR=model; PROCESSOR=${processor} calls the one its own settings name. Set PROCESSOR=model, or unset MODEL_DEPLOYMENTS`]];
+}
+
+/** MODEL_DEPLOYMENTS' key variables, checked with the value errors so every problem shows at once. */
+export function missingDeploymentKeys(raw: Partial<Record<"MODEL_DEPLOYMENTS", string>>, env: Environment): Problem[] {
+  if (raw.MODEL_DEPLOYMENTS === undefined) return [];
+  return keyProblems(parseModelDeployments(raw.MODEL_DEPLOYMENTS).deployments, env).map((message): Problem => ["MODEL_DEPLOYMENTS", message]);
+}
+
+/** A deployment of MODEL_DEPLOYMENTS with its key read from the variable it names. */
+export function deploymentOptions(deployment: ModelDeployment, env: Environment): DeploymentOptions {
+  const apiKey = apiKeyOf(deployment, env);
+  const key = apiKey === undefined ? {} : { apiKey };
+  const quota = {
+    ...(deployment.requestsPerMinute !== undefined ? { requestsPerMinute: deployment.requestsPerMinute } : {}),
+    ...(deployment.tokensPerMinute !== undefined ? { tokensPerMinute: deployment.tokensPerMinute } : {}),
+  };
+  return {
+    name: deployment.name,
+    priority: deployment.priority,
+    weight: deployment.weight,
+    quota,
+    connection:
+      deployment.provider === "azure-openai"
+        ? { provider: "azure-openai", endpoint: deployment.endpoint, deployment: deployment.deployment, apiVersion: deployment.apiVersion, ...key }
+        : { provider: "openai", baseUrl: deployment.baseUrl, model: deployment.model, ...key },
+  };
+}
+
+/** The processor's options for `deployments`, from the shared settings. */
+export function modelOptions(values: ModelValues, deployments: DeploymentOptions[]): ModelProcessorOptions {
   const budget = { maxInputTokens: values.MODEL_MAX_INPUT_TOKENS, overflow: values.MODEL_INPUT_OVERFLOW };
   const task: ModelTask =
     values.MODEL_TASK === "embeddings"
@@ -79,39 +132,62 @@ export function modelOptions(values: ModelValues, connection: ModelConnection): 
           ...(values.MODEL_MAX_OUTPUT_TOKENS !== undefined ? { maxOutputTokens: values.MODEL_MAX_OUTPUT_TOKENS } : {}),
         };
   return {
-    endpoint: {
-      connection,
-      timeoutMs: values.MODEL_TIMEOUT_MS,
-      governor: {
-        maxConcurrency: values.MODEL_MAX_CONCURRENCY,
-        initialConcurrency: values.MODEL_INITIAL_CONCURRENCY,
-        ...(values.MODEL_MAX_REQUESTS_PER_MINUTE !== undefined ? { maxRequestsPerMinute: values.MODEL_MAX_REQUESTS_PER_MINUTE } : {}),
-        ...(values.MODEL_MAX_TOKENS_PER_MINUTE !== undefined ? { maxTokensPerMinute: values.MODEL_MAX_TOKENS_PER_MINUTE } : {}),
-      },
+    deployments,
+    timeoutMs: values.MODEL_TIMEOUT_MS,
+    governor: {
+      maxConcurrency: values.MODEL_MAX_CONCURRENCY,
+      initialConcurrency: values.MODEL_INITIAL_CONCURRENCY,
+      ...(values.MODEL_MAX_REQUESTS_PER_MINUTE !== undefined ? { maxRequestsPerMinute: values.MODEL_MAX_REQUESTS_PER_MINUTE } : {}),
+      ...(values.MODEL_MAX_TOKENS_PER_MINUTE !== undefined ? { maxTokensPerMinute: values.MODEL_MAX_TOKENS_PER_MINUTE } : {}),
     },
     task,
   };
 }
 
-/** A chat or embeddings processor on one endpoint. */
-export function createModelProcessor(options: ModelProcessorOptions): { processor: Processor; endpoint: ModelEndpoint } {
-  const endpoint = new ModelEndpoint(options.endpoint);
-  const { task } = options;
-  const processor = task.kind === "embeddings" ? new EmbeddingsProcessor(endpoint, task) : new ChatProcessor(endpoint, task);
-  return { processor, endpoint };
+export interface ModelProcessorParts {
+  processor: Processor;
+  router: ModelRouter;
 }
 
-/** The same, reporting to the worker's metrics, with one log line per circuit change. */
-export async function startModelProcessor(options: ModelProcessorOptions, { metrics, logger }: PluginRuntime): Promise<Processor> {
-  const { processor, endpoint } = createModelProcessor({ ...options, endpoint: { ...options.endpoint, telemetry: metrics.modelTelemetry } });
-  metrics.observeModel(endpoint);
-  endpoint.onCircuitChange((state) => {
-    const message = {
-      open: "model circuit open: the model failed repeatedly; holding requests, events wait (none are dead-lettered)",
-      "half-open": "model circuit half-open: probing the model with one request",
-      closed: "model circuit closed: the model answers again",
-    }[state];
-    logger[state === "closed" ? "info" : "warn"]({ model: endpoint.model, circuit: state }, message);
+/** A chat or embeddings processor over a router of the deployments. */
+export function createModelProcessor(
+  name: string,
+  options: ModelProcessorOptions,
+  extra: { telemetry?: ModelTelemetry; spilloverAfterMs?: number } = {},
+): ModelProcessorParts {
+  const endpoints = options.deployments.map(
+    (deployment) =>
+      new ModelEndpoint({ ...deployment, timeoutMs: options.timeoutMs, governor: options.governor, ...(extra.telemetry ? { telemetry: extra.telemetry } : {}) }),
+  );
+  const router = new ModelRouter(endpoints, extra.spilloverAfterMs === undefined ? {} : { spilloverAfterMs: extra.spilloverAfterMs });
+  const { task } = options;
+  const processor = task.kind === "embeddings" ? new EmbeddingsProcessor(name, router, task) : new ChatProcessor(name, router, task);
+  return { processor, router };
+}
+
+/**
+ * The same, for the worker: Entra ID for Azure deployments without a key, metrics, and one log line per
+ * circuit change naming the deployment, what failed and what to check.
+ */
+export async function startModelProcessor(name: string, options: ModelProcessorOptions, { metrics, logger, credential }: PluginRuntime): Promise<Processor> {
+  const deployments = options.deployments.map((deployment): DeploymentOptions => {
+    const { connection } = deployment;
+    return connection.provider === "azure-openai" && connection.apiKey === undefined
+      ? { ...deployment, connection: { ...connection, credential: credential() } }
+      : deployment;
   });
+  const { processor, router } = createModelProcessor(name, { ...options, deployments }, { telemetry: metrics.modelTelemetry });
+  metrics.observeModel(router);
+  for (const endpoint of router.endpoints) {
+    endpoint.breaker.onChange((state) => {
+      const others = router.endpoints.length > 1 ? "the other deployments carry the load" : "events wait (none are dead-lettered)";
+      const message = {
+        open: `model deployment "${endpoint.name}" circuit open after repeated failures (${endpoint.lastOutage ?? "outage"}); holding its requests, ${others}`,
+        "half-open": `model deployment "${endpoint.name}" circuit half-open: probing it with one request`,
+        closed: `model deployment "${endpoint.name}" circuit closed: it answers again`,
+      }[state];
+      logger[state === "closed" ? "info" : "warn"]({ deployment: endpoint.name, model: endpoint.model, circuit: state }, message);
+    });
+  }
   return processor;
 }

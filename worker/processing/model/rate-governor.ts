@@ -1,5 +1,6 @@
-// One per worker process, shared by every partition: decides when the next model request may go out, so the
-// process fills its share of the model's quota without storms of 429s.
+// One per deployment in each worker process, shared by every partition: decides when the next request to the
+// deployment may go out, so the process fills its share of the deployment's quota without storms of 429s. The
+// router (model-router.ts) holds the queue and asks each deployment's governor whether a request may go now.
 //
 // Three gates, all of which a request must pass:
 // - pause: after a 429 nothing is sent before the time the service gave (retry-after-ms / retry-after), and
@@ -10,21 +11,27 @@
 // - pace: a request rate and a token rate, each learned from the service: unknown (unlimited) until the first
 //   429 of that kind, then set 10% under what the service admitted in the second before it; lowered by 10% at
 //   each later 429 or answer saying the window has nothing left (x-ratelimit-remaining-* = 0); grown while
-//   work waits, faster the longer no 429 came (AIMD on rate). Optional hard limits
-//   (MODEL_MAX_REQUESTS_PER_MINUTE / _TOKENS_PER_MINUTE) cap both.
-// Several processes sharing one deployment each see their own 429s and back off multiplicatively, which is
-// what makes AIMD converge on a shared quota without any coordination.
+//   work waits, faster the longer no 429 came (AIMD on rate). Two caps bound it: this process's hard limits
+//   (MODEL_MAX_REQUESTS_PER_MINUTE / _TOKENS_PER_MINUTE), and its share of the deployment's quota, which the
+//   fleet coordinator sets from what every replica reports (see worker/fleet/). Without a share (no quota
+//   configured, or coordination down) each process learns its own pace from the 429s it sees.
 import { performance } from "node:perf_hooks";
-import { waitInQueue } from "../abortable-queue";
 
 export interface RateGovernorOptions {
   /** Ceiling of the adaptive concurrency limit. */
   maxConcurrency: number;
   /** Where the concurrency limit starts. */
   initialConcurrency: number;
+  /** This process's hard limits, whatever its share of the fleet's. */
   maxRequestsPerMinute?: number;
   maxTokensPerMinute?: number;
   now?: () => number;
+}
+
+/** Requests and tokens per second: a share of a quota, or what was used. */
+export interface Rates {
+  requestsPerSecond: number;
+  tokensPerSecond: number;
 }
 
 /** What a response said about the quota (absent headers stay undefined). */
@@ -47,12 +54,13 @@ export interface Permit {
 export interface GovernorSnapshot {
   concurrencyLimit: number;
   inFlight: number;
-  waiting: number;
   /** Learned or configured pace per second; 0 when none applies. */
   requestRate: number;
   tokenRate: number;
   /** Milliseconds until the pause from the last 429 ends (0 when not paused). */
   pausedForMs: number;
+  /** This process's share of the deployment's quota, per second, while the fleet coordinates it. */
+  share?: Rates;
 }
 
 /** Multiplicative decrease of a learned rate on a 429. Gentle, because the pace is re-learned each time. */
@@ -86,6 +94,9 @@ class Pace {
   private readonly sent: Array<[number, number]> = [];
   private firstSentAt: number | undefined;
 
+  /** The fleet's share for this process, per second (Infinity: none). */
+  share = Number.POSITIVE_INFINITY;
+
   constructor(
     private readonly hardLimitPerSecond: number,
     now: number,
@@ -95,7 +106,13 @@ class Pace {
   }
 
   get effectiveRate(): number {
-    return Math.min(this.rate, this.hardLimitPerSecond);
+    return Math.min(this.rate, this.hardLimitPerSecond, this.share);
+  }
+
+  /** What was sent per second over the last MEASURE_WINDOW_MS. */
+  usedPerSecond(now: number): number {
+    const since = now - MEASURE_WINDOW_MS;
+    return this.sent.reduce((sum, [at, cost]) => (at >= since ? sum + cost : sum), 0) / (MEASURE_WINDOW_MS / 1000);
   }
 
   private capacity(): number {
@@ -169,16 +186,14 @@ class Pace {
   }
 }
 
-interface Waiter {
-  cost: number;
-  grant: (permit: Permit) => void;
-  startedAt: number;
-}
-
+/**
+ * One deployment's gates. No queue of its own: the router asks `waitMs` for its queue's head and `admit`s it
+ * where the gates are open; `hasDemand` tells the governor whether work waits (it grows the pace and the
+ * concurrency limit only then), and `onFreed` is called when a request finishes so the router can try again.
+ */
 export class RateGovernor {
   private concurrencyLimit: number;
   private inFlight = 0;
-  private readonly waiters: Waiter[] = [];
   private pausedUntil = 0;
   private readonly requests: Pace;
   private readonly tokens: Pace;
@@ -186,10 +201,9 @@ export class RateGovernor {
   private latencyBaseline = Number.POSITIVE_INFINITY;
   /** Until the first sign of a limit (a 429 or inflated latency) the concurrency limit doubles per round trip. */
   private slowStart = true;
-  private timer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
-  /** Milliseconds requests spent waiting for the governor, summed (for the quota-wait metric). */
-  waitedMs = 0;
+  private hasDemand: () => boolean = () => false;
+  private onFreed: () => void = () => undefined;
 
   constructor(private readonly options: RateGovernorOptions) {
     this.now = options.now ?? (() => performance.now());
@@ -199,56 +213,53 @@ export class RateGovernor {
     this.tokens = new Pace(perSecond(options.maxTokensPerMinute), this.now());
   }
 
-  /** Waits until a request costing `estimatedTokens` may be sent; an abort while waiting rejects with the signal's reason. */
-  acquire(estimatedTokens: number, signal?: AbortSignal): Promise<Permit> {
-    const waiting = waitInQueue<Permit, Waiter>(this.waiters, (grant) => ({ cost: estimatedTokens, startedAt: this.now(), grant }), signal);
-    this.pump();
-    return waiting;
+  /** Connects the governor to the router that queues its requests. */
+  attach(hasDemand: () => boolean, onFreed: () => void): void {
+    this.hasDemand = hasDemand;
+    this.onFreed = onFreed;
   }
 
-  snapshot(): GovernorSnapshot {
-    const finite = (rate: number) => (Number.isFinite(rate) ? rate : 0);
-    return {
-      concurrencyLimit: Math.floor(this.concurrencyLimit),
-      inFlight: this.inFlight,
-      waiting: this.waiters.length,
-      requestRate: finite(this.requests.effectiveRate),
-      tokenRate: finite(this.tokens.effectiveRate),
-      pausedForMs: Math.max(0, this.pausedUntil - this.now()),
-    };
-  }
-
-  /** Stops the wake-up timer (waiters stay waiting); for closing the processor. */
-  close(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-  }
-
-  /** Grants waiters in FIFO order while every gate is open; otherwise sleeps until the earliest gate opens. */
-  private pump(): void {
-    while (this.waiters.length > 0) {
-      const head = this.waiters[0] as Waiter;
-      const now = this.now();
-      const waitMs = this.gateWaitMs(head.cost, now);
-      if (waitMs === undefined) return; // a permit's release will pump again
-      if (waitMs > 0) {
-        this.wakeIn(waitMs);
-        return;
-      }
-      this.waiters.shift();
-      this.waitedMs += now - head.startedAt;
-      head.grant(this.admit(head.cost, now));
-    }
-  }
-
-  /** 0 when the request may go now, a wait in ms for a time-based gate, undefined when waiting for a slot. */
-  private gateWaitMs(cost: number, now: number): number | undefined {
+  /** 0 when a request costing `cost` tokens may go now, a wait in ms for a time-based gate, undefined when every slot is taken. */
+  waitMs(cost: number): number | undefined {
+    const now = this.now();
     if (now < this.pausedUntil) return this.pausedUntil - now;
     if (this.inFlight >= Math.floor(this.concurrencyLimit)) return undefined;
     return Math.max(this.requests.waitMs(1, now), this.tokens.waitMs(cost, now));
   }
 
-  private admit(cost: number, now: number): Permit {
+  /**
+   * The fleet's share of the deployment's quota for this process (undefined: none, the process paces on its own).
+   * The learned pace stays below it, so a quota that is configured too high still meets the 429s it causes.
+   */
+  setShare(share: Rates | undefined): void {
+    this.requests.share = share?.requestsPerSecond ?? Number.POSITIVE_INFINITY;
+    this.tokens.share = share?.tokensPerSecond ?? Number.POSITIVE_INFINITY;
+  }
+
+  /** What this process sent over the last second, per second. */
+  usage(): Rates {
+    const now = this.now();
+    return { requestsPerSecond: this.requests.usedPerSecond(now), tokensPerSecond: this.tokens.usedPerSecond(now) };
+  }
+
+  snapshot(): GovernorSnapshot {
+    const finite = (rate: number) => (Number.isFinite(rate) ? rate : 0);
+    const snapshot: GovernorSnapshot = {
+      concurrencyLimit: Math.floor(this.concurrencyLimit),
+      inFlight: this.inFlight,
+      requestRate: finite(this.requests.effectiveRate),
+      tokenRate: finite(this.tokens.effectiveRate),
+      pausedForMs: Math.max(0, this.pausedUntil - this.now()),
+    };
+    if (Number.isFinite(this.requests.share) || Number.isFinite(this.tokens.share)) {
+      snapshot.share = { requestsPerSecond: finite(this.requests.share), tokensPerSecond: finite(this.tokens.share) };
+    }
+    return snapshot;
+  }
+
+  /** Takes a slot and the pace for a request the router sends now (after waitMs said 0). */
+  admit(cost: number): Permit {
+    const now = this.now();
     this.inFlight++;
     this.requests.take(1, now);
     this.tokens.take(cost, now);
@@ -268,11 +279,11 @@ export class RateGovernor {
         if (quota.remainingRequests === 0) this.requests.throttled(sentAt + 1e-6, at);
         if (quota.remainingTokens !== undefined && quota.remainingTokens < cost) this.tokens.throttled(sentAt + 1e-6, at);
         this.observeLatency(latencyMs);
-        if (this.waiters.length > 0) {
+        if (this.hasDemand()) {
           this.requests.grow(at);
           this.tokens.grow(at);
         }
-        this.pump();
+        this.onFreed();
       },
       throttled: (kind, retryAfterMs) => {
         if (!finish()) return;
@@ -283,10 +294,10 @@ export class RateGovernor {
         this.pausedUntil = Math.max(this.pausedUntil, at + (retryAfterMs ?? 1000));
         this.requests.holdUntil(this.pausedUntil);
         this.tokens.holdUntil(this.pausedUntil);
-        this.pump();
+        this.onFreed();
       },
       released: () => {
-        if (finish()) this.pump();
+        if (finish()) this.onFreed();
       },
     };
   }
@@ -300,18 +311,10 @@ export class RateGovernor {
       this.slowStart = false;
       this.concurrencyLimit = Math.max(1, this.concurrencyLimit * 0.9);
       this.latencyBaseline *= 1.01; // a baseline from a quieter time drifts up instead of pinning the limit
-    } else if (this.waiters.length > 0 && this.inFlight + 1 >= Math.floor(this.concurrencyLimit)) {
+    } else if (this.hasDemand() && this.inFlight + 1 >= Math.floor(this.concurrencyLimit)) {
       // Slots were the constraint: +1 per completion in slow start (doubling per round trip), else +1 per round trip.
       const step = this.slowStart ? 1 : 1 / Math.floor(this.concurrencyLimit);
       this.concurrencyLimit = Math.min(this.options.maxConcurrency, this.concurrencyLimit + step);
     }
-  }
-
-  private wakeIn(ms: number): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.pump();
-    }, Math.max(1, Math.ceil(ms)));
   }
 }

@@ -26,8 +26,10 @@ function azure(extra: Partial<Extract<ModelConnection, { provider: "azure-openai
 }
 
 async function processorFor(connection: ModelConnection, task: ModelTask = chat, options: { timeoutMs?: number; maxConcurrency?: number } = {}): Promise<Processor> {
-  const { processor } = createModelProcessor({
-    endpoint: { connection, timeoutMs: options.timeoutMs ?? 5_000, governor: { maxConcurrency: options.maxConcurrency ?? 8, initialConcurrency: Math.min(4, options.maxConcurrency ?? 8) } },
+  const { processor } = createModelProcessor("model", {
+    deployments: [{ name: "primary", connection, priority: 0, weight: 1, quota: {} }],
+    timeoutMs: options.timeoutMs ?? 5_000,
+    governor: { maxConcurrency: options.maxConcurrency ?? 8, initialConcurrency: Math.min(4, options.maxConcurrency ?? 8) },
     task,
   });
   opened.push(processor);
@@ -52,6 +54,7 @@ describe("chat on Azure OpenAI and OpenAI-compatible servers", () => {
   it("sends the system prompt and the event text to the Azure deployment with the api-key header", async () => {
     const result = (await (await processorFor(azure())).process(event)) as ChatResult;
     expect(result).toEqual({
+      deployment: "primary",
       model: "gpt-test-model",
       content: "echo: Summarise: the order arrived late.",
       usage: { promptTokens: 15, completionTokens: 10, totalTokens: 25 },
@@ -117,7 +120,7 @@ describe("what each answer means for the event", () => {
     const unauthorised = (await failureOf(processor.process(event))) as Error;
     expect(isTransientFailure(serverError)).toBe(true);
     expect(isTransientFailure(unauthorised)).toBe(true);
-    expect(unauthorised.message).toMatch(/\(401\) \(check the key or the identity's role\)/);
+    expect(unauthorised.message).toMatch(/deployment "primary" failed \(401\) \(check the key, or the identity's Cognitive Services OpenAI User role\)/);
 
     const impatient = await processorFor(azure(), chat, { timeoutMs: 100 });
     server.script({ status: 200, delayMs: 1_000 });
@@ -136,14 +139,16 @@ describe("what each answer means for the event", () => {
     expect(server.requests).toHaveLength(1);
   });
 
-  it("opens the circuit after repeated outage failures: further calls fail fast, unsent, as transient", async () => {
+  it("opens the circuit after repeated outage failures: the next request waits unsent, and an abort settles it unsent", async () => {
     const processor = await processorFor(azure());
     server.outage(60_000);
     for (let i = 0; i < 5; i++) expect(isTransientFailure(await failureOf(processor.process(event)))).toBe(true);
     const sent = server.requests.length;
-    const held = (await failureOf(processor.process(event))) as Error;
-    expect(held.message).toMatch(/circuit open after repeated failures of the model; request held, not sent/);
-    expect(isTransientFailure(held)).toBe(true);
+    expect(processor.unavailable?.()).toMatch(/^no model deployment available, events wait: deployment "primary" circuit open \(last failure: 503\)/);
+    const controller = new AbortController();
+    const held = failureOf(processor.process(event, controller.signal));
+    controller.abort(new Error("shutting down"));
+    expect(((await held) as Error).message).toBe("shutting down");
     expect(server.requests).toHaveLength(sent);
   });
 });

@@ -1,98 +1,109 @@
-// The process-wide rate governor: its gates in isolation. Orderings and counts, and lower bounds on waits
-// (a gate may only open late on a loaded machine, never early).
+// One deployment's rate governor: its gates in isolation, on a clock the test moves. The router's queue is
+// stood in for by `demand`: whether work waits.
 import { describe, expect, it } from "vitest";
 import { RateGovernor, type Permit } from "../../../../worker/processing/model/rate-governor";
 
-const governor = (options: Partial<ConstructorParameters<typeof RateGovernor>[0]> = {}) =>
-  new RateGovernor({ maxConcurrency: 8, initialConcurrency: 2, ...options });
+function governor(options: Partial<ConstructorParameters<typeof RateGovernor>[0]> = {}) {
+  const clock = { now: 0 };
+  const g = new RateGovernor({ maxConcurrency: 8, initialConcurrency: 2, now: () => clock.now, ...options });
+  const demand = { waiting: false };
+  let freed = 0;
+  g.attach(() => demand.waiting, () => freed++);
+  return { g, clock, demand, freed: () => freed };
+}
+
+/** Admits `count` requests, each at the time `at(i)` gives, as the router would once waitMs says 0. */
+function admitAt(g: RateGovernor, clock: { now: number }, count: number, at: (i: number) => number): Permit[] {
+  return Array.from({ length: count }, (_, i) => {
+    clock.now = at(i);
+    expect(g.waitMs(1)).toBe(0);
+    return g.admit(1);
+  });
+}
 
 describe("rate governor", () => {
-  it("admits no more than the concurrency limit, first come first served", async () => {
-    const g = governor();
-    const order: number[] = [];
-    const permits = Array.from({ length: 4 }, (_, i) => g.acquire(1).then((p) => (order.push(i), p)));
-    const [a, b] = await Promise.all(permits.slice(0, 2));
-    expect(g.snapshot()).toMatchObject({ inFlight: 2, waiting: 2 });
-    a?.released();
-    b?.released();
-    await Promise.all(permits.slice(2)).then((rest) => rest.forEach((p) => p.released()));
-    expect(order).toEqual([0, 1, 2, 3]);
-    g.close();
+  it("admits no more than the concurrency limit, and says when a slot frees", () => {
+    const { g, freed } = governor();
+    const [a, b] = [g.admit(1), g.admit(1)];
+    expect(g.waitMs(1)).toBeUndefined(); // every slot taken: wait for a release, not for time
+    a.released();
+    expect(freed()).toBe(1);
+    expect(g.waitMs(1)).toBe(0);
+    b.released();
+    expect(g.snapshot()).toMatchObject({ inFlight: 0 });
   });
 
-  it("after a 429 holds every request of the process until the service's wait is over", async () => {
-    const g = governor();
-    const first = await g.acquire(1);
-    const throttledAt = performance.now();
-    first.throttled("requests", 300);
-    const next = await g.acquire(1);
-    expect(performance.now() - throttledAt).toBeGreaterThanOrEqual(299);
-    next.released();
-    g.close();
+  it("after a 429 holds every request until the service's wait is over", () => {
+    const { g, clock } = governor();
+    clock.now = 1000;
+    g.admit(1).throttled("requests", 300);
+    expect(g.waitMs(1)).toBe(300);
+    clock.now = 1299;
+    expect(g.waitMs(1)).toBe(1);
+    clock.now = 1300;
+    expect(g.waitMs(1)).toBe(0);
   });
 
-  it("learns a request rate from the first 429: 10% under what was admitted in the second before it", async () => {
-    let now = 0;
-    const g = governor({ maxConcurrency: 100, initialConcurrency: 100, now: () => now });
-    const admitted: Permit[] = [];
-    for (let i = 0; i < 20; i++) {
-      now = i * 50; // 20 requests over the first second
-      admitted.push(await g.acquire(1));
-    }
+  it("learns a request rate from the first 429: 10% under what was admitted in the second before it", () => {
+    const { g, clock } = governor({ maxConcurrency: 100, initialConcurrency: 100 });
+    const admitted = admitAt(g, clock, 20, (i) => i * 50); // 20 requests over the first second
     expect(g.snapshot().requestRate).toBe(0); // no limit known before the service says so
-    now = 1000;
-    const refused = await g.acquire(1);
-    refused.throttled("requests", 200);
+    clock.now = 1000;
+    g.admit(1).throttled("requests", 200);
     expect(g.snapshot().requestRate).toBeCloseTo(20 * 0.9, 5);
     expect(g.snapshot().pausedForMs).toBe(200);
     admitted.forEach((p) => p.succeeded(10, {}));
-    g.close();
   });
 
-  it("a 429 with nothing admitted before it teaches no rate, only the pause", async () => {
-    let now = 0;
-    const g = governor({ now: () => now });
-    (await g.acquire(1)).throttled("requests", 500);
+  it("a 429 with nothing admitted before it teaches no rate, only the pause", () => {
+    const { g } = governor();
+    g.admit(1).throttled("requests", 500);
     expect(g.snapshot()).toMatchObject({ requestRate: 0, pausedForMs: 500 });
-    g.close();
   });
 
-  it("honours hard limits per minute as an even pace", async () => {
-    const g = governor({ maxConcurrency: 100, initialConcurrency: 100, maxRequestsPerMinute: 600 });
+  it("honours hard limits per minute as an even pace, with a quarter second of burst", () => {
+    const { g, clock } = governor({ maxConcurrency: 100, initialConcurrency: 100, maxRequestsPerMinute: 600 });
     expect(g.snapshot().requestRate).toBe(10);
-    const started = performance.now();
-    // The burst allowance is a quarter second of the pace (2.5 requests); the rest wait for it.
-    const permits = await Promise.all(Array.from({ length: 5 }, () => g.acquire(1)));
-    expect(performance.now() - started).toBeGreaterThanOrEqual(200);
-    permits.forEach((p) => p.released());
-    g.close();
+    admitAt(g, clock, 2, () => 0); // the burst allowance is 2.5 requests
+    expect(g.waitMs(1)).toBe(50); // the third waits for the pace: 0.5 of a request at 10/s
+    clock.now = 50;
+    expect(g.waitMs(1)).toBe(0);
   });
 
-  it("eases off when an answer says the window has no requests left, without pausing", async () => {
-    let now = 0;
-    const g = governor({ maxConcurrency: 100, initialConcurrency: 100, now: () => now });
-    const permits: Permit[] = [];
-    for (let i = 0; i < 10; i++) {
-      now = i * 100;
-      permits.push(await g.acquire(1));
-    }
-    now = 1000;
+  it("eases off when an answer says the window has no requests left, without pausing", () => {
+    const { g, clock } = governor({ maxConcurrency: 100, initialConcurrency: 100 });
+    const permits = admitAt(g, clock, 10, (i) => i * 100);
+    clock.now = 1000;
     permits.forEach((p, i) => p.succeeded(10, { remainingRequests: 9 - i }));
     expect(g.snapshot()).toMatchObject({ pausedForMs: 0 });
     // The ten admitted (the one that took the last slot included) over the 0.9 s they spanned, less 10%.
     expect(g.snapshot().requestRate).toBeCloseTo((10 / 0.9) * 0.9, 3);
-    g.close();
   });
 
-  it("an abort while waiting rejects with the signal's reason and takes no slot", async () => {
-    const g = governor({ initialConcurrency: 1 });
-    const held = await g.acquire(1);
-    const controller = new AbortController();
-    const waiting = g.acquire(1, controller.signal);
-    controller.abort(new Error("shutting down"));
-    await expect(waiting).rejects.toThrow("shutting down");
-    held.released();
-    expect(g.snapshot()).toMatchObject({ inFlight: 0, waiting: 0 });
-    g.close();
+  it("paces to the fleet's share while it has one, and below it once a 429 teaches a lower rate", () => {
+    const { g, clock } = governor({ maxConcurrency: 100, initialConcurrency: 100 });
+    g.setShare({ requestsPerSecond: 4, tokensPerSecond: Number.POSITIVE_INFINITY });
+    expect(g.snapshot()).toMatchObject({ requestRate: 4, share: { requestsPerSecond: 4 } });
+    const permits = admitAt(g, clock, 4, (i) => i * 250); // exactly the share: 4 over the second
+    clock.now = 1000;
+    expect(g.usage().requestsPerSecond).toBe(4);
+    g.admit(1).throttled("requests", 100);
+    expect(g.snapshot().requestRate).toBeCloseTo(4 * 0.9, 5);
+    g.setShare(undefined); // coordination lost: the learned pace alone
+    expect(g.snapshot().requestRate).toBeCloseTo(4 * 0.9, 5);
+    expect(g.snapshot().share).toBeUndefined();
+    permits.forEach((p) => p.succeeded(10, {}));
+  });
+
+  it("grows the pace and the concurrency limit only while work waits", () => {
+    const { g, clock, demand } = governor({ maxConcurrency: 16, initialConcurrency: 2 });
+    const idle = [g.admit(1), g.admit(1)];
+    idle.forEach((p) => p.succeeded(10, {}));
+    expect(g.snapshot().concurrencyLimit).toBe(2);
+    demand.waiting = true;
+    clock.now = 10;
+    const busy = [g.admit(1), g.admit(1)];
+    busy.forEach((p) => p.succeeded(10, {}));
+    expect(g.snapshot().concurrencyLimit).toBeGreaterThan(2);
   });
 });
