@@ -174,7 +174,10 @@ describe("worker configuration", () => {
       "MODEL_JSON_SCHEMA (--model-json-schema) = (not set): required when MODEL_TASK=structured",
     ]);
     const badSchema = problemsOf({ ...VALID_ENV, MODEL_JSON_SCHEMA: "./no/such/schema.json" });
-    expect(badSchema).toEqual([`MODEL_JSON_SCHEMA (--model-json-schema) = "./no/such/schema.json": allowed: a readable JSON file holding a JSON Schema (an object)`]);
+    expect(badSchema).toEqual([`MODEL_JSON_SCHEMA (--model-json-schema) = "./no/such/schema.json": allowed: a JSON Schema object, inline ({...}) or the path of a readable JSON file holding one`]);
+    const inline = parseConfig([], { ...VALID_ENV, PROCESSOR: "openai", OPENAI_MODEL: "m", MODEL_TASK: "structured", MODEL_JSON_SCHEMA: '{"type":"object","required":["intent"]}' });
+    expect(inline.kind === "ok" && inline.config.processor).toMatchObject({ task: { jsonSchema: { schema: { type: "object", required: ["intent"] } } } });
+    expect(problemsOf({ ...VALID_ENV, MODEL_JSON_SCHEMA: '{"type": 12}' })).toHaveLength(1); // inline, but does not compile
   });
 
   it("reads MODEL_DEPLOYMENTS: both providers, priorities, weights, quotas, keys from the variables they name", () => {

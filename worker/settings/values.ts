@@ -89,9 +89,10 @@ export const storageConnectionString = parsed(
   },
 );
 
-export const jsonSchemaFile = parsed("a readable JSON file holding a JSON Schema (an object)", (raw) => {
+/** A JSON Schema (an object that compiles): written inline, or a path to a file that holds it. */
+export const jsonSchema = parsed("a JSON Schema object, inline ({...}) or the path of a readable JSON file holding one", (raw) => {
   try {
-    const schema = JSON.parse(readFileSync(resolve(raw), "utf8")) as unknown;
+    const schema = JSON.parse(raw.startsWith("{") ? raw : readFileSync(resolve(raw), "utf8")) as unknown;
     if (typeof schema !== "object" || schema === null || Array.isArray(schema)) return undefined;
     new Ajv({ strict: false }).compile(schema);
     return schema as Record<string, unknown>;

@@ -4,7 +4,7 @@
 import { z } from "zod";
 import type { Environment, PluginRuntime } from "../../plugins";
 import type { Problem, Values } from "../../settings/declare";
-import { integer, jsonSchemaFile, oneOf, text, type SettingValue } from "../../settings/values";
+import { integer, jsonSchema, oneOf, text, type SettingValue } from "../../settings/values";
 import type { Processor } from "../processor";
 import { ChatProcessor, type ChatTaskOptions } from "./chat-processor";
 import { apiKeyOf, keyProblems, parseModelDeployments, type ModelDeployment } from "./deployments";
@@ -51,8 +51,8 @@ export const MODEL_SETTINGS = {
     help: "chat|structured|embeddings: a chat answer, a JSON object matching MODEL_JSON_SCHEMA, or an embedding vector" },
   MODEL_SYSTEM_PROMPT: { group: GROUP, value: text, default: DEFAULT_SYSTEM_PROMPT, defaultShown: "a customer-message triage prompt",
     help: "system prompt for chat and structured" },
-  MODEL_JSON_SCHEMA: { group: GROUP, value: jsonSchemaFile,
-    help: "path to a JSON Schema file; required for MODEL_TASK=structured (answers that do not match are retried, then dead-lettered)" },
+  MODEL_JSON_SCHEMA: { group: GROUP, value: jsonSchema,
+    help: "a JSON Schema, inline or the path of a JSON file; required for MODEL_TASK=structured (answers that do not match are retried, then dead-lettered)" },
   MODEL_MAX_OUTPUT_TOKENS: { group: GROUP, value: integer(1, 1_000_000), help: "max completion tokens per answer (unset: the model's default)" },
   MODEL_MAX_INPUT_TOKENS: { group: GROUP, value: integer(1, 10_000_000), default: "8000", help: "longest event text sent, in tokens" },
   MODEL_INPUT_OVERFLOW: { group: GROUP, value: oneOf(["truncate", "dead-letter"]), default: "truncate",
