@@ -56,6 +56,14 @@ export interface BatchPipelineDeps {
   logger?: Logger;
 }
 
+/** How a batch's processing stops early (see BatchPipeline). */
+export interface StopSignals {
+  /** Events not yet sent are not sent; events already sent finish, retries included. */
+  stopStarting?: AbortSignal;
+  /** Nothing more is tried. */
+  abandon?: AbortSignal;
+}
+
 type EventOutcome =
   | { kind: "processed"; json: string; ms: number }
   | { kind: "failed"; error: unknown; attempts: number }
@@ -77,24 +85,27 @@ type EventOutcome =
  * (ProcessedBatch.written) and never written again, so a dead-letter store outage does not append the same
  * results to the sink on every round, nor a sink outage rewrite the dead letters.
  *
- * Abort (shutdown): work already started finishes, nothing new starts. An event still waiting for room in
- * the processor, or waiting to retry, is interrupted. The batch then keeps its prefix up to the first
- * interrupted event: results and dead letters of that prefix are committed, and lastEvent is the prefix's
- * last event, so the checkpoint never passes an event that was not finished; the rest is replayed by the
- * next owner (at least once).
+ * Stopping (shutdown, a hand-over, a lost partition) comes in two steps, so that a model call already paid for
+ * is not thrown away: `stopStarting` ends the waits of events not yet sent (for room in the processor: a pool
+ * slot, a model deployment), while events already sent once run to completion, their retries included;
+ * `abandon` ends everything, retries and their backoff too. An event stopped either way is interrupted. The
+ * batch then keeps its prefix up to the first interrupted event: results and dead letters of that prefix are
+ * committed, and lastEvent is the prefix's last event, so the checkpoint never passes an event that was not
+ * finished; the rest is replayed by the next owner (at least once). Events are sent in order, so the events
+ * sent form a prefix too: after `stopStarting` alone, nothing sent is replayed.
  */
 export class BatchPipeline {
   constructor(private readonly deps: BatchPipelineDeps) {}
 
-  async process(partitionId: string, events: ReceivedEventData[], signal?: AbortSignal): Promise<BatchOutcome> {
-    return this.commit(await this.run(partitionId, events, signal));
+  async process(partitionId: string, events: ReceivedEventData[], stop: StopSignals = {}): Promise<BatchOutcome> {
+    return this.commit(await this.run(partitionId, events, stop));
   }
 
-  async run(partitionId: string, events: ReceivedEventData[], signal?: AbortSignal): Promise<ProcessedBatch> {
+  async run(partitionId: string, events: ReceivedEventData[], stop: StopSignals = {}): Promise<ProcessedBatch> {
     const ordered = [...events].sort((a, b) => a.sequenceNumber - b.sequenceNumber);
     const batch: ProcessedBatch = { partitionId, records: [], deadLetters: [], retries: 0, transientRetries: 0, processingMs: [], interrupted: 0 };
     const decoded = ordered.map((event) => decodeOrPoison(partitionId, event));
-    const outcomes = await this.settleAll(partitionId, ordered, decoded, batch, signal);
+    const outcomes = await this.settleAll(partitionId, ordered, decoded, batch, stop);
 
     const firstInterrupted = outcomes.findIndex((o) => o.kind === "interrupted");
     const settledCount = firstInterrupted === -1 ? ordered.length : firstInterrupted;
@@ -114,7 +125,7 @@ export class BatchPipeline {
     if (batch.interrupted > 0) {
       this.deps.logger?.info(
         { partitionId, finished: settledCount, interrupted: batch.interrupted },
-        "batch interrupted by shutdown; unfinished events will be replayed",
+        "batch stopped early (shutdown, hand-over or lost partition); the events not finished are left for the next owner",
       );
     }
     return batch;
@@ -169,14 +180,16 @@ export class BatchPipeline {
    * Rounds of attempts: every unsettled event is tried together (one processMany call, or one process call
    * each), then the failures wait one backoff (at least as long as any of them was asked to wait) and go again.
    * A poison failure settles at once; an ordinary one after RETRY_MAX_ATTEMPTS; a transient one never: the
-   * batch, and with it the partition, waits for the dependency. Never rejects.
+   * batch, and with it the partition, waits for the dependency. The first round's waits for room end with
+   * `stopStarting` (those events were never sent); later rounds only retry events already sent, so only
+   * `abandon` ends them. Never rejects.
    */
   private async settleAll(
     partitionId: string,
     ordered: ReceivedEventData[],
     decoded: Array<EventInput | Error>,
     batch: ProcessedBatch,
-    signal: AbortSignal | undefined,
+    stop: StopSignals,
   ): Promise<EventOutcome[]> {
     const outcomes: EventOutcome[] = new Array(ordered.length);
     const attempts: number[] = new Array(ordered.length).fill(0);
@@ -185,7 +198,10 @@ export class BatchPipeline {
       if (input instanceof Error) outcomes[i] = this.failed(partitionId, ordered[i] as ReceivedEventData, input, 1);
       else pending.push(i);
     });
+    const { abandon } = stop;
+    const firstRound = stop.stopStarting && abandon ? AbortSignal.any([stop.stopStarting, abandon]) : (stop.stopStarting ?? abandon);
     for (let round = 1; pending.length > 0; round++) {
+      const signal = round === 1 ? firstRound : abandon;
       const settlements = await this.attempt(pending.map((i) => decoded[i] as EventInput), signal);
       const failures: Array<{ index: number; error: unknown }> = [];
       pending.forEach((index, k) => {
@@ -196,7 +212,8 @@ export class BatchPipeline {
           return;
         }
         const { error } = settlement;
-        if (signal?.aborted && !isPoisonEventError(error)) {
+        // Stopped while waiting for room (never sent), or abandoned: left for the next owner.
+        if (!isPoisonEventError(error) && ((signal?.aborted && error === signal.reason) || abandon?.aborted)) {
           outcomes[index] = { kind: "interrupted" };
           return;
         }
@@ -222,7 +239,7 @@ export class BatchPipeline {
       // The exponent stops growing once the cap is reached, so a long outage keeps probing at the cap.
       const delayMs = backoffDelayMs(this.deps.retry, Math.min(round, 30), Math.random, requested || undefined);
       try {
-        await sleep(delayMs, undefined, signal ? { signal } : {});
+        await sleep(delayMs, undefined, abandon ? { signal: abandon } : {});
       } catch {
         for (const index of pending) outcomes[index] = { kind: "interrupted" };
         break;

@@ -38,6 +38,7 @@ import { SINKS, type SinkConfig } from "./sinks/index";
 const EVENT_HUBS = "Event Hubs:";
 const STORAGE = "Checkpoint and dead-letter storage:";
 const TUNING = "Consumer tuning:";
+const FLEET = "Fleet coordination (the replicas of the consumer group):";
 const PROCESSING = "Processing:";
 const SINK = "Result sink:";
 const OPERATIONS = "Operations:";
@@ -85,6 +86,11 @@ const CONSUMER_SETTINGS = {
   LOAD_BALANCING_UPDATE_INTERVAL_MS: { group: TUNING, value: integer(100, 600_000), default: "10000", help: "how often ownership is renewed and rebalanced (ms)" },
   LOAD_BALANCING_OWNERSHIP_EXPIRATION_MS: { group: TUNING, value: integer(1000, 3_600_000), default: "30000",
     help: "ownership not renewed for this long is taken over (ms; > update interval)" },
+
+  FLEET_COORDINATION: { group: FLEET, value: boolean, default: "true",
+    help: "share model quotas and hand partitions over through records in the checkpoint container (false: each replica alone, as the SDK does)" },
+  FLEET_SYNC_INTERVAL_MS: { group: FLEET, value: integer(200, 60_000), default: "1000",
+    help: "how often each replica writes its record and reads the others' (ms); a record is fresh for 5 intervals" },
 
   PROCESSOR: { group: PROCESSING, value: pluginChoice(PROCESSORS), default: "text-insights",
     help: `what processes each event: ${allowedChoices(PROCESSORS)}` },
@@ -203,6 +209,7 @@ export interface WorkerConfig {
   subscription: { maxBatchSize: number; maxWaitTimeMs: number; prefetchCount: number; startPosition: "earliest" | "latest" };
   checkpoint: { everyEvents: number; everyMs: number };
   loadBalancing: { strategy: "greedy" | "balanced"; updateIntervalMs: number; ownershipExpirationMs: number };
+  fleet: { coordination: boolean; syncIntervalMs: number };
   /** The chosen processor's options; `kind` names it (PROCESSOR). */
   processor: ProcessorConfig;
   retry: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number };
@@ -255,6 +262,7 @@ function toWorkerConfig(s: CoreValues, values: Record<string, unknown>, env: Env
       updateIntervalMs: s.LOAD_BALANCING_UPDATE_INTERVAL_MS,
       ownershipExpirationMs: s.LOAD_BALANCING_OWNERSHIP_EXPIRATION_MS,
     },
+    fleet: { coordination: s.FLEET_COORDINATION, syncIntervalMs: s.FLEET_SYNC_INTERVAL_MS },
     processor: pluginConfig<ProcessorConfig>(s.PROCESSOR, values, context),
     retry: { maxAttempts: s.RETRY_MAX_ATTEMPTS, baseDelayMs: s.RETRY_BASE_DELAY_MS, maxDelayMs: s.RETRY_MAX_DELAY_MS },
     sink: pluginConfig<SinkConfig>(s.SINK, values, context),

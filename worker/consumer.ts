@@ -1,4 +1,5 @@
-// Wires one worker process: storage, processor, sink, dead letters, the load-balanced subscription and telemetry.
+// Wires one worker process: storage, processor, sink, dead letters, the load-balanced subscription, the fleet and telemetry.
+import { randomUUID } from "node:crypto";
 import type { TokenCredential } from "@azure/core-auth";
 import {
   EventHubConsumerClient,
@@ -15,6 +16,8 @@ import { BatchPipeline } from "./batch-pipeline";
 import type { WorkerConfig } from "./config";
 import { BlobDeadLetterStore } from "./dead-letter";
 import { probeEventHub, type AccessProblem } from "./event-hubs-access";
+import type { QuotaParticipant } from "./fleet/fleet-coordinator";
+import { joinFleet, type FleetMembership } from "./fleet/join-fleet";
 import { writeInitialCheckpoints } from "./initial-checkpoints";
 import { OwnershipTracker } from "./ownership-tracker";
 import { withRetry, type RetryPolicy } from "./retry";
@@ -117,7 +120,8 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
   // Metrics first: processors report to them. The queue gauge reads the processor made below.
   let queued: () => number | undefined = () => undefined;
   const metrics = new WorkerMetrics({ queueDepth: () => queued() });
-  const runtime: PluginRuntime = { credential, blobService, metrics, logger };
+  const quotas: QuotaParticipant[] = [];
+  const runtime: PluginRuntime = { credential, blobService, metrics, logger, shareQuotas: (participants) => quotas.push(...participants) };
   const processor = await startProcessor(config.processor, runtime);
   queued = () => processor.queued;
   exportPrometheusMetrics(metrics.registry); // every metric is registered by now
@@ -131,7 +135,9 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
   }
   closers.push(["sink", () => sink.close()]);
 
-  const ownership = new OwnershipTracker(new BlobCheckpointStore(checkpointContainer), config.loadBalancing.ownershipExpirationMs);
+  // This process's name in ownership records and fleet records alike.
+  const replica = randomUUID();
+  const ownership = new OwnershipTracker(new BlobCheckpointStore(checkpointContainer), config.loadBalancing.ownershipExpirationMs, Date.now, replica);
   // Failed writes are retried at least every RETRY_MAX_DELAY_MS; one not retried for much longer belongs to a closed partition.
   const writeStaleAfterMs = Math.max(60_000, 3 * config.retry.maxDelayMs);
   const sinkHealth = new WriteHealth(`sink (${config.sink.kind})`, writeStaleAfterMs);
@@ -159,6 +165,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
   });
 
   const clientOptions = {
+    identifier: replica,
     loadBalancingOptions: {
       strategy: config.loadBalancing.strategy,
       updateIntervalInMs: config.loadBalancing.updateIntervalMs,
@@ -180,6 +187,8 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
   ownership.onChange((owned) => {
     metrics.ownedPartitions.set(owned.length);
     logger.info({ ownerId: ownership.id, ownedPartitions: owned }, `owned partitions: ${owned.join(", ") || "none"}`);
+    // Taken by another worker: its queued events are dropped at once instead of being paid for twice.
+    for (const partition of handler.activePartitions()) if (!owned.includes(partition)) handler.lost(partition);
   });
 
   const access = await probeEventHub(client, eventHub.retry.timeoutInMs);
@@ -209,6 +218,23 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
   } catch (error) {
     // Only autoscaling accuracy depends on them; consuming works without.
     logger.warn({ err: errorFields(error) }, "could not write initial checkpoints");
+  }
+
+  let fleet: FleetMembership | undefined;
+  if (config.fleet.coordination) {
+    const partitionIds = access ? undefined : await client.getPartitionIds({ abortSignal: AbortSignal.timeout(eventHub.retry.timeoutInMs) }).catch(() => undefined);
+    fleet = await joinFleet({
+      replica,
+      container: checkpointContainer,
+      scope: { fullyQualifiedNamespace: client.fullyQualifiedNamespace, eventHubName: eventHub.eventHubName, consumerGroup: eventHub.consumerGroup },
+      partitionCount: partitionIds?.length,
+      syncIntervalMs: config.fleet.syncIntervalMs,
+      loadBalancing: config.loadBalancing,
+      quotas,
+      ownership,
+      handler,
+      logger,
+    });
   }
 
   const handlers = {
@@ -249,7 +275,10 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
       const problem = health.problem();
       if (problem) reasons.push(problem);
     }
-    return { ready: reasons.length === 0, reasons, notes: processor.degraded?.() ?? [] };
+    const notes = [...(processor.degraded?.() ?? [])];
+    const fleetNote = fleet?.note();
+    if (fleetNote) notes.push(fleetNote);
+    return { ready: reasons.length === 0, reasons, notes };
   };
   let server: TelemetryServer;
   try {
@@ -293,7 +322,10 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
     ownerId: () => ownership.id,
     ownedPartitions: () => ownership.ownedPartitions(),
     async stop() {
-      await step("drain in-flight batches and checkpoint", () => handler.drain());
+      // The calls already made finish (so none is paid twice); what still runs at 60% of the shutdown timeout is
+      // abandoned, leaving time to checkpoint and release.
+      await step("drain: finish the events already sent, commit and checkpoint", () => handler.drain(Math.floor(config.shutdownTimeoutMs * 0.6)));
+      if (fleet) await step("leave the fleet (the others take this replica's quota shares)", () => (fleet as FleetMembership).stop());
       await step("close subscription (release ownership)", () => subscription.close());
       await step("close event hubs client", () => client.close());
       for (const [name, close] of closers) await step(`close ${name}`, close);

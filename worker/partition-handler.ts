@@ -12,10 +12,16 @@
 // committed either: they are replayed with it.
 //
 // The one deliberate throw is a fence: when this worker no longer owns a partition (another worker's claim
-// seen in the ownership listing, or our renewals failing past the expiration interval) but the SDK still
-// pumps it, a NotPartitionOwnerError makes the SDK stop that pump. Processing it anyway would duplicate the
-// owner's work without ever checkpointing; skipping batches instead could lose events if the same pump is
-// later owned again. A stopped pump is restarted from the checkpoint when the partition is claimed again.
+// seen in the ownership listing, our renewals failing past the expiration interval, or a hand-over) but the
+// SDK still pumps it, a NotPartitionOwnerError makes the SDK stop that pump. Processing it anyway would
+// duplicate the owner's work without ever checkpointing; skipping batches instead could lose events if the
+// same pump is later owned again. A stopped pump is restarted from the checkpoint when the partition is
+// claimed again.
+//
+// Stopping a partition costs no model call twice when it is planned: a drain (shutdown) or a hand-over stops
+// sending new events, lets the events already sent finish (their retries too), commits and checkpoints where
+// they end, and only then lets the partition go. A partition lost to another owner stops everything at once:
+// its events still queued are dropped before they cost anything.
 import { setTimeout as sleep } from "node:timers/promises";
 import {
   CloseReason,
@@ -24,7 +30,7 @@ import {
   type SubscriptionEventHandlers,
 } from "@azure/event-hubs";
 import type { Logger } from "pino";
-import type { BatchOutcome, ProcessedBatch } from "./batch-pipeline";
+import type { BatchOutcome, ProcessedBatch, StopSignals } from "./batch-pipeline";
 import { PartitionCheckpointer, type CheckpointSchedule } from "./checkpoint-policy";
 import type { OwnershipTracker } from "./ownership-tracker";
 import { backoffDelayMs, type RetryPolicy } from "./retry";
@@ -40,7 +46,7 @@ const BATCHES_IN_FLIGHT = 2;
 
 export interface BatchRunner {
   /** Processes the events; never rejects. */
-  run(partitionId: string, events: ReceivedEventData[], signal?: AbortSignal): Promise<ProcessedBatch>;
+  run(partitionId: string, events: ReceivedEventData[], stop: StopSignals): Promise<ProcessedBatch>;
   /** Makes a processed batch durable; rejects if it could not, and may be called again: it redoes only what failed. */
   commit(batch: ProcessedBatch): Promise<BatchOutcome>;
 }
@@ -54,8 +60,10 @@ export class NotPartitionOwnerError extends Error {
 
 interface PartitionState {
   readonly checkpointer: PartitionCheckpointer;
-  /** Aborted when the partition closes: ends backoff waits and in-flight processing. */
+  /** Aborted when the partition closes or is lost: ends everything, backoff waits and retries included. */
   readonly closed: AbortController;
+  /** Aborted when the partition is handed over: events not yet sent are not sent. */
+  readonly stopStarting: AbortController;
   /** Batches taken and not yet finished (committed or abandoned). */
   readonly inFlight: Set<Promise<void>>;
   /** Settles when the newest batch is finished: true if it was committed whole, so the next one may commit. */
@@ -63,6 +71,10 @@ interface PartitionState {
   lastSequenceNumber: number | undefined;
   /** Stopped by the fence: it closes like a lost partition. */
   fenced: boolean;
+  /** Being handed over to another worker: no new batch is taken. */
+  handingOver: boolean;
+  /** Handed over: its ownership was released, so closing it writes no checkpoint. */
+  released: boolean;
 }
 
 export interface PartitionHandlerDeps {
@@ -79,8 +91,10 @@ export interface PartitionHandlerDeps {
 
 export class PartitionHandler {
   private readonly partitions = new Map<string, PartitionState>();
-  /** Set by drain(): new batches are not taken any more. */
+  /** Set by drain(): new batches are not taken, and events not yet sent are not sent. */
   private readonly draining = new AbortController();
+  /** Set when drain()'s deadline passes: everything still running is abandoned. */
+  private readonly abandonAll = new AbortController();
 
   constructor(private readonly deps: PartitionHandlerDeps) {}
 
@@ -92,18 +106,61 @@ export class PartitionHandler {
   };
 
   /**
-   * Stop taking batches, wait for in-flight ones, and checkpoint what is durable. Each partition flushes as soon
-   * as its own batches are done, so one stuck partition does not keep the others' checkpoints from being
-   * written before the shutdown deadline. Never throws.
+   * Stop taking batches and sending events, let the events already sent finish, and checkpoint what is durable.
+   * After `deadlineMs` whatever still runs (retries of an event the model keeps refusing) is abandoned. Each
+   * partition flushes as soon as its own batches are done, so one stuck partition does not keep the others'
+   * checkpoints from being written before the shutdown deadline. Never throws.
    */
-  async drain(): Promise<void> {
+  async drain(deadlineMs?: number): Promise<void> {
     this.draining.abort();
-    await Promise.all(
-      [...this.partitions.values()].map(async (state) => {
-        await settled(state.inFlight);
-        await state.checkpointer.flush();
-      }),
-    );
+    const deadline = deadlineMs === undefined ? undefined : setTimeout(() => this.abandonAll.abort(), deadlineMs);
+    try {
+      await Promise.all(
+        [...this.partitions.values()].map(async (state) => {
+          await settled(state.inFlight);
+          if (!state.released) await state.checkpointer.flush();
+        }),
+      );
+    } finally {
+      clearTimeout(deadline);
+    }
+  }
+
+  /**
+   * Hands a partition over to the worker that asked for it: no new event is sent, the events already sent finish
+   * (abandoned after `deadlineMs`), their results are committed and checkpointed, then ownership is released for
+   * the other worker to claim, which starts exactly where this one stopped. Resolves whether it was released.
+   */
+  async handOver(partitionId: string, deadlineMs: number): Promise<boolean> {
+    const state = this.partitions.get(partitionId);
+    if (!state || state.handingOver || state.closed.signal.aborted || this.draining.signal.aborted) return false;
+    const { ownership, logger } = this.deps;
+    state.handingOver = true;
+    state.stopStarting.abort(new Error(`partition ${partitionId} is being handed over`));
+    const deadline = setTimeout(() => state.closed.abort(), deadlineMs);
+    await settled(state.inFlight);
+    clearTimeout(deadline);
+    const checkpoint = await state.checkpointer.flush();
+    const released = await ownership.release(partitionId).catch((error: unknown) => {
+      logger.warn({ partitionId, err: errorFields(error) }, "could not release the partition; the other worker takes it when this ownership expires");
+      return false;
+    });
+    state.released = true;
+    state.closed.abort(); // lets the held pump stop
+    logger.info({ partitionId, checkpoint, released }, "partition handed over: the events already sent were finished and checkpointed");
+    return released;
+  }
+
+  /** Another worker owns the partition now: stop its work at once, so its queued events cost nothing. */
+  lost(partitionId: string): void {
+    const state = this.partitions.get(partitionId);
+    if (!state || state.handingOver) return;
+    state.closed.abort();
+  }
+
+  /** Partitions being handed over right now. */
+  handingOver(): string[] {
+    return [...this.partitions].filter(([, state]) => state.handingOver && !state.released).map(([partition]) => partition);
   }
 
   /** Partitions with a running handler (for progress displays and tests). */
@@ -145,10 +202,13 @@ export class PartitionHandler {
         logger,
       }),
       closed: new AbortController(),
+      stopStarting: new AbortController(),
       inFlight: new Set(),
       commitTail: Promise.resolve(true),
       lastSequenceNumber: undefined,
       fenced: false,
+      handingOver: false,
+      released: false,
     };
     this.partitions.set(context.partitionId, state);
     return state;
@@ -156,6 +216,11 @@ export class PartitionHandler {
 
   private async processEvents(events: ReceivedEventData[], context: PartitionContext): Promise<void> {
     const state = this.stateOf(context);
+    if (state.handingOver) {
+      // Held until the hand-over has released the partition, then the pump stops.
+      await waitForAbort(state.closed.signal);
+      throw new NotPartitionOwnerError(context.partitionId, "handed over to another worker");
+    }
     if (this.draining.signal.aborted || state.closed.signal.aborted) {
       // Shutting down: leave these events for the next owner; hold the pump until the subscription closes.
       await waitForAbort(state.closed.signal);
@@ -180,17 +245,20 @@ export class PartitionHandler {
 
   /** Starts processing now; commits after the partition's previous batch. Settles when finished; never rejects. */
   private startBatch(state: PartitionState, events: ReceivedEventData[], partition: string): Promise<void> {
-    // Closing or draining: events already on a thread finish, events still waiting for room or for a retry
-    // are left for the next owner, and the finished prefix is committed and checkpointed.
-    const stopping = AbortSignal.any([state.closed.signal, this.draining.signal]);
-    const processed = this.deps.batches.run(partition, events, stopping);
+    // Draining or handing over: events already sent finish, events not yet sent are left for the next owner,
+    // and the finished prefix is committed and checkpointed. Closed or lost: everything stops.
+    const stop = {
+      stopStarting: AbortSignal.any([state.stopStarting.signal, this.draining.signal]),
+      abandon: AbortSignal.any([state.closed.signal, this.abandonAll.signal]),
+    };
+    const processed = this.deps.batches.run(partition, events, stop);
     const previous = state.commitTail;
     const committed = (async () => {
       const previousWhole = await previous;
       const batch = await processed;
       // An earlier batch was left unfinished: its events are replayed, and these with them.
       if (!previousWhole) return false;
-      const outcome = await this.commitUntilDurable(batch, stopping);
+      const outcome = await this.commitUntilDurable(batch, stop.abandon);
       if (!outcome) return false; // the partition closed before the batch became durable: nothing to checkpoint
       this.recordOutcome(events, outcome, partition);
       annotateBatch(outcome);
@@ -276,8 +344,8 @@ export class PartitionHandler {
     this.deps.metrics.partitionLag.remove({ partition: context.partitionId });
     await settled(state.inFlight); // their finished prefix is committed, so the flush below covers it
     // Flush durable progress only if still the owner (a lost partition belongs to someone else now).
-    const lost = reason === CloseReason.OwnershipLost || state.fenced;
-    const result = lost ? "skipped: ownership lost" : await state.checkpointer.flush();
+    const lost = reason === CloseReason.OwnershipLost || state.fenced || state.released;
+    const result = state.released ? "skipped: handed over" : lost ? "skipped: ownership lost" : await state.checkpointer.flush();
     this.deps.logger.info({ partitionId: context.partitionId, reason, checkpoint: result }, "partition stopped");
   }
 }

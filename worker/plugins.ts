@@ -4,6 +4,7 @@
 import type { TokenCredential } from "@azure/core-auth";
 import type { BlobServiceClient } from "@azure/storage-blob";
 import type { Logger } from "pino";
+import type { QuotaParticipant } from "./fleet/fleet-coordinator";
 import type { Processor } from "./processing/processor";
 import type { Problem, RawSettings, Settings, Values } from "./settings/declare";
 import type { Sink } from "./sinks/sink";
@@ -17,6 +18,8 @@ export interface PluginRuntime {
   blobService: BlobServiceClient;
   metrics: WorkerMetrics;
   logger: Logger;
+  /** Model deployments whose quota the replicas of the consumer group share. */
+  shareQuotas(participants: readonly QuotaParticipant[]): void;
 }
 
 /** Facts from the core settings a plugin's options may depend on. */

@@ -15,5 +15,6 @@ export function pluginRuntime(parts: Partial<Pick<PluginRuntime, "blobService">>
     },
     metrics: new WorkerMetrics(),
     logger: pino({ level: "silent" }),
+    shareQuotas: () => undefined, // one process, no fleet: each deployment paces on its own
   };
 }

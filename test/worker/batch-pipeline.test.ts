@@ -5,6 +5,7 @@ import { BatchPipeline } from "../../worker/batch-pipeline";
 import type { DeadLetterRecord } from "../../worker/dead-letter";
 import { startTextInsights } from "../../worker/processing/text-insights-processor";
 import { PoisonEventError, ThrottledError, type EventInput, type Processor } from "../../worker/processing/processor";
+import { Semaphore } from "../../worker/processing/semaphore";
 import type { RetryPolicy } from "../../worker/retry";
 import { PartialWriteError, serializeResultRecord, type ResultRecord, type Sink } from "../../worker/sinks/sink";
 
@@ -224,7 +225,7 @@ describe("BatchPipeline", () => {
       eventHubName: "events", consumerGroup: "ai-workers",
     });
     const controller = new AbortController();
-    const pending = slowRetries.process("1", [event(1, "ok"), event(2, "poison"), event(3, "throttled"), event(4, "gated")], controller.signal);
+    const pending = slowRetries.process("1", [event(1, "ok"), event(2, "poison"), event(3, "throttled"), event(4, "gated")], { abandon: controller.signal });
     await vi.waitFor(() => expect(processor.attempts.get(4)).toBe(1), { timeout: 10_000 });
     controller.abort(); // event 4 is still running; event 3 has not been retried
     processor.openGate();
@@ -238,9 +239,41 @@ describe("BatchPipeline", () => {
     expect(processor.attempts.get(4)).toBe(1); // started before the abort and ran to the end
   });
 
+  it("on a planned stop sends nothing new, but finishes what was sent, its retries included", async () => {
+    // One slot, as a model deployment with room for one request: events wait for it, and the wait is what stops.
+    const scripted = new ScriptedProcessor();
+    const slots = new Semaphore(1);
+    const processor: Processor = {
+      name: "slotted",
+      async process(input, signal) {
+        await slots.acquire(signal);
+        try {
+          return await scripted.process(input);
+        } finally {
+          slots.release();
+        }
+      },
+      close: async () => undefined,
+    };
+    const sink = new MemorySink();
+    const stopStarting = new AbortController();
+    const pending = batchPipeline(processor, sink, new MemoryDeadLetters()).process("1", [event(1, "throttled"), event(2, "gated"), event(3, "ok")], { stopStarting: stopStarting.signal });
+    // Event 1 was sent and throttled; event 2 holds the slot; event 3 waits for it.
+    await vi.waitFor(() => expect(scripted.attempts.get(2)).toBe(1), { timeout: 10_000 });
+    stopStarting.abort(new Error("handing over"));
+    scripted.openGate();
+    const outcome = await pending;
+
+    expect(outcome).toMatchObject({ processed: 2, deadLettered: 0 });
+    expect(outcome.lastEvent?.sequenceNumber).toBe(2);
+    expect(scripted.attempts.get(1)).toBe(2); // its retry went out after the stop: it had been sent once already
+    expect(scripted.attempts.has(3)).toBe(false); // never sent, left for the next owner
+    expect(sink.writes.map((w) => w.map((r) => r.sequenceNumber))).toEqual([[1, 2]]);
+  });
+
   it("with nothing started (already aborted) checkpoints nothing", async () => {
     const processor = new ScriptedProcessor();
-    const outcome = await batchPipeline(processor, new MemorySink(), new MemoryDeadLetters()).process("1", [event(1, "ok")], AbortSignal.abort());
+    const outcome = await batchPipeline(processor, new MemorySink(), new MemoryDeadLetters()).process("1", [event(1, "ok")], { abandon: AbortSignal.abort() });
     expect(outcome.lastEvent).toBeUndefined();
     expect(processor.attempts.size).toBe(0);
   });

@@ -117,12 +117,12 @@ describe("PartitionHandler", () => {
     expect(runner.commits).toBe(4);
   });
 
-  it("checkpoints nothing of a batch that never became durable, and drain ends the retries", async () => {
+  it("checkpoints nothing of a batch that never became durable, and drain's deadline ends the retries", async () => {
     const runner = flakyRunner(Number.POSITIVE_INFINITY);
     const { store, handler, ctx } = await setUp(runner);
     const processing = handler.handlers.processEvents([event(0)], ctx);
     await vi.waitFor(() => expect(runner.commits).toBeGreaterThan(1), { timeout: 10_000 });
-    await handler.drain();
+    await handler.drain(100);
     await expect(processing).resolves.toBeUndefined();
     expect(store.writes).toEqual([]);
   });
@@ -169,8 +169,8 @@ describe("PartitionHandler", () => {
     expect(second.store.writes).toEqual([]);
   });
 
-  it("drain interrupts events still waiting to retry and checkpoints the finished prefix", async () => {
-    // Event 0 succeeds; event 1 is throttled with a 60 s Retry-After. Draining must not wait for that retry.
+  it("drain's deadline abandons events still waiting to retry and checkpoints the finished prefix", async () => {
+    // Event 0 succeeds; event 1 is throttled with a 60 s Retry-After. Draining waits for that retry only until its deadline.
     const attempts = new Map<number, number>();
     const batches = new BatchPipeline({
       processor: {
@@ -194,7 +194,7 @@ describe("PartitionHandler", () => {
 
     const giveUp = new AbortController();
     const stillWaiting = sleep(10_000, "still waiting", { signal: giveUp.signal }).catch(() => "cancelled");
-    const drained = await Promise.race([handler.drain().then(() => "drained"), stillWaiting]);
+    const drained = await Promise.race([handler.drain(200).then(() => "drained"), stillWaiting]);
     giveUp.abort();
     expect(drained).toBe("drained");
     await expect(processing).resolves.toBeUndefined();

@@ -13,12 +13,12 @@ export interface Readiness {
 }
 
 export interface Ownership {
-  /** The subscription's processor id (the ownerid in ownership blobs); undefined until its first claim. */
+  /** This worker's id in ownership and fleet records (the subscription's processor id). */
   ownerId: string | undefined;
   ownedPartitions: string[];
 }
 
-/** The /status body (ownerId is left out until the first claim). */
+/** The /status body. */
 export interface WorkerStatus {
   ownerId?: string;
   ownedPartitions: string[];

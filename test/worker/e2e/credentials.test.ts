@@ -80,9 +80,9 @@ describe("credentials and reachability", () => {
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
     expect(ready.status).toBe(503);
     expect(((await ready.json()) as { reasons: string[] }).reasons.join("; ")).toMatch(/not receiving yet: no load-balancing round has completed for event hub "creds" .*ECONNREFUSED/);
-    // /status answers all the same: no claim yet, so no owner id and nothing owned; not ready, and why.
+    // /status answers all the same: the worker's owner id, nothing owned; not ready, and why.
     const status = await worker.status();
-    expect(status).toEqual({ ownedPartitions: [], pid: worker.pid, metricsPort: port, readiness: { ready: false, reasons: expect.any(Array) } });
+    expect(status).toEqual({ ownerId: expect.stringMatching(/^[0-9a-f-]{36}$/), ownedPartitions: [], pid: worker.pid, metricsPort: port, readiness: { ready: false, reasons: expect.any(Array), notes: expect.any(Array) } });
     expect(status.readiness.reasons.join("; ")).toMatch(/not receiving yet: no load-balancing round has completed for event hub "creds" .*ECONNREFUSED/);
     expect(worker.logs.find((l) => l.problem === "unreachable")?.err).toMatch(/^ECONNREFUSED: connect ECONNREFUSED/);
     // No error is ever logged without its message.

@@ -131,7 +131,7 @@ describe("worker processing failures", () => {
 
     for (const blob of blocking) await blob.delete();
     await waitFor("/readyz 200 again", async () => (last = await readiness()).status === 200, 40_000, () => `${JSON.stringify(last)}\n${worker.describe()}`);
-    expect(last.body).toEqual({ ready: true, reasons: [] });
+    expect(last.body).toEqual({ ready: true, reasons: [], notes: [] });
     const written = new Set<string>();
     await waitFor(
       "every result in the sink",
@@ -197,7 +197,7 @@ describe("worker processing failures", () => {
     expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ ready: true, reasons: [] });
+    expect(await ready.json()).toEqual({ ready: true, reasons: [], notes: [] });
     // /status: who the worker is (the ownerid of its ownership blobs), what it owns, and its readiness.
     const status = await worker.status();
     const owners = await readOwnership(stack.storageConnectionString, stack.checkpointContainer, "openai");
@@ -207,7 +207,7 @@ describe("worker processing failures", () => {
       ownedPartitions: ["0", "1", "2", "3"],
       pid: worker.pid,
       metricsPort: port,
-      readiness: { ready: true, reasons: [] },
+      readiness: { ready: true, reasons: [], notes: [] },
     });
 
     worker.signal("SIGTERM");

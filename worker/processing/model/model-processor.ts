@@ -11,6 +11,7 @@ import { apiKeyOf, keyProblems, parseModelDeployments, type ModelDeployment } fr
 import { EmbeddingsProcessor, type EmbeddingsTaskOptions } from "./embeddings-processor";
 import { ModelEndpoint, type DeploymentOptions, type ModelTelemetry } from "./model-endpoint";
 import { ModelRouter } from "./model-router";
+import type { QuotaParticipant } from "../../fleet/fleet-coordinator";
 import type { RateGovernorOptions } from "./rate-governor";
 
 /** What a remote model is asked to do with each event. */
@@ -149,6 +150,16 @@ export interface ModelProcessorParts {
   router: ModelRouter;
 }
 
+/** How the fleet sees one deployment of this process: its quota, its use, and the share it sets. */
+function quotaParticipant(router: ModelRouter, endpoint: ModelEndpoint): QuotaParticipant {
+  return {
+    name: endpoint.name,
+    quota: endpoint.quota,
+    use: (withinMs) => ({ ...endpoint.governor.usage(), wanting: router.wanted(endpoint, withinMs) }),
+    setShare: (share) => endpoint.governor.setShare(share),
+  };
+}
+
 /** A chat or embeddings processor over a router of the deployments. */
 export function createModelProcessor(
   name: string,
@@ -169,7 +180,7 @@ export function createModelProcessor(
  * The same, for the worker: Entra ID for Azure deployments without a key, metrics, and one log line per
  * circuit change naming the deployment, what failed and what to check.
  */
-export async function startModelProcessor(name: string, options: ModelProcessorOptions, { metrics, logger, credential }: PluginRuntime): Promise<Processor> {
+export async function startModelProcessor(name: string, options: ModelProcessorOptions, { metrics, logger, credential, shareQuotas }: PluginRuntime): Promise<Processor> {
   const deployments = options.deployments.map((deployment): DeploymentOptions => {
     const { connection } = deployment;
     return connection.provider === "azure-openai" && connection.apiKey === undefined
@@ -178,6 +189,7 @@ export async function startModelProcessor(name: string, options: ModelProcessorO
   });
   const { processor, router } = createModelProcessor(name, { ...options, deployments }, { telemetry: metrics.modelTelemetry });
   metrics.observeModel(router);
+  shareQuotas(router.endpoints.map((endpoint) => quotaParticipant(router, endpoint)));
   for (const endpoint of router.endpoints) {
     endpoint.breaker.onChange((state) => {
       const others = router.endpoints.length > 1 ? "the other deployments carry the load" : "events wait (none are dead-lettered)";
