@@ -235,16 +235,13 @@ export function parseModelConfig(raw: unknown): { model?: ModelConfig; problems:
 function countProblems(value: Record<string, unknown>): ModelProblem[] {
   const created = asList(value.deployments).length;
   const total = created + asList(value.existing).length;
-  if (total === 0) {
-    return [{ path: ["deployments"], value: undefined, message: "none listed: a model needs at least one deployment, created (deployments) or existing" }];
-  }
-  const problems: ModelProblem[] = [];
+  const problem = (list: string, message: string): ModelProblem[] => [{ path: [list], value: undefined, message }];
+  if (total === 0) return problem("deployments", "none listed: a model needs at least one deployment, created (deployments) or existing");
   if (created > MAX_MODEL_DEPLOYMENTS) {
-    problems.push({ path: ["deployments"], value: undefined, message: `lists ${created}; an Azure OpenAI account holds at most ${MAX_MODEL_DEPLOYMENTS} standard deployments` });
-  } else if (total > MAX_MODEL_DEPLOYMENTS) {
-    problems.push({ path: ["existing"], value: undefined, message: `makes ${total} deployments in all; the worker calls at most ${MAX_MODEL_DEPLOYMENTS}` });
+    return problem("deployments", `lists ${created}; an Azure OpenAI account holds at most ${MAX_MODEL_DEPLOYMENTS} standard deployments`);
   }
-  return problems;
+  if (total > MAX_MODEL_DEPLOYMENTS) return problem("existing", `makes ${total} deployments in all; the worker calls at most ${MAX_MODEL_DEPLOYMENTS}`);
+  return [];
 }
 
 /** One name serves Azure, MODEL_DEPLOYMENTS and the worker's results, so names are unique across both lists. */

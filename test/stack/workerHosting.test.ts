@@ -277,12 +277,13 @@ describe("deployWorker on", () => {
     expect(JSON.stringify(run.outputs)).not.toContain("InstrumentationKey");
   });
 
-  it("exports the app name, registry and identity client id, none of them secret", () => {
+  it("exports the app name, registry and identity client and principal ids, none of them secret", () => {
     expect(run.outputs).toMatchObject({
       workerAppName: "ca-aiwork-worker",
       workerRegistryName: single(run, "azure-native:containerregistry:Registry").inputs.registryName,
       workerRegistryLoginServer: expect.stringMatching(/^craiwork[0-9a-f]{10}\.azurecr\.io$/),
       workerIdentityClientId: IDENTITY_CLIENT_ID,
+      workerIdentityPrincipalId: IDENTITY_PRINCIPAL_ID,
     });
     expect([...run.secretOutputs].sort()).toEqual(["connectionString", "producerConnectionString", "storageConnectionString"]);
   });
