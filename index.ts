@@ -5,7 +5,9 @@ import { loadStackConfig } from "./infra/config";
 import { ContainerAppsEnvironment, CONSUMPTION_PROFILE } from "./infra/containerAppsEnvironment";
 import { EventHubsNamespace } from "./infra/eventHubsNamespace";
 import { HubAccessRules } from "./infra/hubAccessRules";
+import { modelWorkerSettings } from "./infra/modelWorkerSettings";
 import { globalNames, resourceGroupName as resourceGroupNameFor, workerHostingNames } from "./infra/naming";
+import { OpenAiAccount } from "./infra/openAiAccount";
 import { ResourceGroup } from "./infra/resourceGroup";
 import { stackTags } from "./infra/tags";
 import { WorkerApp } from "./infra/workerApp";
@@ -14,6 +16,7 @@ import { WorkerEventHub } from "./infra/workerEventHub";
 import { WorkerIdentity } from "./infra/workerIdentity";
 import { WorkerRegistry } from "./infra/workerRegistry";
 import { WorkerRoleAssignments } from "./infra/workerRoleAssignments";
+import { workerScale } from "./infra/workerScale";
 
 // Throws, listing every problem, before any resource is declared.
 const config = loadStackConfig();
@@ -65,12 +68,27 @@ const access = config.disableLocalAuth
   ? undefined
   : new HubAccessRules("hub-access", { resourceGroupName: group.name, namespaceName: namespace.name, eventHubName: hub.name });
 
+// The model's deployments the stack creates, in one Azure OpenAI account (a model may use existing ones only).
+const openAi =
+  config.model !== undefined && config.model.deployments.length > 0
+    ? new OpenAiAccount("openai", {
+        resourceGroupName: group.name,
+        location: group.location,
+        accountName: names.openAiAccountName,
+        // Validation allows only these two with a model.
+        publicNetworkAccess: config.publicNetworkAccess === "Disabled" ? "Disabled" : "Enabled",
+        deployments: config.model.deployments,
+        tags,
+      })
+    : undefined;
+
 if (config.principalId !== undefined) {
   new WorkerRoleAssignments("worker-roles", {
     subscriptionId,
     principalId: config.principalId,
     eventHubId: hub.id,
     containers: [...checkpoints.checkpointContainers, checkpoints.deadLetterContainer],
+    openAiAccountId: openAi?.id,
   });
 }
 
@@ -89,6 +107,13 @@ const registry =
 let worker: { app: WorkerApp; identity: WorkerIdentity } | undefined;
 if (config.deployWorker && registry && config.workerImage !== undefined) {
   const hostingNames = workerHostingNames(config.namePrefix);
+  const scale = workerScale({
+    partitionCount: config.partitionCount,
+    minReplicas: config.workerMinReplicas,
+    maxReplicas: config.workerMaxReplicas,
+    model: config.model,
+  });
+  for (const warning of scale.warnings) pulumi.log.warn(warning);
   const workerContainers = [checkpoints.checkpointContainers[0]!, checkpoints.deadLetterContainer];
   const identity = new WorkerIdentity("worker-identity", {
     resourceGroupName: group.name,
@@ -98,6 +123,7 @@ if (config.deployWorker && registry && config.workerImage !== undefined) {
     eventHubId: hub.id,
     containers: workerContainers,
     registryId: registry.id,
+    openAiAccountId: openAi?.id,
     tags,
   });
   const environment = new ContainerAppsEnvironment("worker-environment", {
@@ -137,10 +163,14 @@ if (config.deployWorker && registry && config.workerImage !== undefined) {
       deadLetterContainer: checkpoints.deadLetterContainer.name,
     },
     minReplicas: config.workerMinReplicas,
-    maxReplicas: config.partitionCount,
+    maxReplicas: scale.maxReplicas,
     unprocessedEventThreshold: config.unprocessedEventThreshold,
     applicationInsightsConnectionString: insights.connectionString,
     cpu: config.workerCpu,
+    model: config.model && {
+      settings: modelWorkerSettings(config.model, openAi?.endpoint),
+      deployments: openAi?.deployments ?? [],
+    },
     tags,
   });
   worker = { app, identity };
@@ -163,3 +193,7 @@ export const workerRegistryName = registry?.name;
 export const workerRegistryLoginServer = registry?.loginServer;
 export const workerAppName = worker?.app.name;
 export const workerIdentityClientId = worker?.identity.clientId;
+/** For granting the worker Cognitive Services OpenAI User on accounts the stack does not create (model.existing). */
+export const workerIdentityPrincipalId = worker?.identity.principalId;
+export const openAiEndpoint = openAi?.endpoint;
+export const openAiDeploymentNames = openAi && pulumi.all(openAi.deploymentNames);

@@ -1,6 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { checkpointContainerName, DEFAULT_CONSUMER_GROUP, ENTITY_NAME, ENTITY_NAME_RULE, WORKERS_CONSUMER_GROUP } from "../common/names";
+import { booleanFromText, jsonFromText, wholeNumberFromText } from "./configText";
+import { parseModelConfig, type ModelConfig } from "./modelConfig";
 import { BUILT_IN_TAG_NAMES } from "./tags";
 import {
   EVENT_HUBS_SKUS,
@@ -37,6 +39,8 @@ export const CONFIG_DEFAULTS = {
   workerMinReplicas: 1,
   unprocessedEventThreshold: 64,
   workerCpu: "1",
+  workerMaxReplicas: 0,
+  model: {},
 } as const;
 
 export const PUBLIC_NETWORK_ACCESS = ["Enabled", "Disabled", "SecuredByPerimeter"] as const;
@@ -61,20 +65,6 @@ const MAX_TAGS = 50;
 
 /** Where a raw key lives in `pulumi config` when it is not in the project's namespace. */
 const KEY_LABELS: Readonly<Record<string, string>> = { location: "azure-native:location" };
-
-/* Pulumi hands every config value over as text (arrays as JSON); tests may pass native values. */
-const wholeNumberFromText = (value: unknown) =>
-  typeof value === "string" && /^\s*-?\d+\s*$/.test(value) ? Number(value) : value;
-const booleanFromText = (value: unknown) =>
-  typeof value === "string" && /^(true|false)$/i.test(value.trim()) ? value.trim().toLowerCase() === "true" : value;
-const listFromText = (value: unknown) => {
-  if (typeof value !== "string") return value;
-  try {
-    return JSON.parse(value) as unknown;
-  } catch {
-    return value;
-  }
-};
 
 const wholeNumber = (allowed: string, defaultValue: number) =>
   z.preprocess(
@@ -154,7 +144,7 @@ const FIELDS = {
   partitionCount: wholeNumber("1-32 (Basic, Standard) or 1-100 (Premium)", CONFIG_DEFAULTS.partitionCount),
   retentionHours: wholeNumber("1-24 (Basic), 1-168 (Standard) or 1-2160 (Premium)", CONFIG_DEFAULTS.retentionHours),
   consumerGroups: z.preprocess(
-    listFromText,
+    jsonFromText,
     z
       .array(consumerGroupName, { error: 'must be a list of consumer group names, e.g. ["ai-workers"]' })
       .min(1, "must name at least one consumer group: the first is the one the workers use")
@@ -167,7 +157,7 @@ const FIELDS = {
     .refine((id) => id === "" || GUID.test(id), { error: "must be an object (principal) id GUID, or empty" })
     .default(CONFIG_DEFAULTS.principalId),
   tags: z.preprocess(
-    listFromText,
+    jsonFromText,
     z
       .array(tag, { error: 'must be a list of name=value strings, e.g. ["owner=team-ai"]' })
       .max(MAX_TAGS - BUILT_IN_TAG_NAMES.length, `allows at most ${MAX_TAGS - BUILT_IN_TAG_NAMES.length} tags (Azure allows ${MAX_TAGS}, the program sets ${BUILT_IN_TAG_NAMES.length})`)
@@ -200,6 +190,13 @@ const FIELDS = {
       })
       .default(Number(CONFIG_DEFAULTS.workerCpu)),
   ),
+  workerMaxReplicas: wholeNumber("0 (as many as the partitions and the model's quota can keep busy) or workerMinReplicas up to partitionCount", CONFIG_DEFAULTS.workerMaxReplicas),
+  // Its own module: a nested object whose problems are reported at their paths, e.g. model.deployments[0].sku.
+  model: z.unknown().transform((raw, ctx) => {
+    const { model, problems } = parseModelConfig(raw);
+    for (const { path, value, message } of problems) ctx.addIssue({ code: "custom", path, message, input: value });
+    return model;
+  }),
 } satisfies Record<string, z.ZodType>;
 
 type FieldValues = { [K in keyof typeof FIELDS]: z.output<(typeof FIELDS)[K]> };
@@ -239,10 +236,14 @@ export interface StackConfig {
   unprocessedEventThreshold: number;
   /** vCPUs per replica; memory is 2 GiB per vCPU. */
   workerCpu: number;
+  /** KEDA's ceiling; 0: the partition count, lowered to what the model's quota can keep busy. */
+  workerMaxReplicas: number;
+  /** The remote model the hosted worker calls; undefined: it runs text-insights. */
+  model: ModelConfig | undefined;
 }
 
 export interface ConfigProblem {
-  /** The key as `pulumi config set` takes it, with a path for list items: `consumerGroups[1]`. */
+  /** The key as `pulumi config set --path` takes it: `partitionCount`, `consumerGroups[1]`, `model.deployments[0].sku`. */
   key: string;
   value: unknown;
   message: string;
@@ -259,6 +260,11 @@ export class StackConfigError extends pulumi.RunError {
     );
     this.name = "StackConfigError";
   }
+}
+
+/** `[1]` for a list item, `.deployments[0].sku` below an object. */
+function pathText(path: readonly PropertyKey[]): string {
+  return path.map((segment) => (typeof segment === "number" ? `[${segment}]` : `.${String(segment)}`)).join("");
 }
 
 function describe({ key, value, message }: ConfigProblem): string {
@@ -281,15 +287,14 @@ export function validateStackConfig(raw: Readonly<Record<string, unknown>>): Sta
       continue;
     }
     for (const issue of parsed.error.issues) {
-      const label = KEY_LABELS[key] ?? key;
-      const item = issue.path.find((segment) => typeof segment === "number");
-      if (item === undefined) {
-        report(label, issue.input ?? raw[key], issue.message);
-      } else {
-        // Show the list item as written, not as the schema transformed it.
-        const list = listFromText(raw[key]);
-        report(`${label}[${item}]`, Array.isArray(list) ? list[item] : issue.input, issue.message);
-      }
+      const label = `${KEY_LABELS[key] ?? key}${pathText(issue.path)}`;
+      const item = issue.path[0];
+      if (issue.path.length === 0) report(label, issue.input ?? raw[key], issue.message);
+      // A list item is shown as written, not as the schema transformed it; a nested value is the one the issue names.
+      else if (typeof item === "number") {
+        const list = jsonFromText(raw[key]);
+        report(label, Array.isArray(list) ? list[item] : issue.input, issue.message);
+      } else report(label, issue.input, issue.message);
     }
   }
   checkAcrossSettings(values, report);
@@ -367,6 +372,7 @@ function checkAcrossSettings(
     report("principalId", "", "is required when disableLocalAuth is true (unless deployWorker is true, whose managed identity gets the roles): the object id of the workers' managed identity or service principal, which gets the data roles instead of SAS keys");
   }
   checkWorkerHosting(v, report);
+  checkModel(v, report);
   if (v.tags) {
     const names = v.tags.map((t) => t.name.toLowerCase());
     const duplicate = names.find((name, i) => names.indexOf(name) !== i);
@@ -392,11 +398,43 @@ function checkWorkerHosting(
       `must be 0-${partitions ?? "partitionCount"}: 0 lets the app scale to zero when there is no lag; more replicas than partitionCount (${partitions ?? "?"}) would own no partition`,
     );
   }
+  const max = v.workerMaxReplicas;
+  const floor = Math.max(1, min ?? 1);
+  if (max !== undefined && max !== 0 && (max < floor || (partitions !== undefined && partitions >= 1 && max > partitions))) {
+    report(
+      "workerMaxReplicas",
+      max,
+      `must be 0 (as many as the partitions and the model's quota keep busy) or ${floor}-${partitions ?? "partitionCount"}: at least workerMinReplicas (and 1), and no more than partitionCount, since a replica beyond it would own no partition`,
+    );
+  }
   if (v.deployWorker === true && v.publicNetworkAccess !== undefined && v.publicNetworkAccess !== "Enabled") {
     report(
       "publicNetworkAccess",
       v.publicNetworkAccess,
       "must be Enabled when deployWorker is true: the Container Apps environment this stack creates has no virtual network, so the workers and KEDA reach Event Hubs and storage over their public endpoints",
+    );
+  }
+}
+
+/** Rules that tie the model to the rest: who may call the account the stack creates, and how it is reached. */
+function checkModel(
+  v: Partial<FieldValues>,
+  report: (key: string, value: unknown, message: string) => void,
+): void {
+  if (v.model === undefined || v.model.deployments.length === 0) return;
+  if (v.deployWorker === false && v.principalId === "") {
+    report(
+      "principalId",
+      "",
+      "is required when model lists deployments and deployWorker is false: the object id of the identity your workers run as, which gets Cognitive Services OpenAI User on the account (its local auth is off, so nothing else can call it)",
+    );
+  }
+  // With deployWorker, publicNetworkAccess must be Enabled anyway (reported above).
+  if (v.deployWorker === false && v.publicNetworkAccess === "SecuredByPerimeter") {
+    report(
+      "publicNetworkAccess",
+      "SecuredByPerimeter",
+      "must be Enabled or Disabled when model lists deployments: Azure OpenAI accounts (API 2025-06-01) take only those two",
     );
   }
 }

@@ -41,6 +41,14 @@ export function containerRegistryName(namePrefix: string, suffix: string): strin
 }
 
 /**
+ * `oai-<prefix>-<suffix>`: the Azure OpenAI account, whose name is also its custom subdomain
+ * (`<name>.openai.azure.com`, which Entra ID sign-in needs), so globally unique: 2-64 letters, digits and hyphens.
+ */
+export function openAiAccountName(namePrefix: string, suffix: string): string {
+  return `oai-${namePrefix}-${suffix}`;
+}
+
+/**
  * Names inside the stack's own resource group (unique there already, so no hash): `id-<prefix>-workers`,
  * `log-<prefix>-workers`, `appi-<prefix>-workers`, `cae-<prefix>-workers` and `ca-<prefix>-worker` (container app names allow
  * 2-32 lowercase letters, digits and hyphens; the longest prefix gives 20).
@@ -55,16 +63,22 @@ export function workerHostingNames(namePrefix: string) {
   };
 }
 
-/** The namespace, storage account and container registry names of a stack, once the subscription is known. */
+/** The globally unique names of a stack (namespace, storage, registry, OpenAI account), once the subscription is known. */
 export function globalNames(
   subscriptionId: pulumi.Input<string>,
   resourceGroup: string,
   namePrefix: string,
-): { namespaceName: pulumi.Output<string>; storageAccountName: pulumi.Output<string>; containerRegistryName: pulumi.Output<string> } {
+): {
+  namespaceName: pulumi.Output<string>;
+  storageAccountName: pulumi.Output<string>;
+  containerRegistryName: pulumi.Output<string>;
+  openAiAccountName: pulumi.Output<string>;
+} {
   const suffix = pulumi.output(subscriptionId).apply((id) => uniqueSuffix(id, resourceGroup));
   return {
     namespaceName: suffix.apply((s) => eventHubsNamespaceName(namePrefix, s)),
     storageAccountName: suffix.apply((s) => storageAccountName(namePrefix, s)),
     containerRegistryName: suffix.apply((s) => containerRegistryName(namePrefix, s)),
+    openAiAccountName: suffix.apply((s) => openAiAccountName(namePrefix, s)),
   };
 }

@@ -38,13 +38,15 @@ export interface WorkerAppArgs {
     deadLetterContainer: pulumi.Input<string>;
   };
   minReplicas: number;
-  /** The partition count: replicas beyond it would own no partition. */
+  /** At most the partition count (a replica beyond it would own no partition); with a model, see workerScale.ts. */
   maxReplicas: number;
   unprocessedEventThreshold: number;
   /** Where the worker's traces and metrics go (Azure Monitor distro); handed over as a Container Apps secret. */
   applicationInsightsConnectionString: pulumi.Input<string>;
   /** vCPUs per replica; memory is 2 GiB per vCPU (the Consumption profile's ratio). */
   cpu: number;
+  /** A remote model to call instead of text-insights: its worker settings, and the deployments to wait for. */
+  model?: { settings: WorkerEnvironment<pulumi.Input<string>>; deployments: readonly pulumi.Resource[] };
   tags: Record<string, string>;
 }
 
@@ -65,8 +67,9 @@ function workerEnvironment(args: WorkerAppArgs): inputs.app.EnvironmentVarArgs[]
     // The stack owns the containers; the identity's grants are scoped to them, not to creating new ones.
     CREATE_CONTAINERS: "false",
     METRICS_PORT: String(WORKER_METRICS_PORT),
-    // Node sees the host's cores, not the replica's share: size the inference pool to the vCPUs granted.
-    PROCESSOR_THREADS: String(Math.max(1, Math.floor(args.cpu))),
+    // A remote model is called from the event loop; text-insights runs in a thread pool, and Node sees the host's
+    // cores, not the replica's share: size that pool to the vCPUs granted.
+    ...(args.model ? args.model.settings : { PROCESSOR_THREADS: String(Math.max(1, Math.floor(args.cpu))) }),
   };
   return [
     ...Object.entries(settings).map(([name, value]) => ({ name, value })),
@@ -161,7 +164,8 @@ export class WorkerApp extends pulumi.ComponentResource {
         },
         tags: args.tags,
       },
-      { parent: this, dependsOn: [...args.grants] },
+      // A first revision that cannot pull, read or reach its model deployments would only crash-loop.
+      { parent: this, dependsOn: [...args.grants, ...(args.model?.deployments ?? [])] },
     );
     this.name = containerApp.name;
     this.registerOutputs({ name: this.name });

@@ -11,6 +11,8 @@ export interface WorkerIdentityArgs {
   eventHubId: pulumi.Input<string>;
   containers: readonly { containerName: string; id: pulumi.Input<string> }[];
   registryId: pulumi.Input<string>;
+  /** The stack's Azure OpenAI account, when it creates one: the identity may call its deployments. */
+  openAiAccountId?: pulumi.Input<string>;
   tags: Record<string, string>;
 }
 
@@ -43,6 +45,7 @@ export class WorkerIdentity extends pulumi.ComponentResource {
         eventHubId: args.eventHubId,
         containers: args.containers,
         registryId: args.registryId,
+        openAiAccountId: args.openAiAccountId,
       },
       { parent: this },
     );

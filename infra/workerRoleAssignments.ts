@@ -13,11 +13,14 @@ export interface WorkerRoleAssignmentsArgs {
   containers: readonly { containerName: string; id: pulumi.Input<string> }[];
   /** The registry the worker image is pulled from, when the stack hosts the worker. */
   registryId?: pulumi.Input<string>;
+  /** The Azure OpenAI account whose deployments the workers call, when the stack creates one. */
+  openAiAccountId?: pulumi.Input<string>;
 }
 
 /**
  * Entra ID access for the workers, each role on the narrowest scope that works: receive on the one
- * event hub, read/write blobs in the containers they use (not the whole account), pull from the one registry.
+ * event hub, read/write blobs in the containers they use (not the whole account), pull from the one registry,
+ * call the deployments of the one OpenAI account.
  */
 export class WorkerRoleAssignments extends pulumi.ComponentResource {
   /** Everything that needs the access granted here depends on these. */
@@ -48,6 +51,9 @@ export class WorkerRoleAssignments extends pulumi.ComponentResource {
         assign(`${name}-blob-contributor-${container.containerName}`, container.id, BUILT_IN_ROLES.storageBlobDataContributor),
       ),
       ...(args.registryId === undefined ? [] : [assign(`${name}-acr-pull`, args.registryId, BUILT_IN_ROLES.acrPull)]),
+      ...(args.openAiAccountId === undefined
+        ? []
+        : [assign(`${name}-openai-user`, args.openAiAccountId, BUILT_IN_ROLES.cognitiveServicesOpenAiUser)]),
     ];
     this.registerOutputs({ roleAssignmentIds: this.assignments.map((a) => a.id) });
   }

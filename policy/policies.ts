@@ -2,6 +2,7 @@
 // pull request that weakens one fails its preview before anything reaches Azure.
 import * as app from "@pulumi/azure-native/app";
 import * as authorization from "@pulumi/azure-native/authorization";
+import * as cognitiveservices from "@pulumi/azure-native/cognitiveservices";
 import * as eventhub from "@pulumi/azure-native/eventhub";
 import * as storage from "@pulumi/azure-native/storage";
 import { validateResourceOfType, type ResourceValidationPolicy } from "@pulumi/policy";
@@ -107,6 +108,33 @@ const containerAppsProbed: ResourceValidationPolicy = {
   }),
 };
 
+/** Account kinds that serve Azure OpenAI deployments: the classic OpenAI kind and the multi-service AI Services kind. */
+const OPENAI_KINDS = ["openai", "aiservices"];
+const openAiLocalAuthDisabled: ResourceValidationPolicy = {
+  name: "openai-local-auth-disabled",
+  description: "Azure OpenAI accounts have local (API key) auth disabled: callers sign in with Entra ID and need a role, and no key can leak.",
+  validateResource: validateResourceOfType(cognitiveservices.Account, (account, _args, reportViolation) => {
+    if (!OPENAI_KINDS.includes(String(account.kind).toLowerCase())) return;
+    if (account.properties?.disableLocalAuth !== true) {
+      reportViolation(
+        `properties.disableLocalAuth is ${account.properties?.disableLocalAuth ?? "not set (Azure then accepts API keys)"}; set true and grant Cognitive Services OpenAI User instead.`,
+      );
+    }
+  }),
+};
+
+const modelDeploymentsDeclareCapacity: ResourceValidationPolicy = {
+  name: "model-deployments-declare-capacity",
+  description: "Model deployments declare their type and capacity (sku.name, sku.capacity): the capacity is their quota, and the workers are sized from it.",
+  validateResource: validateResourceOfType(cognitiveservices.Deployment, (deployment, _args, reportViolation) => {
+    const capacity = deployment.sku?.capacity;
+    if (deployment.sku?.name === undefined) reportViolation("sku.name is not set; name the deployment type, e.g. GlobalStandard.");
+    if (capacity === undefined || !Number.isInteger(capacity) || capacity < 1) {
+      reportViolation(`sku.capacity is ${capacity ?? "not set (Azure then picks a default)"}; declare the deployment's capacity units, a whole number of at least 1.`);
+    }
+  }),
+};
+
 export const policies: ResourceValidationPolicy[] = [
   tlsMinimum,
   noPublicBlobAccess,
@@ -114,4 +142,6 @@ export const policies: ResourceValidationPolicy[] = [
   roleAssignmentsToServicePrincipals,
   requiredTags,
   containerAppsProbed,
+  openAiLocalAuthDisabled,
+  modelDeploymentsDeclareCapacity,
 ];

@@ -61,6 +61,8 @@ const HUB_RULE = "azure-native:eventhub:EventHubAuthorizationRule";
 const NAMESPACE_RULE = "azure-native:eventhub:NamespaceAuthorizationRule";
 const ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment";
 const CONTAINER_APP = "azure-native:app:ContainerApp";
+const OPENAI_ACCOUNT = "azure-native:cognitiveservices:Account";
+const MODEL_DEPLOYMENT = "azure-native:cognitiveservices:Deployment";
 
 const goodAccount = { location: "westeurope", tags: TAGS, minimumTlsVersion: "TLS1_2", enableHttpsTrafficOnly: true, allowBlobPublicAccess: false };
 const probe = (type: string, path: string) => ({ type, httpGet: { path, port: 9464 } });
@@ -174,6 +176,46 @@ describe("container-apps-health-probes", () => {
   });
 });
 
+describe("openai-local-auth-disabled", () => {
+  const account = (kind: string, properties: Record<string, unknown> | undefined) => ({ location: "westeurope", tags: TAGS, kind, sku: { name: "S0" }, properties });
+
+  it("passes OpenAI and AI Services accounts with local auth off, and ignores other kinds", async () => {
+    expect(await check("openai-local-auth-disabled", OPENAI_ACCOUNT, account("OpenAI", { disableLocalAuth: true }))).toEqual({ violations: [], applicable: true });
+    expect((await check("openai-local-auth-disabled", OPENAI_ACCOUNT, account("AIServices", { disableLocalAuth: true }))).violations).toEqual([]);
+    expect((await check("openai-local-auth-disabled", OPENAI_ACCOUNT, account("TextAnalytics", {}))).violations).toEqual([]);
+  });
+
+  it.each([
+    ["local auth on", account("OpenAI", { disableLocalAuth: false }), /properties.disableLocalAuth is false; set true/],
+    ["local auth left to Azure", account("OpenAI", { customSubDomainName: "x" }), /not set \(Azure then accepts API keys\)/],
+    ["no properties at all, kind in another case", account("openai", undefined), /not set/],
+    ["an AI Services account with keys", account("AIServices", {}), /grant Cognitive Services OpenAI User instead/],
+  ])("rejects %s", async (_what, props, message) => {
+    expect((await check("openai-local-auth-disabled", OPENAI_ACCOUNT, props)).violations).toEqual([expect.stringMatching(message)]);
+  });
+
+  it("does not apply to other resources", async () => {
+    expect((await check("openai-local-auth-disabled", MODEL_DEPLOYMENT, { sku: { name: "Standard" } })).applicable).toBe(false);
+  });
+});
+
+describe("model-deployments-declare-capacity", () => {
+  const deployment = (sku: unknown) => ({ accountName: "a", deploymentName: "d", sku, properties: { model: { format: "OpenAI", name: "gpt-4o" } } });
+
+  it("passes a deployment with a type and a capacity", async () => {
+    expect(await check("model-deployments-declare-capacity", MODEL_DEPLOYMENT, deployment({ name: "GlobalStandard", capacity: 30 }))).toEqual({ violations: [], applicable: true });
+  });
+
+  it.each([
+    ["no sku", undefined, [/sku.name is not set/, /sku.capacity is not set \(Azure then picks a default\)/]],
+    ["a type without capacity", { name: "Standard" }, [/sku.capacity is not set/]],
+    ["zero capacity", { name: "Standard", capacity: 0 }, [/sku.capacity is 0; declare the deployment's capacity units/]],
+    ["a fractional capacity", { name: "Standard", capacity: 1.5 }, [/sku.capacity is 1.5;/]],
+  ])("rejects %s", async (_what, sku, messages) => {
+    expect((await check("model-deployments-declare-capacity", MODEL_DEPLOYMENT, deployment(sku))).violations).toEqual(messages.map((m) => expect.stringMatching(m)));
+  });
+});
+
 describe("the stack against its own policy pack", () => {
   const judge = async (run: ProgramRun) => {
     const violations: string[] = [];
@@ -190,16 +232,21 @@ describe("the stack against its own policy pack", () => {
 
   it("has unique policy names, all enforced", () => {
     expect(new Set(policies.map((p) => p.name)).size).toBe(policies.length);
-    expect(policies).toHaveLength(6);
+    expect(policies).toHaveLength(8);
   });
 
   it("the dev stack passes every policy", async () => {
     expect((await judge(await runProgram(stackConfig("dev")))).violations).toEqual([]);
   });
 
-  it("the dev stack hosting the worker, with a principal too, passes every policy, and every policy had something to check", async () => {
+  it("the dev stack hosting the worker with a model, a principal too, passes every policy, and every policy had something to check", async () => {
     const hosted = await runProgram(
-      stackConfig("dev", { deployWorker: true, workerImage: "ai-worker:1.0.0", principalId: "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee" }),
+      stackConfig("dev", {
+        deployWorker: true,
+        workerImage: "ai-worker:1.0.0",
+        principalId: "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee",
+        model: { deployments: [{ name: "primary", model: "gpt-4o-mini", version: "2024-07-18", sku: "GlobalStandard", capacity: 30 }] },
+      }),
     );
     const { violations, applied } = await judge(hosted);
     expect(violations).toEqual([]);

@@ -34,6 +34,7 @@ describe("valid config", () => {
       tags: {},
       workerImage: undefined,
       workerCpu: 1,
+      model: undefined,
     });
   });
 
@@ -74,6 +75,7 @@ describe("valid config", () => {
     ],
     ["a replica per partition kept warm", { deployWorker: true, workerImage: "ai-worker:v2", workerMinReplicas: 4, workerCpu: "4" }],
     ["the registry alone, before any image exists", { workerRegistry: true }],
+    ["a replica ceiling of its own, as text", { deployWorker: true, workerImage: "ai-worker:v2", workerMinReplicas: 2, workerMaxReplicas: "3" }],
   ])("accepts %s", (_name, raw) => {
     expect(() => validateStackConfig({ ...LOCATION, ...raw })).not.toThrow();
   });
@@ -148,6 +150,10 @@ describe("each rule rejects a bad value, naming key, value and what is allowed",
     ["CPU as words", { workerCpu: "lots" }, "workerCpu", "lots", /must be vCPUs from 0.25 to 4/],
     ["hosted worker behind disabled public access", { deployWorker: true, workerImage: "ai-worker:1", publicNetworkAccess: "Disabled" }, "publicNetworkAccess", "Disabled", /must be Enabled when deployWorker is true: the Container Apps environment .* has no virtual network/],
     ["misspelt setting", { partitionCont: "8" }, "partitionCont", "8", /is not a setting of this stack; known settings: .*partitionCount/],
+    ["a replica ceiling above the partitions", { workerMaxReplicas: 5 }, "workerMaxReplicas", 5, /must be 0 \(as many as the partitions and the model's quota keep busy\) or 1-4/],
+    ["a replica ceiling below the warm replicas", { workerMinReplicas: 3, workerMaxReplicas: 2 }, "workerMaxReplicas", 2, /or 3-4: at least workerMinReplicas/],
+    ["a negative replica ceiling", { workerMaxReplicas: -1 }, "workerMaxReplicas", -1, /must be 0 .* or 1-4/],
+    ["a model that is not an object", { model: "[1]" }, "model", [1], /must be an object: \{ task, systemPrompt\?, responseSchema\?, deployments\?, existing\? \}/],
   ];
 
   it.each(cases)("%s", (_name, raw, key, value, message) => {

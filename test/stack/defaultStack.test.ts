@@ -33,7 +33,9 @@ const EXPORTED_OUTPUTS = [
   "storageConnectionString",
 ];
 /** Exported only when the stack hosts the worker (deployWorker, or workerRegistry for the registry's two). */
-const WORKER_OUTPUTS = ["workerRegistryName", "workerRegistryLoginServer", "workerAppName", "workerIdentityClientId"];
+const WORKER_OUTPUTS = ["workerRegistryName", "workerRegistryLoginServer", "workerAppName", "workerIdentityClientId", "workerIdentityPrincipalId"];
+/** Exported only when the stack creates model deployments (model.deployments). */
+const MODEL_OUTPUTS = ["openAiEndpoint", "openAiDeploymentNames"];
 
 describe("resource inventory", () => {
   it("declares exactly the resources of the default stack", () => {
@@ -159,10 +161,10 @@ describe("checkpoint storage", () => {
 });
 
 describe("outputs", () => {
-  it("exports exactly the documented names, each with a value, and no worker hosting outputs", () => {
-    expect(Object.keys(run.exports).sort()).toEqual([...EXPORTED_OUTPUTS, ...WORKER_OUTPUTS].sort());
+  it("exports exactly the documented names, each with a value, and no worker hosting or model outputs", () => {
+    expect(Object.keys(run.exports).sort()).toEqual([...EXPORTED_OUTPUTS, ...WORKER_OUTPUTS, ...MODEL_OUTPUTS].sort());
     for (const name of EXPORTED_OUTPUTS) expect(run.outputs[name], name).toBeDefined();
-    for (const name of WORKER_OUTPUTS) expect(run.outputs[name], name).toBeUndefined();
+    for (const name of [...WORKER_OUTPUTS, ...MODEL_OUTPUTS]) expect(run.outputs[name], name).toBeUndefined();
     const account = single(run, "azure-native:storage:StorageAccount").inputs.accountName as string;
     const namespace = single(run, "azure-native:eventhub:Namespace").inputs.namespaceName as string;
     expect(run.outputs).toMatchObject({

@@ -1,13 +1,12 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { stableGuid } from "../../infra/stableGuid";
-import { ofType, runProgram, single, stackConfig, SUBSCRIPTION_ID, type ProgramRun } from "./programHarness";
+import { ofType, roleDefinitionIdOf, runProgram, single, stackConfig, type ProgramRun } from "./programHarness";
 
 const PRINCIPAL = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee";
 const ROLE = {
   eventHubsDataReceiver: "a638d3c7-ab3a-418d-83e6-5f17a39d4fde",
   storageBlobDataContributor: "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
 };
-const roleDefinitionId = (guid: string) => `/subscriptions/${SUBSCRIPTION_ID}/providers/Microsoft.Authorization/roleDefinitions/${guid}`;
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 let run: ProgramRun;
@@ -47,8 +46,8 @@ describe("Entra ID mode (disableLocalAuth: true)", () => {
     const grants = ofType(run, "azure-native:authorization:RoleAssignment").map((r) => r.inputs);
     expect(grants.map((g) => [g.scope, g.roleDefinitionId]).sort()).toEqual(
       [
-        [hubId, roleDefinitionId(ROLE.eventHubsDataReceiver)],
-        ...containerIds.map((id) => [id, roleDefinitionId(ROLE.storageBlobDataContributor)]),
+        [hubId, roleDefinitionIdOf(ROLE.eventHubsDataReceiver)],
+        ...containerIds.map((id) => [id, roleDefinitionIdOf(ROLE.storageBlobDataContributor)]),
       ].sort(),
     );
     for (const grant of grants) {

@@ -19,7 +19,7 @@ interface HostReport {
 /** Runs index.ts in a child process through @pulumi/pulumi's language-host entry, under mocks. */
 async function runLikePulumi(config: Record<string, ConfigValue>) {
   const pulumiConfig = Object.fromEntries(
-    Object.entries(config).map(([key, value]) => [key, Array.isArray(value) ? JSON.stringify(value) : String(value)]),
+    Object.entries(config).map(([key, value]) => [key, typeof value === "object" ? JSON.stringify(value) : String(value)]),
   );
   const env = { ...process.env, PULUMI_CONFIG: JSON.stringify(pulumiConfig) };
   try {

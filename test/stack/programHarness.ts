@@ -57,7 +57,8 @@ export interface ProgramRun {
   secretOutputs: Set<string>;
 }
 
-export type ConfigValue = string | number | boolean | readonly string[];
+/** Text, numbers and flags as they are; lists and objects (a structured setting such as `model`) as Pulumi nests them. */
+export type ConfigValue = string | number | boolean | readonly string[] | Readonly<Record<string, unknown>>;
 
 const resourceGroupId = (name: string) => `/subscriptions/${SUBSCRIPTION_ID}/resourceGroups/${name}`;
 
@@ -122,6 +123,20 @@ function armResponse(type: string, name: string, inputs: PropertyBag): { id: str
       return { id: `${rg}/providers/Microsoft.App/managedEnvironments/${inputs.environmentName}`, state: { ...inputs, name: inputs.environmentName } };
     case "azure-native:app:ContainerApp":
       return { id: `${rg}/providers/Microsoft.App/containerApps/${inputs.containerAppName}`, state: { ...inputs, name: inputs.containerAppName } };
+    case "azure-native:cognitiveservices:Account":
+      return {
+        id: `${rg}/providers/Microsoft.CognitiveServices/accounts/${inputs.accountName}`,
+        state: {
+          ...inputs,
+          name: inputs.accountName,
+          properties: { ...inputs.properties, endpoint: `https://${inputs.properties.customSubDomainName}.openai.azure.com/` },
+        },
+      };
+    case "azure-native:cognitiveservices:Deployment":
+      return {
+        id: `${rg}/providers/Microsoft.CognitiveServices/accounts/${inputs.accountName}/deployments/${inputs.deploymentName}`,
+        state: { ...inputs, name: inputs.deploymentName },
+      };
     case "azure-native:authorization:RoleAssignment":
       return {
         id: `${inputs.scope}/providers/Microsoft.Authorization/roleAssignments/${inputs.roleAssignmentName}`,
@@ -156,12 +171,12 @@ function invokeResponse(token: string, inputs: PropertyBag): Record<string, unkn
   }
 }
 
-/** Config as `pulumi config` stores it: text, arrays as JSON, keys in the project's namespace. */
+/** Config as `pulumi config` hands it over: text, lists and objects as JSON, keys in the project's namespace. */
 function toPulumiConfig(config: Readonly<Record<string, ConfigValue>>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(config)) {
     const fullKey = key.includes(":") ? key : `${PROJECT}:${key}`;
-    out[fullKey] = Array.isArray(value) ? JSON.stringify(value) : String(value);
+    out[fullKey] = typeof value === "object" ? JSON.stringify(value) : String(value);
   }
   return out;
 }
@@ -307,6 +322,18 @@ export function single(run: ProgramRun, type: string): RecordedResource {
   if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}`);
   return found[0]!;
 }
+
+/** A role assignment's roleDefinitionId for a built-in role GUID, in the mocked subscription. */
+export const roleDefinitionIdOf = (guid: string) => `/subscriptions/${SUBSCRIPTION_ID}/providers/Microsoft.Authorization/roleDefinitions/${guid}`;
+
+/** An environment variable of a container app: a value, or a reference to one of its secrets. */
+export type EnvVar = { name: string; value?: string; secretRef?: string };
+
+/** The hosted worker's container app, its one container, and its plain (non-secret) environment by name. */
+export const workerAppOf = (run: ProgramRun) => single(run, "azure-native:app:ContainerApp");
+export const workerContainerOf = (run: ProgramRun) => workerAppOf(run).inputs.template.containers[0];
+export const workerEnvOf = (run: ProgramRun): Record<string, string | undefined> =>
+  Object.fromEntries((workerContainerOf(run).env as EnvVar[]).filter((e) => e.secretRef === undefined).map((e) => [e.name, e.value]));
 
 /**
  * The problems a refused program reported. Each load imports infra/config afresh, so its error class

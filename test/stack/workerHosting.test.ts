@@ -11,11 +11,15 @@ import {
   IDENTITY_PRINCIPAL_ID,
   named,
   ofType,
+  roleDefinitionIdOf,
   runProgram,
   single,
   stackConfig,
-  SUBSCRIPTION_ID,
+  workerAppOf,
+  workerContainerOf,
+  workerEnvOf,
   WORKSPACE_CUSTOMER_ID,
+  type EnvVar,
   type ProgramRun,
 } from "./programHarness";
 
@@ -27,7 +31,6 @@ const ROLE = {
   storageBlobDataContributor: "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
   acrPull: "7f951dda-4ed3-4680-a7ca-43fe172d538d",
 };
-const roleDefinitionId = (guid: string) => `/subscriptions/${SUBSCRIPTION_ID}/providers/Microsoft.Authorization/roleDefinitions/${guid}`;
 const HOSTING_TYPES = [
   "azure-native:containerregistry:Registry",
   "azure-native:managedidentity:UserAssignedIdentity",
@@ -38,10 +41,6 @@ const HOSTING_TYPES = [
   "azure-native:authorization:RoleAssignment",
 ];
 
-type Env = Array<{ name: string; value?: string; secretRef?: string }>;
-const appOf = (run: ProgramRun) => single(run, "azure-native:app:ContainerApp");
-const containerOf = (run: ProgramRun) => appOf(run).inputs.template.containers[0];
-const envOf = (run: ProgramRun) => Object.fromEntries((containerOf(run).env as Env).filter((e) => e.secretRef === undefined).map((e) => [e.name, e.value]));
 /** A property that carries a secret output is sent (and stored) whole as a secret. */
 const secretValue = (value: unknown) => ({ [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig, value });
 
@@ -111,10 +110,10 @@ describe("deployWorker on", () => {
 
     expect(grants.map((g) => [g.scope, g.roleDefinitionId]).sort()).toEqual(
       [
-        [hubId, roleDefinitionId(ROLE.eventHubsDataReceiver)],
-        [container("checkpoints-ai-workers"), roleDefinitionId(ROLE.storageBlobDataContributor)],
-        [container("dead-letters"), roleDefinitionId(ROLE.storageBlobDataContributor)],
-        [registryId, roleDefinitionId(ROLE.acrPull)],
+        [hubId, roleDefinitionIdOf(ROLE.eventHubsDataReceiver)],
+        [container("checkpoints-ai-workers"), roleDefinitionIdOf(ROLE.storageBlobDataContributor)],
+        [container("dead-letters"), roleDefinitionIdOf(ROLE.storageBlobDataContributor)],
+        [registryId, roleDefinitionIdOf(ROLE.acrPull)],
       ].sort(),
     );
     for (const grant of grants) {
@@ -127,12 +126,12 @@ describe("deployWorker on", () => {
   it("creates the app only after every grant exists (dependsOn), so its first revision can pull and read", () => {
     const grantUrns = ofType(run, "azure-native:authorization:RoleAssignment").map((r) => r.urn);
     expect(grantUrns).toHaveLength(4);
-    for (const urn of grantUrns) expect(appOf(run).dependencies).toContain(urn);
-    expect(appOf(run).dependencies).toContain(single(run, "azure-native:managedidentity:UserAssignedIdentity").urn);
+    for (const urn of grantUrns) expect(workerAppOf(run).dependencies).toContain(urn);
+    expect(workerAppOf(run).dependencies).toContain(single(run, "azure-native:managedidentity:UserAssignedIdentity").urn);
   });
 
   it("runs one revision with no ingress, as the user-assigned identity, pulling with that identity", () => {
-    const { inputs } = appOf(run);
+    const { inputs } = workerAppOf(run);
     const identityId = single(run, "azure-native:managedidentity:UserAssignedIdentity").id;
     const loginServer = run.outputs.workerRegistryLoginServer;
     expect(inputs.containerAppName).toBe("ca-aiwork-worker");
@@ -145,12 +144,12 @@ describe("deployWorker on", () => {
         secrets: [{ name: "applicationinsights-connection-string", value: APPLICATION_INSIGHTS_CONNECTION_STRING }],
       }),
     );
-    expect(containerOf(run).image).toBe(`${loginServer}/${IMAGE}`);
-    expect(containerOf(run).resources).toEqual({ cpu: 1, memory: "2Gi" });
+    expect(workerContainerOf(run).image).toBe(`${loginServer}/${IMAGE}`);
+    expect(workerContainerOf(run).resources).toEqual({ cpu: 1, memory: "2Gi" });
   });
 
   it("configures the worker for Entra ID: the settings it needs, and no connection string, key or secret but Application Insights' by reference", () => {
-    const env = envOf(run);
+    const env = workerEnvOf(run);
     const namespace = single(run, "azure-native:eventhub:Namespace").inputs.namespaceName as string;
     const account = single(run, "azure-native:storage:StorageAccount").inputs.accountName as string;
     expect(env).toEqual({
@@ -165,17 +164,17 @@ describe("deployWorker on", () => {
       METRICS_PORT: "9464",
       PROCESSOR_THREADS: "1",
     });
-    expect((containerOf(run).env as Env).filter((e) => e.secretRef !== undefined)).toEqual([
+    expect((workerContainerOf(run).env as EnvVar[]).filter((e) => e.secretRef !== undefined)).toEqual([
       { name: "APPLICATIONINSIGHTS_CONNECTION_STRING", secretRef: "applicationinsights-connection-string" },
     ]);
-    const text = JSON.stringify(appOf(run).inputs);
+    const text = JSON.stringify(workerAppOf(run).inputs);
     for (const leak of ["SharedAccessKey", "AccountKey", "EVENTHUB_CONNECTION_STRING", "STORAGE_CONNECTION_STRING", FAKE_SAS_KEY, FAKE_STORAGE_KEY, FAKE_WORKSPACE_KEY]) {
       expect(text).not.toContain(leak);
     }
   });
 
   it("gives the worker an environment its own config parser accepts, in Entra ID mode", () => {
-    const parsed = validateSettings(envOf(run) as RawSettings);
+    const parsed = validateSettings(workerEnvOf(run) as RawSettings);
     expect(parsed.kind, JSON.stringify(parsed)).toBe("ok");
     if (parsed.kind !== "ok") return;
     expect(parsed.config.eventHub.connectionString).toBeUndefined();
@@ -185,18 +184,18 @@ describe("deployWorker on", () => {
   });
 
   it("probes start-up and liveness on /healthz and readiness on /readyz, on the worker's METRICS_PORT", () => {
-    const probes = containerOf(run).probes as Array<{ type: string; httpGet: { path: string; port: number } }>;
+    const probes = workerContainerOf(run).probes as Array<{ type: string; httpGet: { path: string; port: number } }>;
     expect(probes.map((p) => [p.type, p.httpGet.path]).sort()).toEqual([
       ["Liveness", "/healthz"],
       ["Readiness", "/readyz"],
       ["Startup", "/healthz"],
     ]);
-    for (const probe of probes) expect(String(probe.httpGet.port)).toBe(envOf(run).METRICS_PORT);
+    for (const probe of probes) expect(String(probe.httpGet.port)).toBe(workerEnvOf(run).METRICS_PORT);
   });
 
   it("keeps every probe setting within what Container Apps accepts", () => {
     const limits = { failureThreshold: [1, 10], periodSeconds: [1, 240], timeoutSeconds: [1, 240], initialDelaySeconds: [0, 60] } as const;
-    for (const probe of containerOf(run).probes as Array<Record<string, unknown>>) {
+    for (const probe of workerContainerOf(run).probes as Array<Record<string, unknown>>) {
       for (const [setting, [min, max]] of Object.entries(limits)) {
         const value = probe[setting];
         if (value === undefined) continue;
@@ -207,7 +206,7 @@ describe("deployWorker on", () => {
   });
 
   it("scales on the consumer group's lag with KEDA's azure-eventhub scaler, authenticated as the identity", () => {
-    const scale = appOf(run).inputs.template.scale;
+    const scale = workerAppOf(run).inputs.template.scale;
     const namespace = single(run, "azure-native:eventhub:Namespace").inputs.namespaceName as string;
     const account = single(run, "azure-native:storage:StorageAccount").inputs.accountName as string;
     expect(scale).toMatchObject({ minReplicas: 1, maxReplicas: 4, pollingInterval: 30, cooldownPeriod: 300 });
@@ -235,11 +234,11 @@ describe("deployWorker on", () => {
     const sized = await runProgram(
       stackConfig("dev", { deployWorker: true, workerImage: IMAGE, partitionCount: 12, workerMinReplicas: 0, unprocessedEventThreshold: 500, workerCpu: "2.5" }),
     );
-    const { scale } = appOf(sized).inputs.template;
+    const { scale } = workerAppOf(sized).inputs.template;
     expect(scale).toMatchObject({ minReplicas: 0, maxReplicas: 12 });
     expect(scale.rules[0].custom.metadata.unprocessedEventThreshold).toBe("500");
-    expect(containerOf(sized).resources).toEqual({ cpu: 2.5, memory: "5Gi" });
-    expect(envOf(sized).PROCESSOR_THREADS).toBe("2");
+    expect(workerContainerOf(sized).resources).toEqual({ cpu: 2.5, memory: "5Gi" });
+    expect(workerEnvOf(sized).PROCESSOR_THREADS).toBe("2");
   });
 
   it("ships app logs to its own Log Analytics workspace, the key taken from the workspace as a secret", () => {
@@ -251,7 +250,7 @@ describe("deployWorker on", () => {
       [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig,
       value: { destination: "log-analytics", logAnalyticsConfiguration: { customerId: WORKSPACE_CUSTOMER_ID, sharedKey: FAKE_WORKSPACE_KEY } },
     });
-    expect(appOf(run).inputs.workloadProfileName).toBe("Consumption");
+    expect(workerAppOf(run).inputs.workloadProfileName).toBe("Consumption");
     expect(run.calls.filter((c) => c.token === "azure-native:operationalinsights:getSharedKeys").map((c) => c.inputs)).toEqual([
       { resourceGroupName: "rg-aiwork-dev", workspaceName: workspace.workspaceName },
     ]);
@@ -269,21 +268,22 @@ describe("deployWorker on", () => {
       ingestionMode: "LogAnalytics",
     });
     expect(component.urn.split("::")[2]).toBe("aiworkers:infra:WorkerInsights$azure-native:applicationinsights:Component");
-    const env = (containerOf(run).env as Env).filter((e) => e.name === "APPLICATIONINSIGHTS_CONNECTION_STRING");
+    const env = (workerContainerOf(run).env as EnvVar[]).filter((e) => e.name === "APPLICATIONINSIGHTS_CONNECTION_STRING");
     expect(env).toEqual([{ name: "APPLICATIONINSIGHTS_CONNECTION_STRING", secretRef: "applicationinsights-connection-string" }]);
-    expect(JSON.stringify(appOf(run).inputs.template)).not.toContain("InstrumentationKey");
-    const configuration = appOf(run).inputs.configuration;
+    expect(JSON.stringify(workerAppOf(run).inputs.template)).not.toContain("InstrumentationKey");
+    const configuration = workerAppOf(run).inputs.configuration;
     expect(configuration[pulumi.runtime.specialSigKey]).toBe(pulumi.runtime.specialSecretSig);
     expect(configuration.value.secrets).toEqual([{ name: "applicationinsights-connection-string", value: APPLICATION_INSIGHTS_CONNECTION_STRING }]);
     expect(JSON.stringify(run.outputs)).not.toContain("InstrumentationKey");
   });
 
-  it("exports the app name, registry and identity client id, none of them secret", () => {
+  it("exports the app name, registry and identity client and principal ids, none of them secret", () => {
     expect(run.outputs).toMatchObject({
       workerAppName: "ca-aiwork-worker",
       workerRegistryName: single(run, "azure-native:containerregistry:Registry").inputs.registryName,
       workerRegistryLoginServer: expect.stringMatching(/^craiwork[0-9a-f]{10}\.azurecr\.io$/),
       workerIdentityClientId: IDENTITY_CLIENT_ID,
+      workerIdentityPrincipalId: IDENTITY_PRINCIPAL_ID,
     });
     expect([...run.secretOutputs].sort()).toEqual(["connectionString", "producerConnectionString", "storageConnectionString"]);
   });
