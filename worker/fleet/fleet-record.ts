@@ -3,6 +3,8 @@
 // writes only its own record and reads every record with one listing (metadata included), so a fleet of N
 // costs N writes and N listings per sync interval, and nobody contends for a blob.
 // Blob names follow the checkpoint store's layout: <namespace>/<hub>/<consumer group>/fleet/<replica>, lower case.
+// The explorer reads the same records to show how the fleet uses each deployment's quota.
+import type { CircuitStateName } from "../processing/model/circuit-breaker";
 
 export const RECORD_FORMAT = "1";
 
@@ -13,6 +15,14 @@ export interface DeploymentUse {
   tokensPerSecond: number;
   /** Its work waited for this deployment within the last sync interval. */
   wanting: boolean;
+  /** Answers over the last second, per second: accepted (200) and throttled (429). */
+  acceptedPerSecond: number;
+  throttledPerSecond: number;
+  /** Its share of the deployment's request quota, per second, when the fleet sets one. */
+  shareRequestsPerSecond?: number;
+  /** The deployment's request quota for the whole fleet, per second, when configured. */
+  quotaRequestsPerSecond?: number;
+  circuit: CircuitStateName;
 }
 
 export interface FleetRecord {
@@ -34,11 +44,32 @@ const partitions = (list: string[]) => list.join(",");
 const parsePartitions = (text: string | undefined) => (text ? text.split(",").filter((p) => p !== "") : []);
 const round = (n: number) => Math.round(n * 1000) / 1000;
 
+const CIRCUITS: readonly CircuitStateName[] = ["closed", "open", "half-open"];
+/** One deployment's use as a compact array: [sent/s, tokens/s, wanting, accepted/s, throttled/s, share/s, quota/s, circuit]; -1 for none. */
+type EncodedUse = [number, number, 0 | 1, number, number, number, number, number];
+
+function encodeUse(d: DeploymentUse): EncodedUse {
+  return [
+    round(d.requestsPerSecond), round(d.tokensPerSecond), d.wanting ? 1 : 0, round(d.acceptedPerSecond), round(d.throttledPerSecond),
+    d.shareRequestsPerSecond === undefined ? -1 : round(d.shareRequestsPerSecond), d.quotaRequestsPerSecond === undefined ? -1 : round(d.quotaRequestsPerSecond),
+    Math.max(0, CIRCUITS.indexOf(d.circuit)),
+  ];
+}
+
+function decodeUse(encoded: unknown): DeploymentUse | undefined {
+  if (!Array.isArray(encoded) || encoded.length !== 8 || !encoded.every((n) => typeof n === "number" && Number.isFinite(n))) return undefined;
+  const [requests, tokens, wanting, accepted, throttled, share, quota, circuit] = encoded as EncodedUse;
+  return {
+    requestsPerSecond: requests, tokensPerSecond: tokens, wanting: wanting === 1, acceptedPerSecond: accepted, throttledPerSecond: throttled,
+    ...(share >= 0 ? { shareRequestsPerSecond: share } : {}),
+    ...(quota >= 0 ? { quotaRequestsPerSecond: quota } : {}),
+    circuit: CIRCUITS[circuit] ?? "closed",
+  };
+}
+
 /** Blob metadata: ASCII values (deployment names are [A-Za-z0-9._-]), well under the 8 KB metadata limit. */
 export function toMetadata(record: FleetRecord): Record<string, string> {
-  const use = Object.fromEntries(
-    Object.entries(record.deployments).map(([name, d]) => [name, [round(d.requestsPerSecond), round(d.tokensPerSecond), d.wanting ? 1 : 0]]),
-  );
+  const use = Object.fromEntries(Object.entries(record.deployments).map(([name, d]) => [name, encodeUse(d)]));
   return {
     format: RECORD_FORMAT,
     replica: record.replica,
@@ -54,12 +85,13 @@ export function fromMetadata(metadata: Record<string, string> | undefined): Flee
   if (!metadata || metadata.format !== RECORD_FORMAT || !metadata.replica) return undefined;
   const writtenAt = Number(metadata.writtenat);
   if (!Number.isFinite(writtenAt)) return undefined;
-  let deployments: Record<string, DeploymentUse> = {};
+  const deployments: Record<string, DeploymentUse> = {};
   try {
-    const use = JSON.parse(metadata.deployments ?? "{}") as Record<string, [number, number, number]>;
-    deployments = Object.fromEntries(
-      Object.entries(use).map(([name, [requests, tokens, wanting]]) => [name, { requestsPerSecond: Number(requests) || 0, tokensPerSecond: Number(tokens) || 0, wanting: wanting === 1 }]),
-    );
+    for (const [name, encoded] of Object.entries(JSON.parse(metadata.deployments ?? "{}") as Record<string, unknown>)) {
+      const use = decodeUse(encoded);
+      if (!use) return undefined;
+      deployments[name] = use;
+    }
   } catch {
     return undefined;
   }

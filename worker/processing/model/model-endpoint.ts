@@ -73,6 +73,9 @@ export class ModelEndpoint {
   readonly breaker: CircuitBreaker;
   /** What the last outage failure was, with what to check: for the circuit's log line and readiness. */
   lastOutage: string | undefined;
+  /** When recent answers came, accepted or throttled, for the per-second rates the fleet records show. */
+  private readonly answers: Array<[at: number, accepted: boolean]> = [];
+  private readonly now: () => number;
   private readonly traceScope: ModelCallScope;
 
   constructor(private readonly options: ModelEndpointOptions) {
@@ -102,6 +105,7 @@ export class ModelEndpoint {
       this.model = connection.model;
     }
     const now = options.now ?? (() => performance.now());
+    this.now = now;
     this.traceScope = {
       system: connection.provider === "azure-openai" ? "az.ai.openai" : "openai",
       model: this.model,
@@ -142,12 +146,14 @@ export class ModelEndpoint {
         const { data, response } = await send();
         permit.succeeded(performance.now() - started, quotaHeaders(response.headers));
         this.breaker.succeeded();
+        this.answered(true);
         telemetry?.request(partitionId, this.name, "ok");
         return data;
       } catch (error) {
         if (error instanceof APIError && error.status === 429) {
           permit.throttled(throttledKind(error), retryAfterMs(error.headers));
           this.breaker.succeeded(); // it answered: the deployment is up, only full
+          this.answered(false);
           telemetry?.request(partitionId, this.name, "throttled");
         } else {
           permit.released();
@@ -165,6 +171,21 @@ export class ModelEndpoint {
         throw classifyModelError(error, `deployment "${this.name}"`);
       }
     });
+  }
+
+  /** Answers over the last second, per second: accepted (200) and throttled (429). */
+  answerRates(): { acceptedPerSecond: number; throttledPerSecond: number } {
+    const since = this.now() - 1000;
+    let accepted = 0;
+    let throttled = 0;
+    for (const [at, ok] of this.answers) if (at >= since) ok ? accepted++ : throttled++;
+    return { acceptedPerSecond: accepted, throttledPerSecond: throttled };
+  }
+
+  private answered(accepted: boolean): void {
+    const now = this.now();
+    this.answers.push([now, accepted]);
+    while ((this.answers[0]?.[0] ?? now) < now - 1000) this.answers.shift();
   }
 
   recordTokens(partitionId: string, prompt: number, completion: number): void {

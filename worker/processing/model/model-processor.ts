@@ -155,7 +155,18 @@ function quotaParticipant(router: ModelRouter, endpoint: ModelEndpoint): QuotaPa
   return {
     name: endpoint.name,
     quota: endpoint.quota,
-    use: (withinMs) => ({ ...endpoint.governor.usage(), wanting: router.wanted(endpoint, withinMs) }),
+    use: (withinMs) => {
+      const { share } = endpoint.governor.snapshot();
+      const { requestsPerMinute } = endpoint.quota;
+      return {
+        ...endpoint.governor.usage(),
+        ...endpoint.answerRates(),
+        wanting: router.wanted(endpoint, withinMs),
+        ...(share ? { shareRequestsPerSecond: share.requestsPerSecond } : {}),
+        ...(requestsPerMinute !== undefined ? { quotaRequestsPerSecond: requestsPerMinute / 60 } : {}),
+        circuit: endpoint.breaker.current,
+      };
+    },
     setShare: (share) => endpoint.governor.setShare(share),
   };
 }
