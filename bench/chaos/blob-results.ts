@@ -10,6 +10,7 @@ interface ResultLine {
   partitionId: string;
   sequenceNumber: number;
   messageId?: string;
+  processedAt?: string;
   result?: { receivedSha256?: string; stamp?: Record<string, unknown>; workerPid?: number };
 }
 
@@ -59,6 +60,7 @@ export class BlobResults {
       partitionId: parsed.partitionId,
       sequenceNumber: parsed.sequenceNumber,
       ...(parsed.messageId !== undefined ? { messageId: parsed.messageId } : {}),
+      ...(parsed.processedAt !== undefined ? { processedAtMs: Date.parse(parsed.processedAt) } : {}),
       ...(parsed.result?.receivedSha256 !== undefined ? { receivedSha256: parsed.result.receivedSha256 } : {}),
       ...(parsed.result?.stamp !== undefined ? { stamp: parsed.result.stamp } : {}),
     });

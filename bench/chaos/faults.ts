@@ -25,6 +25,8 @@ export interface FaultRecord {
   kind: FaultKind;
   /** Seconds since traffic started. */
   atSeconds: number;
+  /** When it was injected (ms since the epoch), to tell which results came after it. */
+  atEpochMs: number;
   /** Something the fault acted on: links detached, connections dropped, processes signalled. */
   affected: number;
   detail: string;
@@ -48,7 +50,8 @@ export class FaultInjector {
   constructor(private readonly context: FaultContext) {}
 
   async inject(kind: FaultKind, atSeconds: number): Promise<FaultRecord> {
-    const record = { kind, atSeconds, ...(await this.act(kind)) };
+    const atEpochMs = Date.now();
+    const record = { kind, atSeconds, atEpochMs, ...(await this.act(kind)) };
     this.injected.push(record);
     return record;
   }

@@ -13,7 +13,7 @@ import { FaultInjector, type FaultKind, type FaultRecord } from "./faults";
 import { ChaosFleet } from "./fleet";
 import { FakeModelServer } from "../fake-model-server";
 import { StampedEvents } from "./stamped-events";
-import { judge, type ChaosVerdict, type DeadLetterObservation } from "./verdict";
+import { duplicatesByFault, judge, type ChaosVerdict, type DeadLetterObservation } from "./verdict";
 
 export interface ChaosOptions {
   durationSeconds: number;
@@ -40,6 +40,8 @@ export interface ChaosOutcome {
   poisonSent: number;
   faults: FaultRecord[];
   verdict: ChaosVerdict;
+  /** Duplicates by the kind of the fault injected last before each was written. */
+  duplicatesByFault: Record<string, number>;
   /** Whether every event was accounted for before the drain timeout. */
   drained: boolean;
   drainSeconds: number;
@@ -173,6 +175,7 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
       poisonSent: events.ledger.filter((e) => e.poison).length,
       faults: injector.injected,
       verdict,
+      duplicatesByFault: duplicatesByFault(runId, results.results, injector.injected),
       drained,
       drainSeconds,
       truncatedLines: results.truncatedLines,

@@ -21,6 +21,8 @@ export interface ResultObservation {
   messageId?: string;
   receivedSha256?: string;
   stamp?: Record<string, unknown>;
+  /** When the worker processed it (ms since the epoch). */
+  processedAtMs?: number;
 }
 
 export interface DeadLetterObservation {
@@ -190,4 +192,35 @@ export function judge(runId: string, ledger: readonly LedgerEntry[], results: re
   const duplicateSends = [...sequencesOf.values()].filter((positions) => positions.size > 1).length;
   const ok = unknown === 0 && FAILURE_FIELDS.every((field) => totals[field] === 0);
   return { ok, partitions: sorted, totals: totalCounts, unknown, duplicateSends, examples };
+}
+
+/** Duplicates written before any fault was injected. */
+export const BEFORE_ANY_FAULT = "before any fault";
+
+/**
+ * Each duplicate (a result beyond an event's first) counted against the fault injected last before it was
+ * written: which kind of fault costs repeated work, and so, with a remote model, repeated calls.
+ */
+export function duplicatesByFault(
+  runId: string,
+  results: readonly ResultObservation[],
+  faults: ReadonlyArray<{ kind: string; atEpochMs: number }>,
+): Record<string, number> {
+  const byEvent = new Map<string, number[]>();
+  for (const result of results) {
+    const index = indexFromMessageId(runId, result.messageId);
+    if (index === undefined || result.processedAtMs === undefined) continue;
+    const times = byEvent.get(String(index)) ?? [];
+    times.push(result.processedAtMs);
+    byEvent.set(String(index), times);
+  }
+  const ordered = [...faults].sort((a, b) => a.atEpochMs - b.atEpochMs);
+  const counts: Record<string, number> = {};
+  for (const times of byEvent.values()) {
+    for (const at of times.sort((a, b) => a - b).slice(1)) {
+      const cause = ordered.filter((f) => f.atEpochMs <= at).at(-1)?.kind ?? BEFORE_ANY_FAULT;
+      counts[cause] = (counts[cause] ?? 0) + 1;
+    }
+  }
+  return counts;
 }

@@ -2,7 +2,7 @@
 // at-least-once behaviours it must allow (replays, duplicates) do not fail it.
 import { describe, expect, it } from "vitest";
 import { StampedEvents, bodyBytesOf, sha256, type LedgerEntry } from "../../bench/chaos/stamped-events";
-import { judge, type DeadLetterObservation, type ResultObservation } from "../../bench/chaos/verdict";
+import { BEFORE_ANY_FAULT, duplicatesByFault, judge, type DeadLetterObservation, type ResultObservation } from "../../bench/chaos/verdict";
 
 const RUN = "chaos-test";
 
@@ -105,5 +105,21 @@ describe("chaos verdict", () => {
     }
     expect(events.ledger.some((e) => e.poison)).toBe(true);
     expect(events.ledger.some((e) => !e.poison)).toBe(true);
+  });
+});
+
+describe("duplicates by fault", () => {
+  it("counts each repeated result against the fault injected last before it was written", () => {
+    const [a, b, c] = ledgerOf(3);
+    const results = [
+      resultFor(a!, "w0#1", { processedAtMs: 1_000 }),
+      resultFor(a!, "w1#1", { processedAtMs: 1_500 }), // after nothing: before any fault
+      resultFor(b!, "w0#1", { processedAtMs: 2_100 }),
+      resultFor(b!, "w1#1", { processedAtMs: 3_100 }), // after the kill -9 at 3,000
+      resultFor(b!, "w1#2", { processedAtMs: 5_100 }), // after the SIGTERM at 5,000
+      resultFor(c!, "w0#1", { processedAtMs: 5_200 }), // once: no duplicate
+    ];
+    const faults = [{ kind: "sigterm", atEpochMs: 5_000 }, { kind: "kill9", atEpochMs: 3_000 }];
+    expect(duplicatesByFault(RUN, results, faults)).toEqual({ [BEFORE_ANY_FAULT]: 1, kill9: 1, sigterm: 1 });
   });
 });
