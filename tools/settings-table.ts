@@ -5,6 +5,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SETTINGS } from "../worker/config";
 import { settingsTable } from "../worker/settings/declare";
+import { plural } from "../common/plural";
 
 const README = join(__dirname, "..", "README.md");
 const HEADER = "| Env var | Default | Meaning |";
@@ -26,5 +27,5 @@ if (require.main === module) {
   const readme = readFileSync(README, "utf8");
   const { start, end } = tableBounds(readme);
   writeFileSync(README, readme.slice(0, start) + settingsTable(SETTINGS) + readme.slice(end));
-  console.log(`README.md: worker settings table written (${Object.keys(SETTINGS).length} settings)`);
+  console.log(`README.md: worker settings table written (${plural(Object.keys(SETTINGS).length, "setting")})`);
 }

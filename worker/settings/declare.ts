@@ -3,6 +3,7 @@
 import { Option, type Command } from "commander";
 import { z } from "zod";
 import type { SettingValue } from "./values";
+import { plural } from "../../common/plural";
 
 export interface Setting {
   /** Heading under which --help and the README list the setting. */
@@ -54,7 +55,7 @@ export function describeValue(setting: Setting, raw: string | undefined): string
     const fallback = setting.default ?? setting.defaultShown;
     return fallback === undefined ? "(not set)" : `(not set, so the default ${fallback})`;
   }
-  return setting.secret ? `(${raw.length} characters, hidden)` : JSON.stringify(raw);
+  return setting.secret ? `(${plural(raw.length, "character")}, hidden)` : JSON.stringify(raw);
 }
 
 /**
