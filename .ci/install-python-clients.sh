@@ -16,7 +16,7 @@ SITE="$TARGET/usr/lib/python3/dist-packages"
 VERSION=5.15.1
 STAMP="$TARGET/installed-azure-eventhub-$VERSION"
 # What the interop tests load: {"azure_eventhub": version, "location", "own": from $SITE, "proton": version}.
-loaded() { INTEROP_SITE="$PWD/$SITE" "$PYTHON" -s -E test/interop/python/own_clients.py; }
+loaded() { INTEROP_SITE="$PWD/$SITE" "$PYTHON" -s -E -B test/interop/python/own_clients.py; }
 # azure-core, azure-eventhub and the blob checkpoint store (which vendors its storage client); the rest
 # of python3-azure's 500 MB is not needed.
 AZURE_PATHS=(

@@ -10,8 +10,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 
 /** Debian's interpreter, which the Debian packages are built for; any python3 elsewhere. */
 const PYTHON = existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-/** No user site-packages, no PYTHON* variables, unbuffered: own_clients.py alone decides what azure is. */
-const PYTHON_FLAGS = ["-s", "-E", "-u"];
+/** No user site-packages, no PYTHON* variables, unbuffered, no .pyc files: own_clients.py alone decides what azure is. */
+const PYTHON_FLAGS = ["-s", "-E", "-u", "-B"];
 const SITE = path.resolve(".ci/.python/usr/lib/python3/dist-packages");
 const SCRIPTS = path.resolve("test/interop/python");
 const INSTALL_HINT = "run `bash .ci/install-python-clients.sh` (Debian, as root) to install them";

@@ -5,7 +5,8 @@ Putting INTEROP_SITE first on sys.path (or PYTHONPATH) is not enough: there `azu
 (a folder without __init__.py), and Python prefers a regular package of the same name anywhere on the path.
 Debian's python3-azure installs one (/usr/lib/python3/dist-packages/azure/__init__.py, with extend_path), so
 `azure.eventhub` became its 5.11 instead of ours. Binding `azure` to our folder alone before anything imports
-it settles it. The scripts run with `python3 -s -E` (no user site-packages, no PYTHON* variables).
+it settles it. The scripts run with `python3 -s -E -B`: no user site-packages, no PYTHON* variables, no .pyc
+files.
 
 Import this module before any azure module. Run as a script, it prints what loads, as one JSON line.
 """
