@@ -4,6 +4,8 @@
 #   - Microsoft's azure-eventhub 5.15.1 with its blob checkpoint store and azure-core, from trixie's
 #     python3-azure (bookworm's is too old), unpacked beside the project in .ci/.python without touching
 #     the system's packages or apt sources (a private apt state under .ci/.python/apt is used for it).
+# A system-wide azure (Debian's python3-azure, azure-eventhub 5.11) would win over PYTHONPATH, so the tests load
+# the clients through test/interop/python/own_clients.py, and so does the check here.
 # Idempotent and quick when everything is there. Runs as root on Debian; elsewhere it says what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +13,10 @@ cd "$(dirname "$0")/.."
 PYTHON=/usr/bin/python3
 TARGET=.ci/.python
 SITE="$TARGET/usr/lib/python3/dist-packages"
-STAMP="$TARGET/installed-azure-eventhub-5.15.1"
+VERSION=5.15.1
+STAMP="$TARGET/installed-azure-eventhub-$VERSION"
+# What the interop tests load: {"azure_eventhub": version, "location", "own": from $SITE, "proton": version}.
+loaded() { INTEROP_SITE="$PWD/$SITE" "$PYTHON" -s -E -B test/interop/python/own_clients.py; }
 # azure-core, azure-eventhub and the blob checkpoint store (which vendors its storage client); the rest
 # of python3-azure's 500 MB is not needed.
 AZURE_PATHS=(
@@ -51,8 +56,8 @@ if [ ! -f "$STAMP" ]; then
   dpkg-deb --fsys-tarfile "$azure_deb" | tar -x -C "$TARGET" --wildcards "${AZURE_PATHS[@]}"
   dpkg -x "$typing_deb" "$TARGET"
   rm -rf "$state"
-  PYTHONPATH="$SITE" "$PYTHON" -c 'import azure.eventhub as e; assert e.__version__ == "5.15.1", e.__version__' 
+  loaded | "$PYTHON" -c 'import json, sys; found = json.load(sys.stdin); sys.exit(None if found["own"] and found["azure_eventhub"] == sys.argv[1] else f"unpacked azure-eventhub, but {found} loads")' "$VERSION"
   touch "$STAMP"
 fi
 
-PYTHONPATH="$SITE" "$PYTHON" -c 'import azure.eventhub, proton; print("install-python-clients: azure-eventhub", azure.eventhub.__version__, "and Qpid Proton", ".".join(map(str, proton.VERSION)), "ready")' >&2
+loaded | "$PYTHON" -c 'import json, sys; print("install-python-clients: azure-eventhub {azure_eventhub} ({location}) and Qpid Proton {proton} ready".format(**json.load(sys.stdin)))' >&2

@@ -2,12 +2,10 @@
 //   send      EventHubProducerClient sends N 1 KB events in EventDataBatches across the partitions;
 //   receive   EventHubConsumerClient reads those N stored events from the earliest position;
 //   e2e       a consumer is already subscribed while the producer sends N more: first send to last receive.
-// Each mode runs several times on a fresh emulator; the table shows medians. Results go to
-// bench/results/emulator.json.
+// Each mode runs several times on a fresh emulator; the table shows medians. Results go to emulator.json
+// (bench/results/ for the reference run: results-dir.ts).
 //
-//   npm run bench:emulator -- [--events 100000] [--runs 3] [--event-bytes 1024]
-import { mkdir, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+//   npm run bench:emulator -- [--events 100000] [--runs 3] [--event-bytes 1024] [--out DIR]
 import {
   EventHubConsumerClient,
   EventHubProducerClient,
@@ -21,6 +19,8 @@ import { parseEmulatorConfig } from "../emulator/config";
 import { EventHubsEmulator } from "../emulator/server";
 import { optionsOrExit, wholeNumber } from "../common/cli";
 import { sendBatches } from "../common/send-batches";
+import { resultsDirectory, writeResults } from "./results-dir";
+import { plural } from "../common/plural";
 
 const HUB = "events";
 const PARTITIONS = 4;
@@ -30,7 +30,11 @@ interface Options {
   events: number;
   runs: number;
   eventBytes: number;
+  out?: string | undefined;
 }
+
+/** The committed results' run: `npm run bench:emulator -- --events 100000 --runs 5`. */
+const REFERENCE = { events: 100_000, runs: 5, eventBytes: 1024 };
 
 interface Measurement {
   events: number;
@@ -44,8 +48,9 @@ function readOptions(): Options {
     .description("Throughput of the local Event Hubs emulator alone, with the official SDK producer and consumer in this process.")
     .option("--events <n>", "events per run (at least one per partition)", "100000")
     .option("--runs <n>", "runs per mode; the table shows medians", "3")
-    .option("--event-bytes <n>", "body size of each event", "1024");
-  const schema = z.object({ events: wholeNumber(PARTITIONS, 10_000_000), runs: wholeNumber(1, 100), eventBytes: wholeNumber(1, 1_000_000) });
+    .option("--event-bytes <n>", "body size of each event", "1024")
+    .option("--out <dir>", "where emulator.json goes (default: bench/results for the reference run, bench/results/scratch for any other)");
+  const schema = z.object({ events: wholeNumber(PARTITIONS, 10_000_000), runs: wholeNumber(1, 100), eventBytes: wholeNumber(1, 1_000_000), out: z.string().min(1).optional() });
   return optionsOrExit({ command, schema, title: "Invalid bench:emulator options" });
 }
 
@@ -181,17 +186,16 @@ async function main(): Promise<void> {
     process.stderr.write(`run ${run}/${options.runs} done\n`);
   }
   const results = [summarize("send", sends), summarize("receive", receives), summarize("e2e", endToEnd)];
-  console.log(`emulator throughput: ${options.events} events of ${options.eventBytes} B, ${PARTITIONS} partitions, median of ${options.runs} runs`);
+  console.log(`emulator throughput: ${options.events} events of ${options.eventBytes} B, ${PARTITIONS} partitions, median of ${plural(options.runs, "run")}`);
   console.table(results.map(({ mode, eventsPerSecond, megabytesPerSecond, allEventsPerSecond }) => ({
     mode,
     "events/s": eventsPerSecond,
     "MB/s": megabytesPerSecond,
     "each run (events/s)": allEventsPerSecond.join(", "),
   })));
-  const outDir = join(__dirname, "results");
-  await mkdir(outDir, { recursive: true });
-  const report = { benchmark: "emulator", date: new Date().toISOString(), node: process.version, options, results };
-  await writeFile(join(outDir, "emulator.json"), `${JSON.stringify(report, null, 2)}\n`);
+  const { out, ...measured } = options;
+  const report = { benchmark: "emulator", date: new Date().toISOString(), node: process.version, options: measured, results };
+  process.stderr.write(`${await writeResults(resultsDirectory(out, measured, REFERENCE), { "emulator.json": `${JSON.stringify(report, null, 2)}\n` })}\n`);
 }
 
 main().catch((err: unknown) => {

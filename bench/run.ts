@@ -1,18 +1,19 @@
 // `npm run bench [-- --quick]`: the worker measured the way its users would judge it, against baselines
 // run in the same process tree: raw receive, the processor alone, the official SDK sample pattern.
-// Writes bench/results/latest.json, latest.md and latest.svg; prints the Markdown.
-import { mkdir, writeFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
-import { REPO_ROOT } from "../tools/ts-child";
+// Writes latest.json, latest.md and latest.svg (bench/results/ for the reference run: results-dir.ts); prints
+// the Markdown.
+import { resolve } from "node:path";
 import { renderChart } from "./chart";
 import { describeMachine, PARTITIONS } from "./local-hub";
 import { parseBenchOptions, type BenchOptions } from "./options";
+import { writeResults } from "./results-dir";
 import { evaluateTargets, toMarkdown, type BenchReport, type ConfigurationResult } from "./report";
 import { runIdleBurst, type IdleBurstRun } from "./scenarios/idle-burst";
 import { runLatency, runReceiveFloor } from "./scenarios/latency";
 import { eventsPerSecond, runThroughputRepetition, type ThroughputRepetition } from "./scenarios/throughput";
 import { spread } from "./stats";
 import { generateEvents, meanBodyBytes } from "./workload";
+import { plural } from "../common/plural";
 
 const startedAt = performance.now();
 const log = (line: string) => process.stderr.write(`[${((performance.now() - startedAt) / 1000).toFixed(1).padStart(5)} s] ${line}\n`);
@@ -37,7 +38,7 @@ async function main(options: BenchOptions): Promise<void> {
   const childEnv: Record<string, string> = options.cpuProfileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${resolve(options.cpuProfileDir)}` } : {};
   process.env.BENCH_TEXT = options.text; // read by generateEvents, here and in the processor-only child
   const events = generateEvents(options.eventsPerPartition * PARTITIONS, PARTITIONS);
-  log(`${events.length} events (${options.text} text), ${Math.round(meanBodyBytes(events))} B on average, ${options.runs} repetition(s)`);
+  log(`${events.length} events (${options.text} text), ${Math.round(meanBodyBytes(events))} B on average, ${plural(options.runs, "repetition")}`);
 
   const runs: ThroughputRepetition[] = [];
   for (let run = 1; run <= options.runs; run++) {
@@ -87,14 +88,10 @@ async function main(options: BenchOptions): Promise<void> {
     idleBurst,
   };
   const report: BenchReport = { ...partial, targets: evaluateTargets(partial) };
-  const outDir = resolve(REPO_ROOT, options.outDir);
-  await mkdir(outDir, { recursive: true });
   const markdown = toMarkdown(report);
-  await writeFile(join(outDir, "latest.json"), `${JSON.stringify(report, null, 2)}\n`);
-  await writeFile(join(outDir, "latest.md"), markdown);
-  await writeFile(join(outDir, "latest.svg"), renderChart(report));
+  const wrote = await writeResults(options.outDir, { "latest.json": `${JSON.stringify(report, null, 2)}\n`, "latest.md": markdown, "latest.svg": renderChart(report) });
   process.stdout.write(markdown);
-  log(`wrote ${join(outDir, "latest.{json,md,svg}")}`);
+  log(wrote);
 }
 
 main(parseBenchOptions(process.argv.slice(2))).catch((error: unknown) => {

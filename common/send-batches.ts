@@ -2,6 +2,7 @@
 // starts the next. tryAdd refuses what does not fit; an event that does not fit even an empty batch is an
 // error naming it, never an event left out without a word.
 import type { EventData, EventHubProducerClient } from "@azure/event-hubs";
+import { plural } from "./plural";
 
 export interface SendBatchesOptions {
   /** Every event to this partition; or partitionKey, or neither (the service spreads the batches). */
@@ -30,7 +31,7 @@ export class EventTooLargeError extends Error {
     const id = messageId === undefined ? "" : `, messageId ${JSON.stringify(String(messageId))}`;
     super(
       `event ${index} (body ${bodyBytes} bytes${id}) does not fit in an empty batch of at most ${maxSizeInBytes} bytes; ` +
-        `the ${sentBefore} event(s) before it were sent, it and the rest were not`,
+        `the ${plural(sentBefore, "event")} before it ${sentBefore === 1 ? "was" : "were"} sent, it and the rest were not`,
     );
     this.name = "EventTooLargeError";
   }

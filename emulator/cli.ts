@@ -9,6 +9,7 @@ import { exitWithProblems, optionsOrExit } from "../common/cli";
 import { ConfigError, type EmulatorConfig, LIMITS, parseEmulatorConfig } from "./config";
 import { startHealthServer, type HealthServer } from "./health";
 import { type LocalStack, startLocalStack } from "./local-stack";
+import { plural } from "../common/plural";
 
 const EXIT_FAILURE = 1;
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -140,7 +141,7 @@ async function main(): Promise<void> {
       eventHubsPort: stack.eventHubsPort,
       blobPort: stack.blobPort,
       healthUrl: health?.url,
-      hubs: config.hubs.map((hub) => `${hub.name} (${hub.partitionCount} partitions)`),
+      hubs: config.hubs.map((hub) => `${hub.name} (${plural(hub.partitionCount, "partition")})`),
       dataDir: config.dataDir ?? "in memory",
       checkSignatures: config.checkSignatures,
     },

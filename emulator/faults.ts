@@ -1,5 +1,5 @@
 // Fault injection for tests (spec §10.10). Each fault reproduces a service behaviour the SDK must cope
-// with; see the README's fault table for the SDK reaction each one produces.
+// with; see the fault table in docs/local-event-hubs.md for the SDK reaction each one produces.
 import type { AmqpError } from "rhea";
 import { CONDITION } from "./service-errors";
 

@@ -1,6 +1,7 @@
 // Checks the raw bytes a client sends, before rhea buffers them: every frame must fit the max frame
 // size we advertise, so a header claiming gigabytes is refused at its first four bytes instead of
 // being buffered until complete. Only sizes and protocol headers are read; nothing is kept or logged.
+import { plural } from "../common/plural";
 
 const PROTOCOL_HEADER = Buffer.from("AMQP", "latin1");
 const HEADER_BYTES = 8;
@@ -38,7 +39,7 @@ export class InboundFrames {
       }
       const size = this.pending.readUInt32BE(0);
       this.pendingLength = 0;
-      if (size < MIN_FRAME_BYTES) return `a frame declares ${size} bytes, less than the 8-byte frame header`;
+      if (size < MIN_FRAME_BYTES) return `a frame declares ${plural(size, "byte")}, less than the 8-byte frame header`;
       if (size > this.maxFrameSize) return `a frame declares ${size} bytes, more than the max-frame-size of ${this.maxFrameSize} bytes the emulator advertised`;
       this.remaining = size - SIZE_BYTES;
     }

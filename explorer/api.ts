@@ -7,6 +7,7 @@ import { replayToHubs } from "./dead-letters/replay";
 import { parseSelection, selectDeadLetters } from "./dead-letters/select";
 import { ID_FORMAT, parseDeadLetterId } from "./dead-letters/store";
 import type { Explorer, PeekPosition } from "./explorer";
+import { plural } from "../common/plural";
 
 export class HttpError extends Error {
   constructor(
@@ -129,7 +130,7 @@ async function select(explorer: Explorer, body: unknown, defaultState: "all" | "
   );
   if ("problems" in selection) throw invalid(selection.problems);
   const found = await selectDeadLetters(explorer.deadLetters, scopeOf(explorer, body), selection);
-  if (found.missing.length > 0) throw new HttpError(404, `no such dead letter(s): ${found.missing.join(", ")}`);
+  if (found.missing.length > 0) throw new HttpError(404, `${plural(found.missing.length, "dead letter")} not found: ${found.missing.join(", ")}`);
   return found.entries;
 }
 

@@ -4,7 +4,7 @@ import type * as inputs from "@pulumi/azure-native/types/input";
 import { WORKER_METRICS_PORT } from "../common/names";
 import type { WorkerEnvironment } from "../worker/config";
 
-/** KEDA's defaults in Container Apps, set explicitly so the README and the app agree. */
+/** KEDA's defaults in Container Apps, set explicitly so docs/deploy.md and the app agree. */
 export const SCALE_POLLING_INTERVAL_SECONDS = 30;
 export const SCALE_COOLDOWN_SECONDS = 300;
 /** Longer than the worker's SHUTDOWN_TIMEOUT_MS default (25 s): drain, checkpoint and release before SIGKILL. */

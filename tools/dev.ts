@@ -21,6 +21,7 @@ import type { SettingName, WorkerEnvironment } from "../worker/config";
 import { waitFor } from "./wait-for";
 import { installShutdownHandlers } from "../worker/shutdown";
 import { startTracing } from "../worker/telemetry/tracing";
+import { plural } from "../common/plural";
 
 const SECONDS = "allowed: a number of seconds greater than 0";
 const optionsSchema = z.object({
@@ -130,7 +131,7 @@ async function main(): Promise<void> {
   const deadLetterContainer = storage.getContainerClient(stack.deadLetterContainer);
   const state = new RunState(await producer.getPartitionIds());
   process.stdout.write(
-    `hub "${stack.eventHubName}" with ${state.partitionIds.length} partitions at ${stack.eventHubConnectionString.split(";")[0]}, ` +
+    `hub "${stack.eventHubName}" with ${plural(state.partitionIds.length, "partition")} at ${stack.eventHubConnectionString.split(";")[0]}, ` +
       `storage at ${stack.storageAccountUrl}\nfiles: ${runDir}\n\n`,
   );
 
@@ -149,7 +150,7 @@ async function main(): Promise<void> {
 
   // Traffic starts once the workers have shared out the partitions, so the demo shows steady ownership
   // instead of a first worker grabbing everything and handing partitions over mid-stream.
-  process.stdout.write(`waiting for ${options.workers} worker(s) to share out the partitions...\n`);
+  process.stdout.write(`waiting for ${plural(options.workers, "worker")} to share out the partitions...\n`);
   const balanced = () => {
     const share = Math.floor(state.partitionIds.length / workers.length);
     const claims = workers.flatMap((w) => w.ownedPartitions);
@@ -160,7 +161,7 @@ async function main(): Promise<void> {
   // Sends anyway after 30 s: the display shows how the partitions ended up.
   await waitFor("the workers to share out the partitions", () => balanced() || workers.every((w) => !w.running), 30_000).catch(() => undefined);
   process.stdout.write(
-    `${workers.map((w) => `${w.name} owns ${w.ownedPartitions.join(",") || "nothing"}`).join(" · ")}; sending ${options.count} events at ${options.rate || "max"}/s\n\n`,
+    `${workers.map((w) => `${w.name} owns ${w.ownedPartitions.join(",") || "nothing"}`).join(" · ")}; sending ${plural(options.count, "event")} at ${options.rate || "max"}/s\n\n`,
   );
 
   const stopSending = new AbortController();

@@ -120,7 +120,7 @@ type CoreValues = Values<typeof CORE>;
 type UnionToIntersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void ? I : never;
 type PluginSettings = UnionToIntersection<((typeof PROCESSORS)[number] | (typeof SINKS)[number])["settings"]>;
 
-/** Every setting, in the order --help and the README list them: core, processors, sink, sinks, operations. */
+/** Every setting, in the order --help and docs/configuration.md list them: core, processors, sink, sinks, operations. */
 export const SETTINGS = mergeSettings([
   CONSUMER_SETTINGS,
   ...PROCESSORS.map((p) => p.settings),

@@ -1,6 +1,6 @@
 // Sinks and processors are plugins: one module each declares its settings, maps their values to its
 // options, and builds the sink or processor at start-up. The registries (sinks/index.ts,
-// processing/index.ts) list them; configuration, --help, validation and the README table follow.
+// processing/index.ts) list them; configuration, --help, validation and the settings table in docs/configuration.md follow.
 import type { TokenCredential } from "@azure/core-auth";
 import type { BlobServiceClient } from "@azure/storage-blob";
 import type { Logger } from "pino";
@@ -38,7 +38,7 @@ export type Environment = Readonly<Record<string, string | undefined>>;
 interface Plugin<Name extends string, S extends Settings, Options> {
   /** The SINK or PROCESSOR value that chooses it. */
   name: Name;
-  /** Its own settings, listed in --help and the README; parsed whichever plugin is chosen. */
+  /** Its own settings, listed in --help and docs/configuration.md; parsed whichever plugin is chosen. */
   settings: S;
   /** Settings that must be set when this plugin is chosen. */
   required?: ReadonlyArray<keyof S & string>;

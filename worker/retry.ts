@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { isPoisonEventError } from "./processing/processor";
+import { plural } from "../common/plural";
 
 export interface RetryPolicy {
   /** Total attempts including the first one (>= 1). */
@@ -24,7 +25,7 @@ export interface RetryOptions {
 export class RetryAbortedError extends Error {
   override readonly name = "RetryAbortedError";
   constructor(readonly attempts: number, cause: unknown) {
-    super(`retry aborted after ${attempts} attempt(s)`, { cause });
+    super(`retry aborted after ${plural(attempts, "attempt")}`, { cause });
   }
 }
 

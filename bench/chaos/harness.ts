@@ -14,6 +14,7 @@ import { ChaosFleet } from "./fleet";
 import { FakeModelServer } from "../fake-model-server";
 import { StampedEvents } from "./stamped-events";
 import { duplicatesByFault, judge, type ChaosVerdict, type DeadLetterObservation } from "./verdict";
+import { plural } from "../../common/plural";
 
 export interface ChaosOptions {
   durationSeconds: number;
@@ -143,7 +144,7 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
     retryOptions: { maxRetries: 3, retryDelayInMs: 200, timeoutInMs: 5000 },
   });
   try {
-    log(`run ${runId}: ${options.workers} workers, ${options.rate} events/s for ${options.durationSeconds} s, faults ${options.faults.join(", ") || "none"} every ${options.faultIntervalSeconds} s`);
+    log(`run ${runId}: ${plural(options.workers, "worker")}, ${options.rate} events/s for ${options.durationSeconds} s, faults ${options.faults.join(", ") || "none"} every ${options.faultIntervalSeconds} s`);
     await fleet.start(90_000);
     await waitFor("the workers to own every partition", async () => (await fleet.ownedPartitions()).size === options.partitions, 60_000, () => fleet.describe());
     const events = new StampedEvents(runId, options.partitions, options.poisonRatio, options.seed);

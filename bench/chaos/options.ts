@@ -2,6 +2,7 @@
 import { Command } from "commander";
 import { z } from "zod";
 import { decimal, optionsOrExit, wholeNumber } from "../../common/cli";
+import { resultsDirectory } from "../results-dir";
 import { FAULT_KINDS, type FaultKind } from "./faults";
 import type { ChaosOptions } from "./harness";
 
@@ -27,8 +28,11 @@ const schema = z.object({
   seed: wholeNumber(0, 2 ** 31),
   drainTimeout: wholeNumber(5, 3600),
   partitions: wholeNumber(1, 32),
-  out: z.string().min(1),
+  out: z.string().min(1).optional(),
 });
+
+/** The committed results' run: `npm run chaos -- --duration 120 --workers 3 --rate 200 --faults all --fault-interval 5`. */
+const REFERENCE = { durationSeconds: 120, workers: 3, rate: 200, faults: [...FAULT_KINDS], faultIntervalSeconds: 5, poisonRatio: 0.02, seed: 1, partitions: 4 };
 
 export function parseChaosOptions(argv: readonly string[]): ChaosOptions & { outDir: string } {
   const command = new Command("chaos")
@@ -42,9 +46,9 @@ export function parseChaosOptions(argv: readonly string[]): ChaosOptions & { out
     .option("--seed <n>", "seed for bodies and poison placement", "1")
     .option("--drain-timeout <s>", "longest wait for every event to be accounted for after traffic stops", "90")
     .option("--partitions <n>", "partitions of the hub", "4")
-    .option("--out <dir>", "where chaos-latest.json goes", "bench/results");
+    .option("--out <dir>", "where chaos-latest.json goes (default: bench/results for the reference run, bench/results/scratch for any other)");
   const o = optionsOrExit({ command, schema, argv, title: "Invalid chaos options" });
-  return {
+  const options: ChaosOptions = {
     durationSeconds: o.duration,
     workers: o.workers,
     rate: o.rate,
@@ -57,6 +61,6 @@ export function parseChaosOptions(argv: readonly string[]): ChaosOptions & { out
     restartAfterMs: 1000,
     azuriteDownMs: 1500,
     modelOutageMs: 5000,
-    outDir: o.out,
   };
+  return { ...options, outDir: resultsDirectory(o.out, options, REFERENCE) };
 }

@@ -2,6 +2,7 @@
 import { FAULT_DESCRIPTIONS, FAULT_KINDS } from "./faults";
 import type { ChaosOutcome } from "./harness";
 import type { PartitionVerdict } from "./verdict";
+import { plural } from "../../common/plural";
 
 const COLUMNS: Array<[keyof Omit<PartitionVerdict, "partitionId">, string]> = [
   ["sent", "sent"],
@@ -20,7 +21,7 @@ const COLUMNS: Array<[keyof Omit<PartitionVerdict, "partitionId">, string]> = [
 export function renderChaosReport(outcome: ChaosOutcome): string {
   const lines: string[] = [];
   const { verdict } = outcome;
-  lines.push(`chaos run ${outcome.runId}: ${outcome.sent} events (${outcome.poisonSent} poison), ${outcome.options.workers} workers (${outcome.workerInstances} process lifetimes)`);
+  lines.push(`chaos run ${outcome.runId}: ${plural(outcome.sent, "event")} (${outcome.poisonSent} poison), ${plural(outcome.options.workers, "worker")} (${plural(outcome.workerInstances, "process lifetime")})`);
   const counts = FAULT_KINDS.map((kind) => `${kind} x${outcome.faults.filter((f) => f.kind === kind).length}`);
   lines.push(`faults: ${counts.join(", ")}`);
   for (const kind of FAULT_KINDS) if (outcome.options.faults.includes(kind)) lines.push(`  ${kind}: ${FAULT_DESCRIPTIONS[kind]}`);

@@ -1,8 +1,7 @@
 // `npm run chaos [-- --duration 60 --workers 3 --rate 200 --faults all]`: see harness.ts. Prints the
-// per-partition verdict, writes bench/results/chaos-latest.json, exits 1 when the verdict fails.
-import { mkdir, writeFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
-import { REPO_ROOT } from "../../tools/ts-child";
+// per-partition verdict, writes chaos-latest.json (bench/results/ for the reference run: results-dir.ts), exits 1
+// when the verdict fails.
+import { writeResults } from "../results-dir";
 import { runChaos } from "./harness";
 import { parseChaosOptions } from "./options";
 import { renderChaosReport } from "./report";
@@ -12,10 +11,8 @@ async function main(): Promise<void> {
   const outcome = await runChaos(options, (line) => process.stderr.write(`${line}\n`));
   process.stdout.write(renderChaosReport(outcome));
   if (!outcome.verdict.ok && outcome.diagnostics) process.stderr.write(`${outcome.diagnostics}\n`);
-  const directory = resolve(REPO_ROOT, outDir);
-  await mkdir(directory, { recursive: true });
   const { diagnostics: _diagnostics, ...saved } = outcome;
-  await writeFile(join(directory, "chaos-latest.json"), `${JSON.stringify({ date: new Date().toISOString(), ...saved }, null, 2)}\n`);
+  process.stderr.write(`${await writeResults(outDir, { "chaos-latest.json": `${JSON.stringify({ date: new Date().toISOString(), ...saved }, null, 2)}\n` })}\n`);
   process.exitCode = outcome.verdict.ok ? 0 : 1;
 }
 

@@ -3,21 +3,20 @@
 // headers; about 300 ms an answer); the same backlog is drained by the SDK sample pattern, a naive parallel
 // handler and the worker with its defaults (1, 2 and 4 processes sharing the quota). The quota is the physical
 // limit: goodput is reported as a share of it, measured at the server (answers 200 per second between the first
-// request and the last success). Writes bench/results/quota.{json,md,svg}; prints the Markdown.
-import { mkdir, writeFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+// request and the last success). Writes quota.{json,md,svg} (bench/results/ for the reference run:
+// results-dir.ts); prints the Markdown.
 import { setTimeout as sleep } from "node:timers/promises";
 import { EventHubProducerClient } from "@azure/event-hubs";
 import { Command } from "commander";
 import { z } from "zod";
 import type { LocalStack } from "../../emulator/index";
 import { DEFAULT_SYSTEM_PROMPT } from "../../worker/processing/model/model-processor";
-import { REPO_ROOT } from "../../tools/ts-child";
 import { waitFor } from "../../tools/wait-for";
 import { optionsOrExit, wholeNumber } from "../../common/cli";
 import { FakeModelServer } from "../fake-model-server";
 import { describeMachine, HUB, PARTITIONS, SAMPLE_CONSUMER_GROUP, startBenchStack } from "../local-hub";
 import { spread, summarizeLatency, type LatencySummary, type Spread } from "../stats";
+import { resultsDirectory, writeResults } from "../results-dir";
 import { BenchWorker } from "../worker-process";
 import { generateEvents, sendAll } from "../workload";
 import { startBaseline, type BaselineKind } from "./consumers";
@@ -27,6 +26,8 @@ const OUTPUT_TOKENS = 50;
 /** ~300 ms an answer: 100 ms plus 4 ms per completion token. */
 const LATENCY = { baseMs: 100, perCompletionTokenMs: 4 };
 const QUOTAS = { tight: 600, generous: 6000 } as const; // requests per minute
+/** The committed results' run: `npm run bench:quota -- --runs 3`. */
+const REFERENCE = { quick: false, runs: 3, seconds: 30, only: undefined };
 type QuotaName = keyof typeof QUOTAS;
 type Consumer = { kind: BaselineKind } | { kind: "worker"; processes: number; task?: "embeddings" };
 
@@ -213,14 +214,14 @@ async function main(): Promise<void> {
     .option("--runs <n>", "repetitions of each configuration", "1")
     .option("--seconds <s>", "backlog size, in seconds of the quota", "30")
     .option("--only <ids>", "comma-separated configuration ids to run")
-    .option("--out <dir>", "where quota.json/.md/.svg go", "bench/results");
+    .option("--out <dir>", "where quota.json/.md/.svg go (default: bench/results for the reference run, --runs 3 and nothing else; bench/results/scratch for any other)");
   const ids = CONFIGURATIONS.map((c) => c.id);
   // An id that names no configuration is a typo, not a request to run nothing.
   const only = z
     .string()
     .transform((raw) => raw.split(",").map((id) => id.trim()))
     .refine((list) => list.every((id) => ids.includes(id)), `allowed: configuration ids separated by commas: ${ids.join(", ")}`);
-  const schema = z.object({ quick: z.boolean(), runs: wholeNumber(1, 10), seconds: wholeNumber(5, 600), only: only.optional(), out: z.string().min(1) });
+  const schema = z.object({ quick: z.boolean(), runs: wholeNumber(1, 10), seconds: wholeNumber(5, 600), only: only.optional(), out: z.string().min(1).optional() });
   const options = optionsOrExit({ command, schema, title: "Invalid bench:quota options" });
   const seconds = options.quick ? 10 : options.seconds;
   const selected = CONFIGURATIONS.filter((c) => !options.only || options.only.includes(c.id));
@@ -253,14 +254,11 @@ async function main(): Promise<void> {
     runs,
     latencyAt70PercentOfTightQuota: latency,
   };
-  const outDir = resolve(REPO_ROOT, options.out);
-  await mkdir(outDir, { recursive: true });
   const markdown = quotaMarkdown(report);
-  await writeFile(join(outDir, "quota.json"), `${JSON.stringify(report, null, 2)}\n`);
-  await writeFile(join(outDir, "quota.md"), markdown);
-  await writeFile(join(outDir, "quota.svg"), renderQuotaChart(report));
+  const outDir = resultsDirectory(options.out, options, REFERENCE);
+  const wrote = await writeResults(outDir, { "quota.json": `${JSON.stringify(report, null, 2)}\n`, "quota.md": markdown, "quota.svg": renderQuotaChart(report) });
   process.stdout.write(markdown);
-  log(`wrote ${join(outDir, "quota.{json,md,svg}")}`);
+  log(wrote);
 }
 
 const pct = (s: Spread) => (s.values.length > 1 ? `${(s.median * 100).toFixed(1)}% (${(s.min * 100).toFixed(1)}-${(s.max * 100).toFixed(1)})` : `${(s.median * 100).toFixed(1)}%`);

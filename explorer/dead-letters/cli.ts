@@ -13,6 +13,7 @@ import { purgeDeadLetters } from "./purge";
 import { replayToHubs, type ReplayOutcome } from "./replay";
 import { parseSelection, selectDeadLetters } from "./select";
 import { DeadLetterStore, ID_FORMAT, parseDeadLetterId, type DeadLetterEntry } from "./store";
+import { plural } from "../../common/plural";
 
 const HUB_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,49}$/;
 
@@ -97,7 +98,7 @@ async function replay(ids: string[], flags: Flags): Promise<void> {
 }
 
 async function confirmed(entries: DeadLetterEntry[], container: string): Promise<boolean> {
-  const question = `Delete ${entries.length} dead letter(s) from container "${container}" for good? Type "yes" to confirm: `;
+  const question = `Delete ${plural(entries.length, "dead letter")} from container "${container}" for good? Type "yes" to confirm: `;
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
     return (await rl.question(question)).trim().toLowerCase() === "yes";
@@ -110,7 +111,7 @@ async function purge(ids: string[], flags: Flags): Promise<void> {
   const { container, entries, missing, selection } = await select(ids, flags, "replayed", "purge");
   const skipped = selection.hasIds ? selection.ids.length - entries.length - missing.length : 0;
   if (skipped > 0 && selection.filter.state === "replayed") {
-    process.stderr.write(`${skipped} of the given dead letters are not replayed and are kept; add --state all to purge them anyway\n`);
+    process.stderr.write(`not purged: ${plural(skipped, "given dead letter")} not yet replayed (add --state all to purge those too)\n`);
   }
   if (entries.length === 0) {
     print(flags, [], "nothing to purge\n");
@@ -119,7 +120,7 @@ async function purge(ids: string[], flags: Flags): Promise<void> {
   process.stderr.write(formatList(entries));
   if (!flags.yes) {
     if (!process.stdin.isTTY) {
-      process.stderr.write(`purge: refusing to delete ${entries.length} dead letter(s) without confirmation: stdin is not a terminal; pass --yes to confirm\n`);
+      process.stderr.write(`purge: refusing to delete ${plural(entries.length, "dead letter")} without confirmation: stdin is not a terminal; pass --yes to confirm\n`);
       process.exitCode = 2;
       return;
     }

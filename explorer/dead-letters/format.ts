@@ -2,6 +2,7 @@
 import type { ReplayOutcome } from "./replay";
 import type { PurgeOutcome } from "./purge";
 import type { DeadLetterEntry } from "./store";
+import { plural } from "../../common/plural";
 
 const oneLine = (text: string, width: number) => {
   const flat = text.replace(/\s+/g, " ");
@@ -22,7 +23,7 @@ export function formatList(entries: DeadLetterEntry[]): string {
   for (const { id, replay, record } of entries) {
     lines.push(`${id.padEnd(width)}  ${replay.state.padEnd(9)}  ${record.deadLetteredAt.padEnd(24)}  ${oneLine(`${record.error.name}: ${record.error.message}`, 80)}`);
   }
-  lines.push(`${entries.length} dead letter(s)`);
+  lines.push(plural(entries.length, "dead letter"));
   return `${lines.join("\n")}\n`;
 }
 
@@ -36,7 +37,7 @@ export function formatEntry(entry: DeadLetterEntry): string {
     `message id:      ${record.messageId ?? "-"}`,
     `content type:    ${record.contentType ?? "-"}`,
     `partition key:   ${record.partitionKey ?? "-"}`,
-    `error:           ${record.error.name}: ${record.error.message} (after ${record.error.attempts} attempt(s))`,
+    `error:           ${record.error.name}: ${record.error.message} (after ${plural(record.error.attempts, "attempt")})`,
     `dead-lettered:   ${record.deadLetteredAt}`,
     `replay:          ${replayStateText(entry)}`,
     `properties:      ${JSON.stringify(record.properties)}`,

@@ -4,6 +4,8 @@ import { useCallback, useEffect, useState } from "preact/hooks";
 import htm from "htm";
 
 const html = htm.bind(h);
+/** "1 event", "2 events" (the page loads no project module, so it keeps its own copy of common/plural.ts). */
+const plural = (count, noun) => `${count} ${count === 1 ? noun : `${noun}s`}`;
 const OVERVIEW_EVERY_MS = 2000;
 const DEAD_LETTERS_EVERY_MS = 4000;
 
@@ -63,7 +65,7 @@ function Pipeline({ hub, workers }) {
   }));
   return html`<section data-testid="pipeline">
     <h2>Live pipeline · ${hub.name}</h2>
-    <p class="muted">${live.length} worker(s) reporting · end-to-end latency mean ${seconds(mean)}, p95 ≤ ${count > 0 ? seconds(p95) : "–"} · ${count} events timed</p>
+    <p class="muted">${plural(live.length, "worker")} reporting · end-to-end latency mean ${seconds(mean)}, p95 ≤ ${count > 0 ? seconds(p95) : "–"} · ${plural(count, "event")} timed</p>
     <table>
       <thead><tr><th>partition</th><th class="num">sent</th><th class="num">processed</th><th class="num">dead-lettered</th><th class="num">lag (events)</th></tr></thead>
       <tbody>
@@ -76,7 +78,7 @@ function Pipeline({ hub, workers }) {
 
 function Partitions({ hub, onPeek }) {
   return html`<section data-testid="partitions">
-    <h2>Hub ${hub.name} <span class="muted">· ${hub.partitions.length} partitions · created ${hub.createdOn.slice(0, 10)}</span></h2>
+    <h2>Hub ${hub.name} <span class="muted">· ${plural(hub.partitions.length, "partition")} · created ${hub.createdOn.slice(0, 10)}</span></h2>
     <table>
       <thead><tr><th>partition</th><th class="num">last sequence</th><th>last enqueued</th><th class="num">retained</th><th>oldest retained</th><th class="num">events/s 1 min</th><th class="num">events/s 5 min</th><th></th></tr></thead>
       <tbody>
@@ -178,7 +180,7 @@ function Peek({ hubs, target, setTarget }) {
       <button type="submit">peek</button>
     </form>
     ${error && html`<div class="notice bad">${error}</div>`}
-    ${result && html`<p class="muted">${result.events.length} event(s) from ${result.from} in partition ${result.partitionId}</p>${result.events.map((e) => html`<${EventView} key=${e.sequenceNumber} event=${e} />`)}`}
+    ${result && html`<p class="muted">${plural(result.events.length, "event")} from ${result.from} in partition ${result.partitionId}</p>${result.events.map((e) => html`<${EventView} key=${e.sequenceNumber} event=${e} />`)}`}
   </section>`;
 }
 
@@ -189,7 +191,7 @@ function DeadLetterDetail({ entry }) {
     <dl class="kv">
       <dt>position</dt><dd>partition ${r.partitionId}, sequence ${r.sequenceNumber}, offset ${r.offset}, enqueued ${r.enqueuedTimeUtc}</dd>
       <dt>message id</dt><dd>${r.messageId ?? "–"} · ${r.contentType ?? "no content type"} · key ${r.partitionKey ?? "–"}</dd>
-      <dt>error</dt><dd class="error">${r.error.name}: ${r.error.message} (${r.error.attempts} attempt(s))</dd>
+      <dt>error</dt><dd class="error">${r.error.name}: ${r.error.message} (${plural(r.error.attempts, "attempt")})</dd>
       <dt>replay</dt><dd>${entry.replay.state}${entry.replay.replayId ? ` · replay id ${entry.replay.replayId}` : ""}${entry.replay.replayedAt ? ` · ${entry.replay.replayedAt} to ${entry.replay.target}` : ""}</dd>
       <dt>properties</dt><dd><code>${JSON.stringify(r.properties)}</code></dd>
     </dl>
@@ -213,7 +215,7 @@ function DeadLetters({ allowWrites, scope, container }) {
   });
   const act = async (what) => {
     const ids = [...selected];
-    if (what === "purge" && !window.confirm(`Delete ${ids.length} dead letter(s) for good? Only replayed ones are deleted.`)) return;
+    if (what === "purge" && !window.confirm(`Delete ${plural(ids.length, "dead letter")} for good? Only replayed ones are deleted.`)) return;
     try {
       const { outcomes } = await post(`/api/dead-letters/${what}`, what === "purge" ? { ids, confirm: true } : { ids, ...(to ? { to } : {}) });
       setMessage(outcomes.map((o) => `${o.id}: ${o.result}${o.detail ? ` (${o.detail})` : ""}`).join(" · ") || "nothing to do");

@@ -83,7 +83,7 @@ describe("sendBatches", () => {
     expect(failure).toBeInstanceOf(EventTooLargeError);
     expect((failure as Error).message).toBe(
       'event 3 (body 1100000 bytes, messageId "huge") does not fit in an empty batch of at most 1048576 bytes; ' +
-        "the 3 event(s) before it were sent, it and the rest were not",
+        "the 3 events before it were sent, it and the rest were not",
     );
     expect(await stored(producer)).toEqual([3, 0, 0, 0]);
   });

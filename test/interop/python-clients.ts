@@ -1,6 +1,7 @@
 // Runs the Python clients of the interop tests (Microsoft's azure-eventhub and Qpid Proton, installed by
 // .ci/install-python-clients.sh) as child processes that print one JSON object per line, with bounded
-// waits. In CI (CI=true) missing clients fail the tests; elsewhere the tests skip and say why.
+// waits. In CI (CI=true) missing clients, or another azure-eventhub than .ci/.python's, fail the tests; elsewhere
+// the tests skip and say why.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
@@ -9,6 +10,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 
 /** Debian's interpreter, which the Debian packages are built for; any python3 elsewhere. */
 const PYTHON = existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+/** No user site-packages, no PYTHON* variables, unbuffered, no .pyc files: own_clients.py alone decides what azure is. */
+const PYTHON_FLAGS = ["-s", "-E", "-u", "-B"];
 const SITE = path.resolve(".ci/.python/usr/lib/python3/dist-packages");
 const SCRIPTS = path.resolve("test/interop/python");
 const INSTALL_HINT = "run `bash .ci/install-python-clients.sh` (Debian, as root) to install them";
@@ -19,16 +22,17 @@ export interface PythonClients {
   summary: string;
 }
 
-/** Checks once, synchronously, that both clients import; a test file decides at load time whether it runs. */
+/** Checks once, synchronously, which clients import; a test file decides at load time whether it runs. */
 export function probePythonClients(): PythonClients {
-  const probe = spawnSync(
-    PYTHON,
-    ["-c", 'import azure.eventhub, proton; print(f"azure-eventhub {azure.eventhub.__version__}, Qpid Proton {\'.\'.join(map(str, proton.VERSION))}")'],
-    { env: pythonEnv({}), encoding: "utf8", timeout: 60_000 },
-  );
-  if (probe.status === 0) return { ok: true, summary: probe.stdout.trim() };
-  const reason = probe.error?.message ?? probe.stderr.trim().split("\n").at(-1) ?? `exit code ${probe.status}`;
-  return { ok: false, summary: `the Python clients are not installed (${reason}); ${INSTALL_HINT}` };
+  const probe = spawnSync(PYTHON, [...PYTHON_FLAGS, path.join(SCRIPTS, "own_clients.py")], { env: pythonEnv({}), encoding: "utf8", timeout: 60_000 });
+  if (probe.status !== 0) {
+    const reason = probe.error?.message ?? probe.stderr.trim().split("\n").at(-1) ?? `exit code ${probe.status}`;
+    return { ok: false, summary: `the Python clients are not installed (${reason}); ${INSTALL_HINT}` };
+  }
+  const found = JSON.parse(probe.stdout) as { azure_eventhub: string; location: string; own: boolean; proton: string };
+  // A system-wide azure-eventhub (Debian's python3-azure is 5.11) imports fine but cannot reach the emulator.
+  if (!found.own) return { ok: false, summary: `found azure-eventhub ${found.azure_eventhub} in ${found.location}, not the copy in .ci/.python; ${INSTALL_HINT}` };
+  return { ok: true, summary: `azure-eventhub ${found.azure_eventhub}, Qpid Proton ${found.proton}` };
 }
 
 /** Whether a suite runs: in CI always (so missing clients fail loudly), elsewhere only with the clients. */
@@ -44,7 +48,7 @@ export function assertInstalled(clients: PythonClients): void {
 }
 
 function pythonEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", PYTHONPATH: SITE, PYTHONUNBUFFERED: "1", ...extra };
+  return { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", INTEROP_SITE: SITE, ...extra };
 }
 
 export type JsonLine = Record<string, unknown>;
@@ -57,7 +61,7 @@ export class PythonProcess {
   private readonly child: ChildProcess;
 
   constructor(script: string, args: string[], env: Record<string, string>) {
-    this.child = spawn(PYTHON, [path.join(SCRIPTS, script), ...args], { env: pythonEnv(env), stdio: ["ignore", "pipe", "pipe"] });
+    this.child = spawn(PYTHON, [...PYTHON_FLAGS, path.join(SCRIPTS, script), ...args], { env: pythonEnv(env), stdio: ["ignore", "pipe", "pipe"] });
     createInterface({ input: this.child.stdout! }).on("line", (line) => {
       try {
         this.lines.push(JSON.parse(line) as JsonLine);

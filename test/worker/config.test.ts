@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { checkpointContainerName } from "../../common/names";
-import { readSettingsTable } from "../../tools/settings-table";
+import { readSettingsTable, SETTINGS_DOC } from "../../tools/settings-table";
 import { settingsTable } from "../../worker/settings/declare";
 import { helpText, parseConfig, SETTINGS, type SettingName } from "../../worker/config";
 
@@ -235,13 +235,12 @@ describe("worker configuration", () => {
     ]);
   });
 
-  it("lists every setting in the README's worker settings table, and nothing that is not one", () => {
-    const readme = readFileSync(join(__dirname, "../../README.md"), "utf8");
-    const table = readme.slice(readme.indexOf("### Worker settings"), readme.indexOf("\n### ", readme.indexOf("### Worker settings") + 1));
-    const documented = [...table.matchAll(/^\| `([A-Z][A-Z0-9_]+)` \|/gm)].map((match) => match[1]);
+  it("lists every setting in docs/configuration.md's worker settings table, and nothing that is not one", () => {
+    const page = readFileSync(SETTINGS_DOC, "utf8");
+    const documented = [...readSettingsTable(page).matchAll(/^\| `([A-Z][A-Z0-9_]+)` \|/gm)].map((match) => match[1]);
     expect(documented.sort()).toEqual(Object.keys(SETTINGS).sort());
     // The whole table is generated from the declarations (npm run settings-table), so defaults and help match too.
-    expect(readSettingsTable(readme), "README settings table is stale: run npm run settings-table").toBe(settingsTable(SETTINGS));
+    expect(readSettingsTable(page), "docs/configuration.md settings table is stale: run npm run settings-table").toBe(settingsTable(SETTINGS));
   });
 
   it("documents every setting in --help with its environment variable", () => {

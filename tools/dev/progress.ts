@@ -1,5 +1,6 @@
 // What `npm run dev` shows: a per-partition table redrawn in place on a terminal, a short line every few
 // seconds otherwise, and the final summary.
+import { plural } from "../../common/plural";
 
 export interface PartitionProgress {
   partitionId: string;
@@ -41,7 +42,7 @@ function totals(snapshot: ProgressSnapshot) {
 export function renderTable(snapshot: ProgressSnapshot): string[] {
   const { processed, dead } = totals(snapshot);
   const lines = [
-    `local Event Hubs + Azurite · ${snapshot.workers.length} worker(s) · ${snapshot.elapsedSeconds.toFixed(1)} s`,
+    `local Event Hubs + Azurite · ${plural(snapshot.workers.length, "worker")} · ${snapshot.elapsedSeconds.toFixed(1)} s`,
     `sent ${snapshot.sent}/${snapshot.target} · processed ${processed} · dead-lettered ${dead} · ${snapshot.throughput.toFixed(0)} events/s`,
     "",
     `${pad("partition", 10)}${pad("owner", 10)}${padLeft("sent", 7)}${padLeft("done", 7)}${padLeft("dead", 6)}${padLeft("checkpoint", 12)}  progress`,
@@ -55,7 +56,7 @@ export function renderTable(snapshot: ProgressSnapshot): string[] {
   lines.push("");
   for (const w of snapshot.workers) {
     const state = w.running ? `owns ${w.owned.join(",") || "nothing yet"}` : "stopped";
-    lines.push(`${pad(w.name, 10)}${state} · ${w.results} results${w.lastError ? ` · last error: ${w.lastError}` : ""}`);
+    lines.push(`${pad(w.name, 10)}${state} · ${plural(w.results, "result")}${w.lastError ? ` · last error: ${w.lastError}` : ""}`);
   }
   return lines;
 }
@@ -112,9 +113,9 @@ export function renderSummary(snapshot: ProgressSnapshot, details: { processingS
   const missing = snapshot.sent - done;
   lines.push(
     "",
-    `throughput: ${details.processingSeconds > 0 ? (done / details.processingSeconds).toFixed(0) : "-"} events/s (${done} events in ${details.processingSeconds.toFixed(1)} s from first to last result)`,
-    missing > 0 ? `not finished: ${missing} events were not processed before the run stopped (the local emulator keeps events in memory only, so they end with this run)` : "every sent event was processed or dead-lettered",
-    ...snapshot.workers.map((w) => `${w.name}: ${w.results} result lines`),
+    `throughput: ${details.processingSeconds > 0 ? (done / details.processingSeconds).toFixed(0) : "-"} events/s (${plural(done, "event")} in ${details.processingSeconds.toFixed(1)} s from first to last result)`,
+    missing > 0 ? `not finished: ${plural(missing, "event")} left unprocessed when the run stopped (the local emulator keeps events in memory only, so they end with this run)` : "every sent event was processed or dead-lettered",
+    ...snapshot.workers.map((w) => `${w.name}: ${plural(w.results, "result line")}`),
     ...details.files.map((file) => `written: ${file}`),
   );
   return `${lines.join("\n")}\n`;

@@ -1,4 +1,5 @@
 import { PoisonEventError } from "./processor";
+import { plural } from "../../common/plural";
 
 /**
  * The text a language processor works on: a string body, or the first string `text`, `message` or `body`
@@ -18,7 +19,7 @@ export function eventText(body: unknown, processorName: string): string {
 }
 
 function describe(value: unknown): string {
-  if (value instanceof Uint8Array) return `binary data (${value.byteLength} bytes)`;
+  if (value instanceof Uint8Array) return `binary data (${plural(value.byteLength, "byte")})`;
   if (Array.isArray(value)) return "a JSON array";
   if (value === null || value === undefined) return "an empty body";
   if (typeof value === "object") return `a JSON object with fields [${Object.keys(value).slice(0, 10).join(", ")}]`;

@@ -1,4 +1,4 @@
-// The processors PROCESSOR can choose, in the order --help and the README list them. A new processor is a
+// The processors PROCESSOR can choose, in the order --help and docs/configuration.md list them. A new processor is a
 // module that exports a defineProcessor(...) plugin, plus its line here.
 import { createFromConfig, type PluginConfig, type PluginRuntime } from "../plugins";
 import { azureOpenAIProcessor } from "./model/azure-openai";

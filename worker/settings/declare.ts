@@ -1,15 +1,16 @@
 // A setting is declared once: its name (the key), group, help, value parser, default and whether it is a secret.
-// The worker's --help, its validation and typed values, error messages and the README table derive from it.
+// The worker's --help, its validation and typed values, error messages and the settings table in docs/configuration.md derive from it.
 import { Option, type Command } from "commander";
 import { z } from "zod";
 import type { SettingValue } from "./values";
+import { plural } from "../../common/plural";
 
 export interface Setting {
-  /** Heading under which --help and the README list the setting. */
+  /** Heading under which --help and docs/configuration.md list the setting. */
   group: string;
   help: string;
   value: SettingValue<unknown>;
-  /** The default as raw text, parsed like a value that was set; --help and the README show it. */
+  /** The default as raw text, parsed like a value that was set; --help and docs/configuration.md show it. */
   default?: string;
   /** Shown instead of `default` where the real default is derived (from other settings or the machine). */
   defaultShown?: string;
@@ -54,7 +55,7 @@ export function describeValue(setting: Setting, raw: string | undefined): string
     const fallback = setting.default ?? setting.defaultShown;
     return fallback === undefined ? "(not set)" : `(not set, so the default ${fallback})`;
   }
-  return setting.secret ? `(${raw.length} characters, hidden)` : JSON.stringify(raw);
+  return setting.secret ? `(${plural(raw.length, "character")}, hidden)` : JSON.stringify(raw);
 }
 
 /**
@@ -72,7 +73,7 @@ export function mergeSettings(sets: readonly Settings[]): Settings {
   return merged;
 }
 
-/** The README's settings table: one row per setting under its group's heading. */
+/** The settings table of docs/configuration.md (npm run settings-table): one row per setting under its group's heading. */
 export function settingsTable(settings: Settings): string {
   // Markdown: "|" would end the cell, and "<name>" would read as an HTML tag and vanish.
   const cell = (text: string) => text.replaceAll("|", "\\|").replaceAll("<", "&lt;").replaceAll(">", "&gt;");

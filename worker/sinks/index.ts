@@ -1,4 +1,4 @@
-// The sinks SINK can choose, in the order --help and the README list them. A new sink is a module that
+// The sinks SINK can choose, in the order --help and docs/configuration.md list them. A new sink is a module that
 // exports a defineSink(...) plugin, plus its line here.
 import { createFromConfig, type PluginConfig, type PluginRuntime } from "../plugins";
 import { blobSink } from "./blob-sink";

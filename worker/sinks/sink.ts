@@ -1,3 +1,4 @@
+import { plural } from "../../common/plural";
 /** Where processing results go. Every record carries (partitionId, sequenceNumber) so readers can de-duplicate. */
 export interface ResultRecord {
   partitionId: string;
@@ -47,7 +48,7 @@ export class PartialWriteError extends Error {
     readonly durable: readonly ResultRecord[],
     cause: unknown,
   ) {
-    super(`${durable.length} record(s) were written before the write failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    super(`${plural(durable.length, "record")} already written when the write failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }
 }
 

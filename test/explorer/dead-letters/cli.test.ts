@@ -65,13 +65,13 @@ describe("npm run dead-letters", () => {
     const all = await cli(["list"]);
     expect(all.code, all.stderr).toBe(0);
     for (const p of ["0", "1", "2", "3"]) expect(all.stdout).toMatch(new RegExp(`^letters/ai-workers/${p}/3\\s+pending\\s`, "m"));
-    expect(all.stdout).toContain("4 dead letter(s)");
+    expect(all.stdout).toContain("4 dead letters");
 
     const one = await cli(["list", "--partition", "2", "--json"]);
     expect(JSON.parse(one.stdout).map((e: { id: string }) => e.id)).toEqual(["letters/ai-workers/2/3"]);
-    expect((await cli(["list", "--error", "NOT VALID json"])).stdout).toContain("4 dead letter(s)");
+    expect((await cli(["list", "--error", "NOT VALID json"])).stdout).toContain("4 dead letters");
     expect((await cli(["list", "--error", "no such error"])).stdout).toBe("no dead letters match\n");
-    expect((await cli(["list", "--since", "1h", "--until", "2999-01-01T00:00:00Z"])).stdout).toContain("4 dead letter(s)");
+    expect((await cli(["list", "--since", "1h", "--until", "2999-01-01T00:00:00Z"])).stdout).toContain("4 dead letters");
     expect((await cli(["list", "--until", "1h"])).stdout).toBe("no dead letters match\n");
 
     const shown = await cli(["show", "letters/ai-workers/2/3"]);
@@ -167,7 +167,7 @@ describe("npm run dead-letters", () => {
     const before = [...(await lettersOf(HUB)).keys()].sort();
     const refused = await cli(["purge", "--all"]);
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toContain("purge: refusing to delete 4 dead letter(s) without confirmation: stdin is not a terminal; pass --yes to confirm");
+    expect(refused.stderr).toContain("purge: refusing to delete 4 dead letters without confirmation: stdin is not a terminal; pass --yes to confirm");
     expect([...(await lettersOf(HUB)).keys()].sort()).toEqual(before);
 
     const purged = await cli(["purge", "--all", "--yes"]);
@@ -179,7 +179,7 @@ describe("npm run dead-letters", () => {
     expect(remaining.map((e) => e.replay.state)).toEqual(["pending", "pending", "pending"]);
 
     const kept = await cli(["purge", remaining[0]!.id, "--yes"]);
-    expect(kept.stderr).toContain("1 of the given dead letters are not replayed and are kept; add --state all to purge them anyway");
+    expect(kept.stderr).toContain("not purged: 1 given dead letter not yet replayed (add --state all to purge those too)");
     expect(await lettersOf(HUB)).toHaveProperty("size", 3);
   });
 

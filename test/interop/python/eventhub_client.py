@@ -11,6 +11,10 @@ import os
 import sys
 import threading
 
+import own_clients  # before any azure import: azure-eventhub from .ci/.python, not a system-wide copy
+
+own_clients.require_own()
+
 from azure.eventhub import EventData, EventHubConsumerClient, EventHubProducerClient, __version__
 from azure.eventhub.exceptions import AuthenticationError, EventHubError
 

@@ -2,7 +2,7 @@
  * Example custom processor module: counts words in each event's text.
  *
  * Copy this file, change `process`, and start the worker with `--processor module --processor-module <path>`
- * (or the matching environment variables; see the README). The module runs inside the worker-thread pool:
+ * (or the matching environment variables; see docs/configuration.md). The module runs inside the worker-thread pool:
  *
  * - `process(input)` (required; a named export, a default export function, or a default export object with
  *   `process`) receives an EventInput: partitionId, sequenceNumber, offset, enqueuedTimeUtc, messageId,
