@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the non-JavaScript clients the interop tests drive, from Debian packages only:
 #   - Qpid Proton's Python binding (bookworm's python3-qpid-proton, installed with apt);
+#   - librdkafka's clients for the Kafka endpoint: kcat and python3-confluent-kafka (installed with apt);
 #   - Microsoft's azure-eventhub 5.15.1 with its blob checkpoint store and azure-core, from trixie's
 #     python3-azure (bookworm's is too old), unpacked beside the project in .ci/.python without touching
 #     the system's packages or apt sources (a private apt state under .ci/.python/apt is used for it).
@@ -27,12 +28,12 @@ if ! command -v apt-get >/dev/null 2>&1; then
   exit 1
 fi
 
-# Debian's own interpreter, its Proton binding, and what azure-core and the blob store import.
-if ! "$PYTHON" -c 'import proton, requests, isodate, cryptography' >/dev/null 2>&1; then
-  echo "install-python-clients: installing python3 and python3-qpid-proton from Debian" >&2
+# Debian's own interpreter, its Proton and librdkafka bindings, kcat, and what azure-core and the blob store import.
+if ! "$PYTHON" -c 'import proton, confluent_kafka, requests, isodate, cryptography' >/dev/null 2>&1 || ! command -v kcat >/dev/null 2>&1; then
+  echo "install-python-clients: installing python3, python3-qpid-proton, python3-confluent-kafka and kcat from Debian" >&2
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    python3 python3-qpid-proton python3-requests python3-isodate python3-cryptography >/dev/null
+    python3 python3-qpid-proton python3-confluent-kafka kcat python3-requests python3-isodate python3-cryptography >/dev/null
 fi
 
 if [ ! -f "$STAMP" ]; then
@@ -55,4 +56,5 @@ if [ ! -f "$STAMP" ]; then
   touch "$STAMP"
 fi
 
-PYTHONPATH="$SITE" "$PYTHON" -c 'import azure.eventhub, proton; print("install-python-clients: azure-eventhub", azure.eventhub.__version__, "and Qpid Proton", ".".join(map(str, proton.VERSION)), "ready")' >&2
+PYTHONPATH="$SITE" "$PYTHON" -c 'import azure.eventhub, proton, confluent_kafka; print("install-python-clients: azure-eventhub %s, Qpid Proton %s and confluent-kafka %s ready" % (azure.eventhub.__version__, ".".join(map(str, proton.VERSION)), confluent_kafka.version()[0]))' >&2
+kcat -V | grep -m1 Version >&2

@@ -1,5 +1,5 @@
-// Runs the Python clients of the interop tests (Microsoft's azure-eventhub and Qpid Proton, installed by
-// .ci/install-python-clients.sh) as child processes that print one JSON object per line, with bounded
+// Runs the Python clients of the interop tests (Microsoft's azure-eventhub, Qpid Proton and confluent-kafka,
+// installed by .ci/install-python-clients.sh, which also installs kcat) as child processes that print one JSON object per line, with bounded
 // waits. In CI (CI=true) missing clients fail the tests; elsewhere the tests skip and say why.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -29,6 +29,19 @@ export function probePythonClients(): PythonClients {
   if (probe.status === 0) return { ok: true, summary: probe.stdout.trim() };
   const reason = probe.error?.message ?? probe.stderr.trim().split("\n").at(-1) ?? `exit code ${probe.status}`;
   return { ok: false, summary: `the Python clients are not installed (${reason}); ${INSTALL_HINT}` };
+}
+
+/** Checks once that librdkafka's clients are there: Debian's python3-confluent-kafka and kcat. */
+export function probeKafkaClients(): PythonClients {
+  const python = spawnSync(PYTHON, ["-c", "import confluent_kafka as c; print(f'confluent-kafka {c.version()[0]}, librdkafka {c.libversion()[0]}')"], {
+    env: pythonEnv({}),
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  const kcat = spawnSync("kcat", ["-V"], { encoding: "utf8", timeout: 60_000 });
+  if (python.status === 0 && kcat.status === 0) return { ok: true, summary: `${python.stdout.trim()}, kcat ${/Version (\S+)/.exec(kcat.stdout)?.[1] ?? "?"}` };
+  const missing = [python.status === 0 ? "" : "python3-confluent-kafka", kcat.status === 0 ? "" : "kcat"].filter(Boolean).join(" and ");
+  return { ok: false, summary: `${missing} not installed; ${INSTALL_HINT}` };
 }
 
 /** Whether a suite runs: in CI always (so missing clients fail loudly), elsewhere only with the clients. */
