@@ -1,7 +1,9 @@
 // kafkajs (a Kafka client nobody here wrote) against the emulator's Kafka endpoint, sharing hubs with the
 // Azure SDK: records produced over Kafka are read over AMQP with the documented mapping, events sent with
 // the SDK reach a kafkajs consumer group of two members that rebalances and commits, a wrong password is
-// refused, and a real worker process handles what a Kafka producer sent.
+// refused, a real worker process handles what a Kafka producer sent, and `npm run send -- --protocol kafka` sends.
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { EventHubConsumerClient, EventHubProducerClient, earliestEventPosition, type ReceivedEventData } from "@azure/event-hubs";
 import { CompressionTypes, Kafka, logLevel, type Consumer, type KafkaMessage } from "kafkajs";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -13,6 +15,7 @@ import { waitFor } from "../../../tools/wait-for";
 const HUB_IN = "kafka-in";
 const HUB_OUT = "kafka-out";
 const HUB_WORKER = "kafka-worker";
+const HUB_SEND = "kafka-send";
 const SECOND_KEY = { name: "second", key: "second-key-value" };
 
 let stack: LocalStack;
@@ -59,7 +62,7 @@ async function readWithSdk(hub: string, count: number): Promise<PartitionEvent[]
 
 beforeAll(async () => {
   stack = await startLocalStack({
-    config: { ...fourPartitionHubs(HUB_IN, HUB_OUT, HUB_WORKER), keys: [{ name: "RootManageSharedAccessKey", key: "SAS_KEY_VALUE" }, SECOND_KEY] },
+    config: { ...fourPartitionHubs(HUB_IN, HUB_OUT, HUB_WORKER, HUB_SEND), keys: [{ name: "RootManageSharedAccessKey", key: "SAS_KEY_VALUE" }, SECOND_KEY] },
   });
 });
 afterEach(async () => {
@@ -244,5 +247,28 @@ describe("kafkajs against the emulator", () => {
     const worker = workers.start("kafka-fed", HUB_WORKER);
     await waitFor("every Kafka record processed", () => new Set(worker.results.map((r) => key(r.partitionId, r.sequenceNumber))).size >= 16, 40_000, () => worker.describe());
     expect(new Set(worker.results.map((r) => key(r.partitionId, r.sequenceNumber)))).toEqual(new Set(sent));
+  });
+
+  it("npm run send -- --protocol kafka: sends the sample events with kafkajs, spread over the partitions", async () => {
+    // Asynchronously: the emulator answering it runs in this process.
+    const send = (args: string[], env: Record<string, string>) =>
+      promisify(execFile)("node_modules/.bin/tsx", ["tools/send.ts", ...args], { env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env }, timeout: 60_000 }).then(
+        ({ stdout, stderr }) => ({ status: 0, stdout, stderr }),
+        (error: { code?: number; stdout?: string; stderr?: string }) => ({ status: error.code ?? -1, stdout: error.stdout ?? "", stderr: error.stderr ?? "" }),
+      );
+    const run = await send(["--protocol", "kafka", "--count", "40", "--rate", "0", "--partition-key-mode", "round-robin"], {
+      EVENTHUB_CONNECTION_STRING: stack.eventHubConnectionString,
+      EVENTHUB_NAME: HUB_SEND,
+      KAFKA_BOOTSTRAP_SERVERS: stack.kafkaBootstrapServers,
+    });
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout) as Record<string, unknown>).toMatchObject({ eventHubName: HUB_SEND, protocol: "kafka", sent: 40 });
+    const events = await readWithSdk(HUB_SEND, 40);
+    expect(["0", "1", "2", "3"].map((p) => events.filter((e) => e.partitionId === p).length)).toEqual([10, 10, 10, 10]);
+    expect(bytesOf(events[0]!.properties!["content-type"]).toString()).toBe("application/json");
+
+    const missing = await send(["--protocol", "kafka", "--count", "1"], { EVENTHUB_CONNECTION_STRING: stack.eventHubConnectionString, EVENTHUB_NAME: HUB_SEND });
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/--bootstrap-servers \(KAFKA_BOOTSTRAP_SERVERS\): required with --protocol kafka/);
   });
 });
