@@ -46,9 +46,6 @@ export class Reader {
   int32(): number {
     return this.buf.readInt32BE(this.take(4));
   }
-  uint32(): number {
-    return this.buf.readUInt32BE(this.take(4));
-  }
   int64(): number {
     return Number(this.buf.readBigInt64BE(this.take(8)));
   }
@@ -156,30 +153,24 @@ export class Writer {
     return this.current;
   }
 
-  int8(value: number): this {
-    this.room(1).writeInt8(value, this.used);
-    this.used += 1;
+  /** A fixed-width value written by `write` into the next `bytes` bytes. */
+  private fixed(bytes: number, write: (buffer: Buffer, at: number) => unknown): this {
+    write(this.room(bytes), this.used);
+    this.used += bytes;
     return this;
+  }
+
+  int8(value: number): this {
+    return this.fixed(1, (b, at) => b.writeInt8(value, at));
   }
   int16(value: number): this {
-    this.room(2).writeInt16BE(value, this.used);
-    this.used += 2;
-    return this;
+    return this.fixed(2, (b, at) => b.writeInt16BE(value, at));
   }
   int32(value: number): this {
-    this.room(4).writeInt32BE(value, this.used);
-    this.used += 4;
-    return this;
-  }
-  uint32(value: number): this {
-    this.room(4).writeUInt32BE(value, this.used);
-    this.used += 4;
-    return this;
+    return this.fixed(4, (b, at) => b.writeInt32BE(value, at));
   }
   int64(value: number): this {
-    this.room(8).writeBigInt64BE(BigInt(value), this.used);
-    this.used += 8;
-    return this;
+    return this.fixed(8, (b, at) => b.writeBigInt64BE(BigInt(value), at));
   }
   bool(value: boolean): this {
     return this.int8(value ? 1 : 0);
@@ -204,9 +195,7 @@ export class Writer {
   }
 
   private int8Unsigned(value: number): this {
-    this.room(1).writeUInt8(value, this.used);
-    this.used += 1;
-    return this;
+    return this.fixed(1, (b, at) => b.writeUInt8(value, at));
   }
 
   raw(bytes: Buffer): this {

@@ -64,14 +64,8 @@ export interface GroupDescription {
   members: MemberDescription[];
 }
 
-interface Member {
+interface Member extends Pick<JoinRequest, "groupInstanceId" | "clientId" | "clientHost" | "sessionTimeoutMs" | "rebalanceTimeoutMs" | "protocols"> {
   memberId: string;
-  groupInstanceId: string | null;
-  clientId: string;
-  clientHost: string;
-  sessionTimeoutMs: number;
-  rebalanceTimeoutMs: number;
-  protocols: Protocol[];
   assignment: Buffer;
   sessionTimer: NodeJS.Timeout | undefined;
   awaitingJoin: ((result: JoinResult) => void) | undefined;
@@ -242,14 +236,15 @@ export class GroupCoordinator {
   }
 
   private addMember(group: Group, request: JoinRequest): Member {
+    const { groupInstanceId, clientId, clientHost, sessionTimeoutMs, rebalanceTimeoutMs, protocols } = request;
     const member: Member = {
-      memberId: `${request.clientId}-${randomUUID()}`,
-      groupInstanceId: request.groupInstanceId,
-      clientId: request.clientId,
-      clientHost: request.clientHost,
-      sessionTimeoutMs: request.sessionTimeoutMs,
-      rebalanceTimeoutMs: request.rebalanceTimeoutMs,
-      protocols: request.protocols,
+      memberId: `${clientId}-${randomUUID()}`,
+      groupInstanceId,
+      clientId,
+      clientHost,
+      sessionTimeoutMs,
+      rebalanceTimeoutMs,
+      protocols,
       assignment: EMPTY,
       sessionTimer: undefined,
       awaitingJoin: undefined,
