@@ -22,7 +22,7 @@ export interface ConnectionLimits {
   idleMs: number;
 }
 
-/** Requests read ahead of the one being answered before reading pauses. */
+/** Requests read ahead of the one being answered before reading pauses (also once they hold a max-size request's bytes). */
 const MAX_QUEUED_REQUESTS = 16;
 
 /** "::ffff:127.0.0.1" -> "127.0.0.1": clients are told the address in the form they can dial. */
@@ -34,6 +34,7 @@ export class KafkaConnection {
   readonly info: ConnectionInfo;
   private readonly frames: RequestFrames;
   private readonly queue: Buffer[] = [];
+  private queuedBytes = 0;
   private working = false;
   private closing = false;
   private waitingForDrain = false;
@@ -43,7 +44,7 @@ export class KafkaConnection {
   constructor(
     private readonly socket: Socket,
     private readonly server: KafkaServerContext,
-    limits: ConnectionLimits,
+    private readonly limits: ConnectionLimits,
     advertisedPort: number,
   ) {
     const closed = new Promise<void>((resolve) => (this.resolveClosed = resolve));
@@ -87,7 +88,10 @@ export class KafkaConnection {
   private onData(chunk: Buffer): void {
     if (this.closing) return;
     try {
-      this.queue.push(...this.frames.push(chunk));
+      for (const frame of this.frames.push(chunk)) {
+        this.queue.push(frame);
+        this.queuedBytes += frame.length;
+      }
     } catch (error) {
       if (error instanceof FrameTooLargeError) return this.close(error.message);
       throw error;
@@ -98,7 +102,8 @@ export class KafkaConnection {
 
   private updateFlow(): void {
     if (this.closing) return;
-    if (this.queue.length >= MAX_QUEUED_REQUESTS || this.waitingForDrain) this.socket.pause();
+    const full = this.queue.length >= MAX_QUEUED_REQUESTS || this.queuedBytes >= this.limits.maxRequestBytes;
+    if (full || this.waitingForDrain) this.socket.pause();
     else this.socket.resume();
   }
 
@@ -108,6 +113,7 @@ export class KafkaConnection {
     try {
       while (!this.closing && this.queue.length > 0) {
         const frame = this.queue.shift()!;
+        this.queuedBytes -= frame.length;
         this.updateFlow();
         await this.answer(frame);
       }
