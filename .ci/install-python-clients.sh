@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the non-JavaScript clients the interop tests drive, from Debian packages only:
 #   - Qpid Proton's Python binding (bookworm's python3-qpid-proton, installed with apt);
+#   - librdkafka's clients for the Kafka endpoint: kcat and python3-confluent-kafka (installed with apt);
 #   - Microsoft's azure-eventhub 5.15.1 with its blob checkpoint store and azure-core, from trixie's
 #     python3-azure (bookworm's is too old), unpacked beside the project in .ci/.python without touching
 #     the system's packages or apt sources (a private apt state under .ci/.python/apt is used for it).
@@ -32,12 +33,12 @@ if ! command -v apt-get >/dev/null 2>&1; then
   exit 1
 fi
 
-# Debian's own interpreter, its Proton binding, and what azure-core and the blob store import.
-if ! "$PYTHON" -c 'import proton, requests, isodate, cryptography' >/dev/null 2>&1; then
-  echo "install-python-clients: installing python3 and python3-qpid-proton from Debian" >&2
+# Debian's own interpreter, its Proton and librdkafka bindings, kcat, and what azure-core and the blob store import.
+if ! "$PYTHON" -c 'import proton, confluent_kafka, requests, isodate, cryptography' >/dev/null 2>&1 || ! command -v kcat >/dev/null 2>&1; then
+  echo "install-python-clients: installing python3, python3-qpid-proton, python3-confluent-kafka and kcat from Debian" >&2
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    python3 python3-qpid-proton python3-requests python3-isodate python3-cryptography >/dev/null
+    python3 python3-qpid-proton python3-confluent-kafka kcat python3-requests python3-isodate python3-cryptography >/dev/null
 fi
 
 if [ ! -f "$STAMP" ]; then
@@ -61,3 +62,5 @@ if [ ! -f "$STAMP" ]; then
 fi
 
 loaded | "$PYTHON" -c 'import json, sys; print("install-python-clients: azure-eventhub {azure_eventhub} ({location}) and Qpid Proton {proton} ready".format(**json.load(sys.stdin)))' >&2
+"$PYTHON" -c 'import confluent_kafka; print("install-python-clients: confluent-kafka %s ready" % confluent_kafka.version()[0])' >&2
+kcat -V | grep -m1 Version >&2

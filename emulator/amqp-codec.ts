@@ -135,6 +135,7 @@ function variableWidth(small: number, large: number, bytes: Buffer): Encoded {
 
 export const encodeSymbol = (text: string): Encoded => variableWidth(0xa3, 0xb3, Buffer.from(text, "ascii"));
 export const encodeString = (text: string): Encoded => variableWidth(0xa1, 0xb1, Buffer.from(text, "utf8"));
+export const encodeBinary = (bytes: Buffer): Encoded => variableWidth(0xa0, 0xb0, bytes);
 
 function eightByte(code: number, value: number): Encoded {
   return {

@@ -1,6 +1,6 @@
-// `npm run emulator -- [options]`: starts the local Event Hubs emulator and Azurite, prints the six
-// NAME=value lines a worker needs on stdout once both are ready (logs go to stderr), and runs until
-// SIGINT/SIGTERM. Bad flags or a bad config file: a clear message and exit code 2, before anything starts.
+// `npm run emulator -- [options]`: starts the local Event Hubs emulator (AMQP and Kafka) and Azurite, prints
+// the six NAME=value lines a worker needs and KAFKA_BOOTSTRAP_SERVERS on stdout once all are ready (logs go
+// to stderr), and runs until SIGINT/SIGTERM. Bad flags or a bad config file: a clear message and exit code 2, before anything starts.
 import { readFileSync } from "node:fs";
 import { Command, InvalidArgumentError, Option } from "commander";
 import pino from "pino";
@@ -19,6 +19,7 @@ const cliSchema = z.object({
   host: z.string(),
   port: z.number(),
   blobPort: z.number(),
+  kafkaPort: z.number(),
   config: z.string().optional(),
   dataDir: z.string().optional(),
   healthPort: z.number().optional(),
@@ -48,6 +49,7 @@ function commandLine(): Command {
     .option("--host <host>", "interface both servers listen on", "127.0.0.1")
     .option("--port <port>", "AMQP port of the Event Hubs emulator (0 = free port)", portNumber, 5672)
     .option("--blob-port <port>", "Azurite blob port (0 = free port)", portNumber, 10000)
+    .option("--kafka-port <port>", "Kafka port of the Event Hubs emulator, SASL_PLAINTEXT (0 = free port)", portNumber, 9092)
     .option("--config <file>", "JSON config: our shape or Microsoft's emulator Config.json")
     .option("--data-dir <dir>", "keep events and blobs on disk here (default: in memory)")
     .option("--health-port <port>", "serve GET /health on this port (0 = free port)", portNumber)
@@ -126,7 +128,7 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
 
   try {
-    stack = await startLocalStack({ host: options.host, eventHubsPort: options.port, blobPort: options.blobPort, config, logger });
+    stack = await startLocalStack({ host: options.host, eventHubsPort: options.port, blobPort: options.blobPort, kafkaPort: options.kafkaPort, config, logger });
     if (options.healthPort !== undefined) health = await startHealthServer(stack, { host: options.host, port: options.healthPort });
   } catch (error) {
     logger.fatal({ err: error }, "could not start the local stack");
@@ -136,10 +138,13 @@ async function main(): Promise<void> {
   if (shuttingDown) return;
 
   for (const [name, value] of Object.entries(stack.env())) process.stdout.write(`${name}=${value}\n`);
+  // For Kafka clients (see docs/kafka.md); not a worker setting.
+  process.stdout.write(`KAFKA_BOOTSTRAP_SERVERS=${stack.kafkaBootstrapServers}\n`);
   logger.info(
     {
       eventHubsPort: stack.eventHubsPort,
       blobPort: stack.blobPort,
+      kafkaPort: stack.kafkaPort,
       healthUrl: health?.url,
       hubs: config.hubs.map((hub) => `${hub.name} (${plural(hub.partitionCount, "partition")})`),
       dataDir: config.dataDir ?? "in memory",

@@ -1,11 +1,13 @@
-// One call starts the whole local stack (the Event Hubs emulator and Azurite, with the checkpoint and
-// dead-letter containers created) and returns what a worker needs to connect; one call stops both.
+// One call starts the whole local stack (the Event Hubs emulator with its AMQP and Kafka endpoints, and
+// Azurite, with the checkpoint and dead-letter containers created) and returns what a worker needs to
+// connect; one call stops them all.
 import type { Logger } from "pino";
 import { startAzurite } from "./azurite";
 import { checkpointContainerName, DEAD_LETTER_CONTAINER, DEFAULT_CONSUMER_GROUP } from "../common/names";
 import type { WorkerEnvironment } from "../worker/config";
 import { type EmulatorConfig, type EmulatorConfigInput, parseEmulatorConfig } from "./config";
-import { EventHubsEmulator } from "./server";
+import { KafkaServer } from "./kafka/server";
+import { defaultLogger, EventHubsEmulator } from "./server";
 
 export interface LocalStackOptions {
   /** Interface both servers listen on; default 127.0.0.1. */
@@ -14,6 +16,8 @@ export interface LocalStackOptions {
   eventHubsPort?: number;
   /** Default 0 = pick a free port. */
   blobPort?: number;
+  /** Kafka endpoint (SASL_PLAINTEXT); default 0 = pick a free port. */
+  kafkaPort?: number;
   /** Hubs, partitions, consumer groups, keys...; our shape or Microsoft's Config.json shape. */
   config?: EmulatorConfigInput | Record<string, unknown>;
   /** Persist events (dataDir/eventhubs) and blobs (dataDir/blob) on disk; default in memory. */
@@ -37,9 +41,13 @@ export interface LocalStack {
   emulator: EventHubsEmulator;
   eventHubsPort: number;
   blobPort: number;
+  kafka: KafkaServer;
+  kafkaPort: number;
+  /** `host:port` for Kafka clients' bootstrap.servers (printed as KAFKA_BOOTSTRAP_SERVERS; not a worker setting). */
+  kafkaBootstrapServers: string;
   /** The variables the worker reads, as printed by `npm run emulator`. */
   env(): WorkerEnvironment;
-  /** Stops both servers; idempotent. */
+  /** Stops every server; idempotent. */
   stop(): Promise<void>;
 }
 
@@ -78,6 +86,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     (e) => e.stop(),
     (a) => a.stop(),
   );
+  let kafka: KafkaServer;
+  try {
+    kafka = await KafkaServer.start({ namespace: emulator.namespace, config, host, port: options.kafkaPort ?? 0, log: options.logger ?? defaultLogger() });
+  } catch (error) {
+    await Promise.allSettled([emulator.stop(), azurite.stop()]);
+    throw error;
+  }
 
   let stopping: Promise<void> | undefined;
   const stack: LocalStack = {
@@ -92,6 +107,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     emulator,
     eventHubsPort: emulator.port,
     blobPort: azurite.port,
+    kafka,
+    kafkaPort: kafka.port,
+    kafkaBootstrapServers: kafka.bootstrapServers,
     env: () => ({
       EVENTHUB_CONNECTION_STRING: stack.eventHubConnectionString,
       EVENTHUB_NAME: stack.eventHubName,
@@ -102,7 +120,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     }),
     stop: () =>
       (stopping ??= (async () => {
-        const results = await Promise.allSettled([emulator.stop(), azurite.stop()]);
+        // Kafka first: it reads the namespace the emulator closes.
+        const kafkaStopped = await Promise.allSettled([kafka.stop()]);
+        const results = [...kafkaStopped, ...(await Promise.allSettled([emulator.stop(), azurite.stop()]))];
         const failure = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
         if (failure) throw failure.reason;
       })()),

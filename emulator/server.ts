@@ -20,7 +20,7 @@ export interface EventHubsEmulatorOptions {
   timeouts?: Partial<ConnectionTimeouts>;
 }
 
-function defaultLogger(): BrokerLogger {
+export function defaultLogger(): BrokerLogger {
   return pino({ name: "eventhubs-emulator", level: process.env.EMULATOR_LOG_LEVEL ?? "warn" }, pino.destination(2));
 }
 

@@ -1,6 +1,7 @@
 // `npm run dev`: the whole pipeline on one machine, no Azure account. Starts the local Event Hubs emulator and
-// Azurite, N worker processes (tools/worker-process.ts), and the sample producer; shows live per-partition
-// progress; then stops everything in order (workers drain and checkpoint) and prints a summary.
+// Azurite, N worker processes (tools/worker-process.ts), and the sample producer (over AMQP, or over Kafka with
+// --protocol kafka); shows live per-partition progress; then stops everything in order (workers drain and
+// checkpoint) and prints a summary.
 import { mkdirSync, rmSync } from "node:fs";
 import { createWriteStream } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,7 +17,8 @@ import { startDevExplorer } from "../explorer/dev-explorer";
 import { readCheckpoints, readDeadLetterKeys, readOwnership } from "./dev/blob-state";
 import { ProgressDisplay, renderSummary, type PartitionProgress, type ProgressSnapshot } from "./dev/progress";
 import { DevWorker } from "./dev/worker-fleet";
-import { PARTITION_KEY_MODES, sendEvents } from "./send";
+import { amqpTarget, PARTITION_KEY_MODES, PROTOCOLS, sendEvents, type SendTarget } from "./send";
+import { connectKafkaTarget } from "./send-kafka";
 import type { SettingName, WorkerEnvironment } from "../worker/config";
 import { waitFor } from "./wait-for";
 import { installShutdownHandlers } from "../worker/shutdown";
@@ -32,6 +34,7 @@ const optionsSchema = z.object({
   duration: z.coerce.number(SECONDS).positive(SECONDS).optional(),
   poisonEvery: wholeNumber(0, 10_000_000),
   partitionKeyMode: z.enum(PARTITION_KEY_MODES),
+  protocol: z.enum(PROTOCOLS),
 });
 type DevOptions = z.infer<typeof optionsSchema>;
 
@@ -47,7 +50,8 @@ function parseOptions(): DevOptions {
     .option("--allow-writes", "let the explorer page replay and purge dead letters and send test events")
     .option("--duration <seconds>", "stop after this long even if not finished")
     .option("--poison-every <k>", "every k-th event is poison and gets dead-lettered (0 = none)", "100")
-    .addOption(new Option("--partition-key-mode <mode>", "how the producer spreads events").choices(PARTITION_KEY_MODES).default("round-robin"));
+    .addOption(new Option("--partition-key-mode <mode>", "how the producer spreads events").choices(PARTITION_KEY_MODES).default("round-robin"))
+    .addOption(new Option("--protocol <protocol>", "how the producer sends: the Event Hubs SDK (amqp) or kafkajs on the Kafka endpoint (kafka)").choices(PROTOCOLS).default("amqp"));
   return optionsOrExit({ command, schema: optionsSchema, title: "Invalid options" });
 }
 
@@ -161,12 +165,17 @@ async function main(): Promise<void> {
   // Sends anyway after 30 s: the display shows how the partitions ended up.
   await waitFor("the workers to share out the partitions", () => balanced() || workers.every((w) => !w.running), 30_000).catch(() => undefined);
   process.stdout.write(
-    `${workers.map((w) => `${w.name} owns ${w.ownedPartitions.join(",") || "nothing"}`).join(" · ")}; sending ${plural(options.count, "event")} at ${options.rate || "max"}/s\n\n`,
+    `${workers.map((w) => `${w.name} owns ${w.ownedPartitions.join(",") || "nothing"}`).join(" · ")}; sending ${plural(options.count, "event")} at ${options.rate || "max"}/s` +
+      `${options.protocol === "kafka" ? ` over Kafka (${stack.kafkaBootstrapServers})` : ""}\n\n`,
   );
 
   const stopSending = new AbortController();
   let sendingDone = false;
-  const sending = sendEvents(producer, {
+  // The AMQP client also reads the partitions' progress below, whichever protocol sends.
+  const target: SendTarget = options.protocol === "kafka"
+    ? await connectKafkaTarget({ bootstrapServers: stack.kafkaBootstrapServers, connectionString: stack.eventHubConnectionString, eventHubName: stack.eventHubName })
+    : amqpTarget(producer);
+  const sending = sendEvents(target, {
     count: options.count,
     rate: options.rate,
     partitionKeyMode: options.partitionKeyMode,
@@ -254,6 +263,7 @@ async function main(): Promise<void> {
     }),
   );
   process.stdout.write(`worker exit codes: ${exitCodes.map((c, i) => `worker-${i + 1}=${c ?? "killed"}`).join(", ")}\n`);
+  if (options.protocol === "kafka") await target.close();
   await producer.close();
   await explorer.close();
   await stack.stop();

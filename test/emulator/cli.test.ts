@@ -36,19 +36,20 @@ function runCli(args: string[]): Run {
   return { child, stdout: () => stdout, stderr: () => stderr, exited };
 }
 
-const NAMES = ["EVENTHUB_CONNECTION_STRING", "EVENTHUB_NAME", "EVENTHUB_CONSUMER_GROUP", "STORAGE_CONNECTION_STRING", "CHECKPOINT_CONTAINER", "DEAD_LETTER_CONTAINER"];
+const NAMES = ["EVENTHUB_CONNECTION_STRING", "EVENTHUB_NAME", "EVENTHUB_CONSUMER_GROUP", "STORAGE_CONNECTION_STRING", "CHECKPOINT_CONTAINER", "DEAD_LETTER_CONTAINER", "KAFKA_BOOTSTRAP_SERVERS"];
 
 describe("npm run emulator (child process)", () => {
-  it("prints the six NAME=value lines once ready, serves them, and exits 0 on SIGTERM", async () => {
+  it("prints the six NAME=value lines and KAFKA_BOOTSTRAP_SERVERS once ready, serves them, and exits 0 on SIGTERM", async () => {
     const configFile = path.join(workDir, "Config.json");
     writeFileSync(configFile, JSON.stringify({ UserConfig: { NamespaceConfig: [{ Type: "EventHub", Name: "emulatorNs1", Entities: [{ Name: "eh1", PartitionCount: "3", ConsumerGroups: [{ Name: "cg1" }] }] }], LoggingConfig: { Type: "File" } } }));
-    const run = runCli(["--port", "0", "--blob-port", "0", "--health-port", "0", "--config", configFile, "--data-dir", path.join(workDir, "data"), "--no-check-signatures", "--retention-hours", "2"]);
-    await waitFor("the six lines on stdout", () => run.stdout().split("\n").length > NAMES.length, 30_000, () => run.stderr());
+    const run = runCli(["--port", "0", "--blob-port", "0", "--kafka-port", "0", "--health-port", "0", "--config", configFile, "--data-dir", path.join(workDir, "data"), "--no-check-signatures", "--retention-hours", "2"]);
+    await waitFor("the seven lines on stdout", () => run.stdout().split("\n").length > NAMES.length, 30_000, () => run.stderr());
     const lines = run.stdout().trimEnd().split("\n");
     expect(lines.map((line) => line.slice(0, line.indexOf("=")))).toEqual(NAMES);
     const env = Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]));
     expect(env.EVENTHUB_CONNECTION_STRING).toMatch(/^Endpoint=sb:\/\/127\.0\.0\.1:\d+;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true$/);
     expect(env.EVENTHUB_CONNECTION_STRING).not.toContain("EntityPath");
+    expect(env.KAFKA_BOOTSTRAP_SERVERS).toMatch(/^127\.0\.0\.1:\d+$/);
     expect([env.EVENTHUB_NAME, env.EVENTHUB_CONSUMER_GROUP, env.CHECKPOINT_CONTAINER, env.DEAD_LETTER_CONTAINER]).toEqual(["eh1", "cg1", "checkpoints-cg1", "dead-letters"]);
 
     // --no-check-signatures: a wrong key is accepted.
@@ -87,7 +88,7 @@ describe("npm run emulator (child process)", () => {
   it("exits 2 naming the file, the path and the rule for a bad config file", async () => {
     const bad = path.join(workDir, "bad.json");
     writeFileSync(bad, JSON.stringify({ hubs: [{ name: "events", partitionCount: 64 }], retentionHours: "long" }));
-    const run = runCli(["--port", "0", "--blob-port", "0", "--config", bad]);
+    const run = runCli(["--port", "0", "--blob-port", "0", "--kafka-port", "0", "--config", bad]);
     expect(await run.exited).toBe(2);
     expect(run.stderr()).toContain(`Invalid emulator configuration (${bad})`);
     expect(run.stderr()).toContain("hubs[0].partitionCount: must be a whole number from 1 to 32 (got 64)");

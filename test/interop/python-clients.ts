@@ -1,7 +1,7 @@
-// Runs the Python clients of the interop tests (Microsoft's azure-eventhub and Qpid Proton, installed by
-// .ci/install-python-clients.sh) as child processes that print one JSON object per line, with bounded
-// waits. In CI (CI=true) missing clients, or another azure-eventhub than .ci/.python's, fail the tests; elsewhere
-// the tests skip and say why.
+// Runs the Python clients of the interop tests (Microsoft's azure-eventhub, Qpid Proton and confluent-kafka,
+// installed by .ci/install-python-clients.sh, which also installs kcat) as child processes that print one JSON
+// object per line, with bounded waits. In CI (CI=true) missing clients, or another azure-eventhub than
+// .ci/.python's, fail the tests; elsewhere the tests skip and say why.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
@@ -33,6 +33,19 @@ export function probePythonClients(): PythonClients {
   // A system-wide azure-eventhub (Debian's python3-azure is 5.11) imports fine but cannot reach the emulator.
   if (!found.own) return { ok: false, summary: `found azure-eventhub ${found.azure_eventhub} in ${found.location}, not the copy in .ci/.python; ${INSTALL_HINT}` };
   return { ok: true, summary: `azure-eventhub ${found.azure_eventhub}, Qpid Proton ${found.proton}` };
+}
+
+/** Checks once that librdkafka's clients are there: Debian's python3-confluent-kafka and kcat. */
+export function probeKafkaClients(): PythonClients {
+  const python = spawnSync(PYTHON, ["-c", "import confluent_kafka as c; print(f'confluent-kafka {c.version()[0]}, librdkafka {c.libversion()[0]}')"], {
+    env: pythonEnv({}),
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  const kcat = spawnSync("kcat", ["-V"], { encoding: "utf8", timeout: 60_000 });
+  if (python.status === 0 && kcat.status === 0) return { ok: true, summary: `${python.stdout.trim()}, kcat ${/Version (\S+)/.exec(kcat.stdout)?.[1] ?? "?"}` };
+  const missing = [python.status === 0 ? "" : "python3-confluent-kafka", kcat.status === 0 ? "" : "kcat"].filter(Boolean).join(" and ");
+  return { ok: false, summary: `${missing} not installed; ${INSTALL_HINT}` };
 }
 
 /** Whether a suite runs: in CI always (so missing clients fail loudly), elsewhere only with the clients. */

@@ -134,7 +134,7 @@ describe("signals sent to npm reach the real process", () => {
   }
 
   it("npm run emulator: SIGTERM to npm stops the emulator and Azurite, exit 0; --help goes to stdout", async () => {
-    const run = new NpmRun(["-s", "emulator", "--", "--port", "0", "--blob-port", "0"], {});
+    const run = new NpmRun(["-s", "emulator", "--", "--port", "0", "--blob-port", "0", "--kafka-port", "0"], {});
     await waitFor("the settings on stdout", () => run.stdout.some((l) => l.startsWith("DEAD_LETTER_CONTAINER=")), 60_000, () => run.describe());
     const pid = run.realPid as number;
     process.kill(run.npmPid, "SIGTERM");
