@@ -202,7 +202,8 @@ export class BatchPipeline {
     const firstRound = stop.stopStarting && abandon ? AbortSignal.any([stop.stopStarting, abandon]) : (stop.stopStarting ?? abandon);
     for (let round = 1; pending.length > 0; round++) {
       const signal = round === 1 ? firstRound : abandon;
-      const settlements = await this.attempt(pending.map((i) => decoded[i] as EventInput), signal);
+      const inputs = pending.map((i) => (round === 1 ? (decoded[i] as EventInput) : { ...(decoded[i] as EventInput), attempt: round }));
+      const settlements = await this.attempt(inputs, signal);
       const failures: Array<{ index: number; error: unknown }> = [];
       pending.forEach((index, k) => {
         const settlement = settlements[k] as EventSettlement;

@@ -83,7 +83,8 @@ const CONSUMER_SETTINGS = {
     help: "checkpoint at least this often while a partition has durable, uncheckpointed progress (ms)" },
   LOAD_BALANCING: { group: TUNING, value: oneOf(["greedy", "balanced"]), default: "greedy",
     help: "greedy|balanced: greedy claims its whole share at once, balanced one partition per interval" },
-  LOAD_BALANCING_UPDATE_INTERVAL_MS: { group: TUNING, value: integer(100, 600_000), default: "10000", help: "how often ownership is renewed and rebalanced (ms)" },
+  LOAD_BALANCING_UPDATE_INTERVAL_MS: { group: TUNING, value: integer(100, 600_000), default: "5000",
+    help: "how often ownership is renewed and rebalanced (ms; SDK default 10000): a partition handed over waits for its new owner's next round" },
   LOAD_BALANCING_OWNERSHIP_EXPIRATION_MS: { group: TUNING, value: integer(1000, 3_600_000), default: "30000",
     help: "ownership not renewed for this long is taken over (ms; > update interval)" },
 

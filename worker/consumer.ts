@@ -16,6 +16,7 @@ import { BatchPipeline } from "./batch-pipeline";
 import type { WorkerConfig } from "./config";
 import { BlobDeadLetterStore } from "./dead-letter";
 import { probeEventHub, type AccessProblem } from "./event-hubs-access";
+import { ExclusiveClaimStore } from "./exclusive-claim-store";
 import type { QuotaParticipant } from "./fleet/fleet-coordinator";
 import { joinFleet, type FleetMembership } from "./fleet/join-fleet";
 import { writeInitialCheckpoints } from "./initial-checkpoints";
@@ -137,7 +138,8 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
 
   // This process's name in ownership records and fleet records alike.
   const replica = randomUUID();
-  const ownership = new OwnershipTracker(new BlobCheckpointStore(checkpointContainer), config.loadBalancing.ownershipExpirationMs, Date.now, replica);
+  const store = new ExclusiveClaimStore(new BlobCheckpointStore(checkpointContainer), checkpointContainer);
+  const ownership = new OwnershipTracker(store, config.loadBalancing.ownershipExpirationMs, Date.now, replica);
   // Failed writes are retried at least every RETRY_MAX_DELAY_MS; one not retried for much longer belongs to a closed partition.
   const writeStaleAfterMs = Math.max(60_000, 3 * config.retry.maxDelayMs);
   const sinkHealth = new WriteHealth(`sink (${config.sink.kind})`, writeStaleAfterMs);

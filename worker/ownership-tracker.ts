@@ -83,6 +83,14 @@ export class OwnershipTracker implements CheckpointStore {
     return released.length > 0;
   }
 
+  /**
+   * The SDK closed the partition because another worker's receiver took it over: it is not owned any more, even
+   * before the next listing says who owns it now.
+   */
+  lost(partitionId: string): void {
+    this.update(() => this.owned.delete(partitionId));
+  }
+
   /** Called with the owned partitions whenever the set changes. */
   onChange(listener: (owned: string[]) => void): () => void {
     this.listeners.add(listener);

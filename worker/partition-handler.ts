@@ -337,6 +337,7 @@ export class PartitionHandler {
   }
 
   private async close(reason: CloseReason, context: PartitionContext): Promise<void> {
+    if (reason === CloseReason.OwnershipLost) this.deps.ownership.lost(context.partitionId);
     const state = this.partitions.get(context.partitionId);
     if (!state) return;
     state.closed.abort();

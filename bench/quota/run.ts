@@ -1,9 +1,11 @@
 // `npm run bench:quota [-- --quick]`: AI processing at the speed of a remote model's quota. A local model
 // server enforces an Azure-style quota (requests per minute over 1 s windows, 429 + retry-after-ms, remaining
 // headers; about 300 ms an answer); the same backlog is drained by the SDK sample pattern, a naive parallel
-// handler and the worker with its defaults (1, 2 and 4 processes sharing the quota). The quota is the physical
-// limit: goodput is reported as a share of it, measured at the server (answers 200 per second between the first
-// request and the last success). Writes quota.{json,md,svg} (bench/results/ for the reference run:
+// handler and the worker with its defaults (1, 2 and 4 processes sharing the quota, which they learn from 429s).
+// Then the fleet scenarios (fleet.ts): replicas that know the quota (MODEL_DEPLOYMENTS) and coordinate, 2 to 8 of
+// them, started together, scaled out and in, over several deployments, one of them down. The quota is the
+// physical limit: goodput is reported as a share of it, measured at the server (answers 200 per second between
+// the first request and the last success). Writes quota.{json,md,svg} (bench/results/ for the reference run:
 // results-dir.ts); prints the Markdown.
 import { setTimeout as sleep } from "node:timers/promises";
 import { EventHubProducerClient } from "@azure/event-hubs";
@@ -21,6 +23,7 @@ import { BenchWorker } from "../worker-process";
 import { generateEvents, sendAll } from "../workload";
 import { startBaseline, type BaselineKind } from "./consumers";
 import { renderQuotaChart } from "./chart";
+import { fleetScenarios, measureFleet, type FleetRun } from "./fleet";
 
 const OUTPUT_TOKENS = 50;
 /** ~300 ms an answer: 100 ms plus 4 ms per completion token. */
@@ -205,6 +208,8 @@ export interface QuotaReport {
   repetitions: number;
   runs: Array<Omit<QuotaRun, "goodputShare" | "throttledPerSuccess" | "requestsPerEvent"> & { goodputShare: Spread; throttledPerSuccess: Spread; requestsPerEvent: Spread }>;
   latencyAt70PercentOfTightQuota: LatencySummary;
+  /** The fleet scenarios: the median run (by goodput) with every measure's spread over the repetitions. */
+  fleet: Array<FleetRun & { spreads: Record<"goodputShare" | "throttledPerSuccess" | "callsPerEvent" | "p50" | "p99", Spread> }>;
 }
 
 async function main(): Promise<void> {
@@ -215,7 +220,8 @@ async function main(): Promise<void> {
     .option("--seconds <s>", "backlog size, in seconds of the quota", "30")
     .option("--only <ids>", "comma-separated configuration ids to run")
     .option("--out <dir>", "where quota.json/.md/.svg go (default: bench/results for the reference run, --runs 3 and nothing else; bench/results/scratch for any other)");
-  const ids = CONFIGURATIONS.map((c) => c.id);
+  const fleet = fleetScenarios();
+  const ids = [...CONFIGURATIONS.map((c) => c.id), ...fleet.map((f) => f.id)];
   // An id that names no configuration is a typo, not a request to run nothing.
   const only = z
     .string()
@@ -242,8 +248,25 @@ async function main(): Promise<void> {
       requestsPerEvent: spread(repetitions.map((r) => r.requestsPerEvent)),
     });
   }
+  const fleetRuns: QuotaReport["fleet"] = [];
+  for (const scenario of fleet.filter((f) => !options.only || options.only.includes(f.id))) {
+    const repetitions: FleetRun[] = [];
+    for (let r = 1; r <= options.runs; r++) {
+      log(`${scenario.id}, repetition ${r}/${options.runs}`);
+      const run = await measureFleet(scenario, seconds, seconds * 4, log);
+      log(`  goodput ${(run.goodputShare * 100).toFixed(1)}% of the quota, ${run.throttledPerSuccess.toFixed(3)} 429s per success, ${run.callsPerEvent.toFixed(3)} calls per event, ${run.processed}/${run.events} processed, ${run.deadLettered} dead-lettered, ${run.lost} lost`);
+      repetitions.push(run);
+    }
+    const median = [...repetitions].sort((a, b) => a.goodputShare - b.goodputShare)[Math.floor(repetitions.length / 2)] as FleetRun;
+    const of = (read: (run: FleetRun) => number) => spread(repetitions.map(read));
+    fleetRuns.push({
+      ...median,
+      spreads: { goodputShare: of((r) => r.goodputShare), throttledPerSuccess: of((r) => r.throttledPerSuccess), callsPerEvent: of((r) => r.callsPerEvent), p50: of((r) => r.latency.p50), p99: of((r) => r.latency.p99) },
+    });
+  }
+  const measureBaselineLatency = !options.only || options.only.some((id) => CONFIGURATIONS.some((c) => c.id === id));
   log("latency at 70% of the tight quota");
-  const latency = await measureLatency(options.quick ? 10 : 20);
+  const latency = measureBaselineLatency ? await measureLatency(options.quick ? 10 : 20) : summarizeLatency([0]);
   const report: QuotaReport = {
     benchmark: "quota",
     date: new Date().toISOString(),
@@ -253,6 +276,7 @@ async function main(): Promise<void> {
     repetitions: options.runs,
     runs,
     latencyAt70PercentOfTightQuota: latency,
+    fleet: fleetRuns,
   };
   const markdown = quotaMarkdown(report);
   const outDir = resultsDirectory(options.out, options, REFERENCE);
@@ -278,10 +302,28 @@ export function quotaMarkdown(report: QuotaReport): string {
     "",
     "Goodput is measured at the model server: answers with status 200 per second between the first request and the last success, divided by the quota. Embeddings pack many events per request, so their goodput counts requests, not events.",
     "",
+    ...fleetMarkdown(report),
     "![goodput as a share of the quota](quota.svg)",
     "",
   ];
   return lines.join("\n");
+}
+
+function fleetMarkdown(report: QuotaReport): string[] {
+  if (report.fleet.length === 0) return [];
+  return [
+    "## Fleet: replicas that know the quota and coordinate",
+    "",
+    "Worker processes of one consumer group with `PROCESSOR=model`; `MODEL_DEPLOYMENTS` declares each deployment's `requestsPerMinute`, as the stack does, and the replicas divide it through their fleet records. An 8-partition hub, so 8 replicas each own one. Goodput is answers 200 per second over the quota that was available (a deployment that is down offers none meanwhile); calls per event counts answers 200, so a call paid twice shows; latency is from enqueued to result, so in a backlog it is mostly the wait in the backlog.",
+    "",
+    "| Scenario | goodput / quota | 429s per success | model calls per event | p50 / p99 latency (s) | processed | good events dead-lettered | lost |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ...report.fleet.map(
+      (r) =>
+        `| ${r.label} | ${pct(r.spreads.goodputShare)} | ${num(r.spreads.throttledPerSuccess, 3)} | ${num(r.spreads.callsPerEvent, 3)} | ${(r.spreads.p50.median / 1000).toFixed(1)} / ${(r.spreads.p99.median / 1000).toFixed(1)} | ${r.processed}/${r.events} | ${r.deadLettered} | ${r.lost} |`,
+    ),
+    "",
+  ];
 }
 
 if (require.main === module) {

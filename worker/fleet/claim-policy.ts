@@ -1,8 +1,9 @@
 // Which of the SDK load balancer's claims this replica actually makes, so that planned moves of partitions (a
 // replica starting, scaling out, scaling in) cost no repeated model call:
-// - a steal from a live replica of the fleet becomes a hand-over request instead: the owner finishes the calls
-//   it already made, checkpoints where they end and releases the partition, which is then claimed unowned. Only
-//   if the owner has not released it after HANDOVER_TIMEOUT is it stolen, as the SDK would have;
+// - a steal becomes a hand-over request instead: the owner finishes the calls it already made, checkpoints where
+//   they end and releases the partition, which is then claimed unowned. Only if the owner has not released it
+//   after the hand-over timeout (an owner of an older version, say, which does not read the requests) is it
+//   stolen, as the SDK would have;
 // - an unowned partition is claimed only up to this replica's fair share of the fleet (replicas that announced
 //   themselves but own nothing yet count), so replicas starting together do not first all claim everything;
 //   a partition left unowned for longer than a grace is claimed by whoever sees it, whatever the shares;
@@ -15,8 +16,6 @@ export interface FleetView {
   coordinated(): boolean;
   /** Replicas with a fresh record, this one included. */
   liveReplicas(): number;
-  /** Whether `replica` has a fresh record: it takes part in hand-overs. */
-  isLive(replica: string): boolean;
 }
 
 export interface ClaimPolicyOptions {
@@ -73,8 +72,6 @@ export class ClaimPolicy {
     const active = owner !== undefined && owner !== "" && now - (previous?.lastModifiedTimeInMs ?? 0) < ownershipExpirationMs;
     if (active) {
       this.unownedSince.delete(partition);
-      // An owner outside the fleet's hand-overs (an older version, or one whose records cannot be written) is stolen from.
-      if (!fleet.isLive(owner)) return "steal";
       const want = this.wanted.get(partition) ?? { since: now, proposedAt: now };
       want.proposedAt = now;
       this.wanted.set(partition, want);

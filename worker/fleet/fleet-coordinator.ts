@@ -49,6 +49,12 @@ export interface FleetStatus {
   problem?: string;
 }
 
+/**
+ * A replica "wants" a deployment when its work waited for it this recently: with a backlog, the queue's head
+ * waits for the pace almost all the time, so a short look back is enough, and a replica that ran out of work
+ * stops wanting at once.
+ */
+const WANTING_LOOKBACK_MS = 250;
 /** Records older than this (by the storage service's clock) are left out of every decision. */
 const FRESH_INTERVALS = 5;
 /** Records of replicas gone for this long are deleted by whoever sees them. */
@@ -94,10 +100,6 @@ export class FleetCoordinator implements FleetView {
     return this.coordinated() ? this.peers.length + 1 : 1;
   }
 
-  isLive(replica: string): boolean {
-    return replica === this.options.replica || (this.coordinated() && this.peers.some((p) => p.replica === replica));
-  }
-
   status(): FleetStatus {
     const status: FleetStatus = { coordinated: this.coordinated(), replicas: this.liveReplicas() };
     if (!status.coordinated) status.problem = this.problem ?? "no fleet record written yet";
@@ -138,7 +140,7 @@ export class FleetCoordinator implements FleetView {
       writtenAt: Date.now(),
       owned: this.options.owned(),
       wants: this.options.wants(),
-      deployments: Object.fromEntries(this.participants.map((p) => [p.name, p.use(2 * syncIntervalMs)])),
+      deployments: Object.fromEntries(this.participants.map((p) => [p.name, p.use(WANTING_LOOKBACK_MS)])),
     };
     const timeout = { abortSignal: AbortSignal.timeout(Math.max(2 * syncIntervalMs, 5000)) };
     try {
@@ -179,7 +181,7 @@ export class FleetCoordinator implements FleetView {
   private shareOf(participant: QuotaParticipant): Rates | undefined {
     const { requestsPerMinute, tokensPerMinute } = participant.quota;
     if (requestsPerMinute === undefined && tokensPerMinute === undefined) return undefined;
-    const mine = participant.use(2 * this.options.syncIntervalMs);
+    const mine = participant.use(WANTING_LOOKBACK_MS);
     // Replicas without the deployment in their record do not call it (another configuration): not counted.
     const users = [{ replica: this.options.replica, use: mine }, ...this.peers.flatMap((p) => (p.deployments[participant.name] ? [{ replica: p.replica, use: p.deployments[participant.name] as DeploymentUse }] : []))];
     const share = (perMinute: number | undefined, used: (u: DeploymentUse) => number) =>

@@ -1,8 +1,14 @@
 /**
- * Puts a waiter at the back of `queue` until someone calls its `grant`; an abort while it waits removes it and
- * rejects with the signal's reason. Shared by the pool's admission semaphore and the model's rate governor.
+ * Puts a waiter in `queue` (at the back, or where `insert` puts it) until someone calls its `grant`; an abort while
+ * it waits removes it and rejects with the signal's reason. Shared by the pool's admission semaphore and the
+ * model router.
  */
-export function waitInQueue<T, W extends { grant: (value: T) => void }>(queue: W[], waiter: (grant: (value: T) => void) => W, signal?: AbortSignal): Promise<T> {
+export function waitInQueue<T, W extends { grant: (value: T) => void }>(
+  queue: W[],
+  waiter: (grant: (value: T) => void) => W,
+  signal?: AbortSignal,
+  insert: (queue: W[], waiter: W) => void = (q, w) => q.push(w),
+): Promise<T> {
   signal?.throwIfAborted();
   return new Promise<T>((resolve, reject) => {
     const queued = waiter((value) => {
@@ -15,6 +21,6 @@ export function waitInQueue<T, W extends { grant: (value: T) => void }>(queue: W
       reject(signal?.reason);
     };
     signal?.addEventListener("abort", onAbort, { once: true });
-    queue.push(queued);
+    insert(queue, queued);
   });
 }

@@ -15,6 +15,11 @@ export interface EventInput {
   /** Decoded body: a JSON value, a string, or a Uint8Array (see decode-event.ts). */
   body: unknown;
   properties: Record<string, unknown>;
+  /**
+   * 1 on the first try, more on retries. A retry has been sent before and holds its partition's commit (and a
+   * hand-over or a drain) back, so where a processor queues for capacity (a remote model) it goes first.
+   */
+  attempt?: number;
 }
 
 export interface Processor {

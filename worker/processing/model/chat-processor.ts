@@ -66,6 +66,7 @@ export class ChatProcessor implements Processor {
           ...(jsonSchema ? { response_format: { type: "json_schema", json_schema: { name: jsonSchema.name, schema: jsonSchema.schema, strict: true } } } : {}),
         })
         .withResponse(),
+      (input.attempt ?? 1) > 1,
     );
     const choice = completion.choices[0];
     const usage = completion.usage;

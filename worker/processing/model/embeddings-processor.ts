@@ -27,6 +27,7 @@ export interface EmbeddingResult {
 interface Prepared {
   index: number;
   partitionId: string;
+  retry: boolean;
   text: string;
   tokens: number;
   truncated: boolean;
@@ -52,7 +53,7 @@ export class EmbeddingsProcessor implements Processor {
     inputs.forEach((input, index) => {
       try {
         const fitted = fitToBudget(eventText(input.body, this.name), this.task.budget);
-        prepared.push({ index, partitionId: input.partitionId, text: fitted.text, tokens: fitted.tokens, truncated: fitted.truncated });
+        prepared.push({ index, partitionId: input.partitionId, retry: (input.attempt ?? 1) > 1, text: fitted.text, tokens: fitted.tokens, truncated: fitted.truncated });
       } catch (error) {
         settlements[index] = { ok: false, error };
       }
@@ -116,6 +117,7 @@ export class EmbeddingsProcessor implements Processor {
           ...(this.task.dimensions !== undefined ? { dimensions: this.task.dimensions } : {}),
         })
         .withResponse(),
+      group.some((item) => item.retry),
     );
     endpoint.recordTokens(partitionId, response.usage?.prompt_tokens ?? tokens, 0);
     const byIndex = new Map(response.data.map((d) => [d.index, d.embedding]));

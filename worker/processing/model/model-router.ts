@@ -7,6 +7,8 @@
 //   held back by it (they are eligible at once), so its load moves at once.
 // - Within one priority, deployments that could all take the request share by weight (smooth weighted round
 //   robin); when some are full the others take what they admit, which shares by learned capacity.
+// - A retry (a request sent before, refused or failed) goes ahead of first tries, behind earlier retries: it
+//   holds its partition's commit back, and a hand-over or a drain waits for it.
 // A request still in the queue when its signal aborts was never sent: it settles with the signal's reason.
 import { performance } from "node:perf_hooks";
 import { waitInQueue } from "../abortable-queue";
@@ -19,6 +21,7 @@ export const SPILLOVER_AFTER_MS = 500;
 interface Waiter {
   cost: number;
   enqueuedAt: number;
+  retry: boolean;
   grant: (placed: { endpoint: ModelEndpoint; permit: Permit }) => void;
 }
 
@@ -72,12 +75,18 @@ export class ModelRouter {
     signal: AbortSignal | undefined,
     operation: "chat" | "embeddings",
     send: (endpoint: ModelEndpoint) => Promise<{ data: T; response: Response }>,
+    retry = false,
   ): Promise<{ data: T; endpoint: ModelEndpoint }> {
     const enqueuedAt = this.now();
     const placed = waitInQueue<{ endpoint: ModelEndpoint; permit: Permit }, Waiter>(
       this.queue,
-      (grant) => ({ cost: estimatedTokens, enqueuedAt, grant }),
+      (grant) => ({ cost: estimatedTokens, enqueuedAt, retry, grant }),
       signal,
+      (queue, waiter) => {
+        const firstTry = waiter.retry ? queue.findIndex((w) => !w.retry) : -1;
+        if (firstTry === -1) queue.push(waiter);
+        else queue.splice(firstTry, 0, waiter);
+      },
     );
     this.pump();
     const { endpoint, permit } = await placed;

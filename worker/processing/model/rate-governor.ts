@@ -82,6 +82,12 @@ const LATENCY_INFLATED = 2;
  * longer, and a longer look-back would average in the ramp-up that led to the first 429.
  */
 const MEASURE_WINDOW_MS = 1000;
+/**
+ * With a fleet share, a 429 more than this long after the last one is taken for what it usually is: the replicas'
+ * requests meeting in one of the service's windows. It pauses, but only repeated 429s (a quota lower than
+ * declared, or callers outside the fleet) lower the pace.
+ */
+const ISOLATED_REFUSAL_MS = 5000;
 
 /** A token bucket whose rate may be unknown (Infinity), learned, and capped by a hard limit. */
 class Pace {
@@ -89,12 +95,13 @@ class Pace {
   private level = 0;
   private refilledAt: number;
   private decreasedAt = Number.NEGATIVE_INFINITY;
+  private refusedAt = Number.NEGATIVE_INFINITY;
   private grownAt = 0;
   /** (time sent, amount) of recent requests, for measuring the rate the service admitted. */
   private readonly sent: Array<[number, number]> = [];
   private firstSentAt: number | undefined;
 
-  /** The fleet's share for this process, per second (Infinity: none). */
+  /** The fleet's share for this process, per second (Infinity: none); set with setShare. */
   share = Number.POSITIVE_INFINITY;
 
   constructor(
@@ -107,6 +114,17 @@ class Pace {
 
   get effectiveRate(): number {
     return Math.min(this.rate, this.hardLimitPerSecond, this.share);
+  }
+
+  /**
+   * A new share from the fleet. A pace learned under a smaller share measured what this process was left, not the
+   * deployment's limit: it grows with the share, so quota another replica gives up is taken up at once.
+   */
+  setShare(share: number): void {
+    if (Number.isFinite(this.rate) && Number.isFinite(this.share) && Number.isFinite(share) && share > this.share) {
+      this.rate *= share / this.share;
+    }
+    this.share = share;
   }
 
   /** What was sent per second over the last MEASURE_WINDOW_MS. */
@@ -157,6 +175,9 @@ class Pace {
    */
   throttled(sentAt: number, now: number): void {
     if (sentAt < this.decreasedAt) return; // sent before the last decrease: already accounted for
+    const isolated = Number.isFinite(this.share) && now - this.refusedAt > ISOLATED_REFUSAL_MS;
+    this.refusedAt = now;
+    if (isolated) return;
     let base = this.rate;
     if (!Number.isFinite(base)) {
       // The first refusal: what we sent in the second before the refused request went through, so that is the
@@ -232,8 +253,8 @@ export class RateGovernor {
    * The learned pace stays below it, so a quota that is configured too high still meets the 429s it causes.
    */
   setShare(share: Rates | undefined): void {
-    this.requests.share = share?.requestsPerSecond ?? Number.POSITIVE_INFINITY;
-    this.tokens.share = share?.tokensPerSecond ?? Number.POSITIVE_INFINITY;
+    this.requests.setShare(share?.requestsPerSecond ?? Number.POSITIVE_INFINITY);
+    this.tokens.setShare(share?.tokensPerSecond ?? Number.POSITIVE_INFINITY);
   }
 
   /** What this process sent over the last second, per second. */
@@ -275,9 +296,10 @@ export class RateGovernor {
       succeeded: (latencyMs, quota) => {
         if (!finish()) return;
         const at = this.now();
-        // The last one the window allowed: the pace is at the limit, so it eases off as after a 429, unpaused.
-        if (quota.remainingRequests === 0) this.requests.throttled(sentAt + 1e-6, at);
-        if (quota.remainingTokens !== undefined && quota.remainingTokens < cost) this.tokens.throttled(sentAt + 1e-6, at);
+        // The last one the window allowed: the pace is at the limit, so it eases off as after a 429, unpaused. Not
+        // with a fleet share: the window counts every replica's requests, and the shares already divide them.
+        if (quota.remainingRequests === 0 && !Number.isFinite(this.requests.share)) this.requests.throttled(sentAt + 1e-6, at);
+        if (quota.remainingTokens !== undefined && quota.remainingTokens < cost && !Number.isFinite(this.tokens.share)) this.tokens.throttled(sentAt + 1e-6, at);
         this.observeLatency(latencyMs);
         if (this.hasDemand()) {
           this.requests.grow(at);

@@ -82,6 +82,24 @@ describe("model router", () => {
     expect(router.degraded()).toEqual(['deployment "primary" circuit open (last failure: 503); the other deployments carry the load']);
   });
 
+  it("sends a retry ahead of first tries, behind earlier retries", async () => {
+    const router = routerOf([deployment("only", 0, 1, 1)]);
+    const order: string[] = [];
+    const { sent, send } = gatedSends();
+    const first = router.call("0", 10, undefined, "chat", send);
+    await waitFor("the first request sent", () => sent.length === 1, 10_000);
+    const labelled = (label: string) => (endpoint: ModelEndpoint) => (order.push(label), ok());
+    const queued = [
+      router.call("0", 10, undefined, "chat", labelled("first try a")),
+      router.call("0", 10, undefined, "chat", labelled("first try b")),
+      router.call("1", 10, undefined, "chat", labelled("retry c"), true),
+      router.call("2", 10, undefined, "chat", labelled("retry d"), true),
+    ];
+    sent[0]?.answer();
+    await Promise.all([first, ...queued]);
+    expect(order).toEqual(["retry c", "retry d", "first try a", "first try b"]);
+  });
+
   it("an abort while queued settles with the signal's reason and sends nothing", async () => {
     const router = routerOf([deployment("only", 0, 1, 1)]);
     const { sent, send } = gatedSends();

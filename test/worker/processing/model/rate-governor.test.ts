@@ -80,17 +80,26 @@ describe("rate governor", () => {
     expect(g.snapshot().requestRate).toBeCloseTo((10 / 0.9) * 0.9, 3);
   });
 
-  it("paces to the fleet's share while it has one, and below it once a 429 teaches a lower rate", () => {
+  it("paces to the fleet's share while it has one; an isolated 429 only pauses, repeated ones teach a lower rate", () => {
     const { g, clock } = governor({ maxConcurrency: 100, initialConcurrency: 100 });
     g.setShare({ requestsPerSecond: 4, tokensPerSecond: Number.POSITIVE_INFINITY });
     expect(g.snapshot()).toMatchObject({ requestRate: 4, share: { requestsPerSecond: 4 } });
     const permits = admitAt(g, clock, 4, (i) => i * 250); // exactly the share: 4 over the second
     clock.now = 1000;
     expect(g.usage().requestsPerSecond).toBe(4);
-    g.admit(1).throttled("requests", 100);
-    expect(g.snapshot().requestRate).toBeCloseTo(4 * 0.9, 5);
+    g.admit(1).throttled("requests", 100); // replicas met in one of the service's windows
+    expect(g.snapshot()).toMatchObject({ requestRate: 4, pausedForMs: 100 });
+    g.admit(1).succeeded(10, { remainingRequests: 0 }); // a full window says nothing the shares do not
+    expect(g.snapshot().requestRate).toBe(4);
+    clock.now = 2000;
+    g.admit(1).throttled("requests", 100); // again within seconds: the quota is lower than declared
+    expect(g.snapshot().requestRate).toBeLessThan(4);
+    const learned = g.snapshot().requestRate;
+    g.setShare({ requestsPerSecond: 8, tokensPerSecond: Number.POSITIVE_INFINITY }); // another replica ran out of work
+    expect(g.snapshot().requestRate).toBeCloseTo(learned * 2, 6); // learned under half the share: it doubles with it
+    g.setShare({ requestsPerSecond: 4, tokensPerSecond: Number.POSITIVE_INFINITY });
     g.setShare(undefined); // coordination lost: the learned pace alone
-    expect(g.snapshot().requestRate).toBeCloseTo(4 * 0.9, 5);
+    expect(g.snapshot().requestRate).toBeCloseTo(learned * 2, 6);
     expect(g.snapshot().share).toBeUndefined();
     permits.forEach((p) => p.succeeded(10, {}));
   });
