@@ -36,6 +36,8 @@ export async function handleApi(explorer: Explorer, request: ApiRequest): Promis
   if (method === "GET" && path === "/api/overview") return overview(explorer);
   const events = /^\/api\/hubs\/([^/]+)\/partitions\/([^/]+)\/events$/.exec(path);
   if (events && method === "GET") return peek(explorer, decodeURIComponent(events[1] ?? ""), decodeURIComponent(events[2] ?? ""), request.query);
+  const quota = /^\/api\/hubs\/([^/]+)\/consumer-groups\/([^/]+)\/model-quota$/.exec(path);
+  if (quota && method === "GET") return modelQuota(explorer, decodeURIComponent(quota[1] ?? ""), decodeURIComponent(quota[2] ?? ""));
   const send = /^\/api\/hubs\/([^/]+)\/events$/.exec(path);
   if (send && method === "POST") return sendTestEvent(explorer, decodeURIComponent(send[1] ?? ""), request.body);
   if (method === "GET" && path === "/api/dead-letters") return listDeadLetters(explorer, request.query);
@@ -62,6 +64,16 @@ async function overview(explorer: Explorer) {
 
 function knownHub(explorer: Explorer, hub: string): void {
   if (!explorer.knowsHub(hub)) throw new HttpError(404, `hub ${JSON.stringify(hub)} is not one the explorer shows (${explorer.config.hubs.join(", ")})`);
+}
+
+/** Per model deployment: the quota, what the live replicas send and have accepted and throttled, each replica's share and circuit, and the last minutes. */
+async function modelQuota(explorer: Explorer, hub: string, consumerGroup: string) {
+  knownHub(explorer, hub);
+  if (!explorer.knowsConsumerGroup(consumerGroup)) {
+    throw new HttpError(404, `consumer group ${JSON.stringify(consumerGroup)} is not one the explorer shows (${explorer.config.consumerGroups.join(", ")})`);
+  }
+  const view = await explorer.modelQuota(hub, consumerGroup);
+  return { eventHubName: hub, consumerGroup, checkpointContainer: explorer.checkpointContainer(consumerGroup).containerName, ...view };
 }
 
 /** from: earliest | latest | a sequence number | an ISO time; count 1-100. */

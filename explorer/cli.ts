@@ -32,7 +32,7 @@ function buildCommand(): Command {
   const command = new Command("explorer")
     .description(
       "A local web page over an Event Hubs namespace and the workers' storage: hubs and partitions, peeks, consumer " +
-        "groups (owners, checkpoints, lag), the workers' metrics and the dead letters. Read-only unless --allow-writes.",
+        "groups (owners, checkpoints, lag), the model quotas' use by the fleet, the workers' metrics and the dead letters. Read-only unless --allow-writes.",
     )
     .option("--hubs <names>", "hubs to show, comma separated (default: EVENTHUB_NAME)")
     .option("--consumer-groups <names>", "consumer groups to show, comma separated (default: EVENTHUB_CONSUMER_GROUP)")
@@ -41,13 +41,13 @@ function buildCommand(): Command {
     .option("--port <n>", "port to listen on; 0 picks a free one (default: 8642)")
     .option("--allow-writes", "allow replay, purge and sending test events (default: read-only)")
     .option("--worker-metrics <urls>", "workers' /metrics URLs, comma separated (e.g. http://127.0.0.1:9464/metrics)");
-  return addConnectionOptions(command);
+  return addConnectionOptions(command, { fleet: true });
 }
 
 async function main(): Promise<void> {
   const o = optionsOrExit({
     command: buildCommand(),
-    schema: optionsSchema.and(connectionSchema(process.env)),
+    schema: optionsSchema.and(connectionSchema(process.env, { fleet: true })),
     title: "Invalid explorer options",
   });
   const { connection } = o;

@@ -1,13 +1,17 @@
 // What the explorer knows how to do, independent of HTTP: one consumer client per hub (for properties and
-// peeks, in the peek consumer group), producers made on first write, the dead-letter store, worker metrics.
+// peeks, in the peek consumer group), producers made on first write, the dead-letter store, worker metrics,
+// and per hub and consumer group a watch over the fleet's model quotas.
 import { earliestEventPosition, latestEventPosition, type EventHubConsumerClient, type EventHubProducerClient, type EventPosition } from "@azure/event-hubs";
 import type { ContainerClient } from "@azure/storage-blob";
 import { checkpointContainerName } from "../common/names";
+import { recordPrefix } from "../worker/fleet/fleet-record";
 import { blobServiceFor, consumerFor, deadLetterContainerFor, producerFor } from "./clients";
 import { readConsumerGroup, type ConsumerGroupView } from "./consumer-groups";
 import { DeadLetterStore } from "./dead-letters/store";
+import { readFleetRecords } from "./fleet-records";
 import { readHub, ThroughputSampler, type HubView } from "./hubs";
 import { EnqueuedTimes, peekEvents, type PeekedEvent } from "./peek";
+import { QuotaWatch, type ModelQuotaView } from "./quota-watch";
 import type { Connection } from "./settings";
 import { readWorkerMetrics, type WorkerMetricsView } from "./worker-metrics";
 
@@ -33,6 +37,7 @@ export class Explorer {
   private readonly producers = new Map<string, EventHubProducerClient>();
   private readonly sampler = new ThroughputSampler();
   private readonly enqueuedTimes = new EnqueuedTimes((hub) => this.consumer(hub));
+  private readonly quotaWatches = new Map<string, QuotaWatch>();
   private readonly sampling: NodeJS.Timeout;
 
   constructor(readonly config: ExplorerConfig) {
@@ -44,6 +49,10 @@ export class Explorer {
 
   knowsHub(hub: string): boolean {
     return this.config.hubs.includes(hub);
+  }
+
+  knowsConsumerGroup(consumerGroup: string): boolean {
+    return this.config.consumerGroups.includes(consumerGroup);
   }
 
   consumer(hub: string): EventHubConsumerClient {
@@ -83,6 +92,19 @@ export class Explorer {
     );
   }
 
+  /** How the fleet of a hub's consumer group uses its model deployments' quotas, from its fleet records. */
+  modelQuota(hub: string, consumerGroup: string): Promise<ModelQuotaView> {
+    const key = `${hub}/${consumerGroup}`;
+    let watch = this.quotaWatches.get(key);
+    if (!watch) {
+      const container = this.checkpointContainer(consumerGroup);
+      const prefix = recordPrefix(this.consumer(hub).fullyQualifiedNamespace, hub, consumerGroup);
+      watch = new QuotaWatch({ read: (signal) => readFleetRecords(container, prefix, signal), syncIntervalMs: this.config.connection.fleet.syncIntervalMs });
+      this.quotaWatches.set(key, watch);
+    }
+    return watch.view();
+  }
+
   peek(hub: string, partitionId: string, position: PeekPosition, count: number): Promise<PeekedEvent[]> {
     return peekEvents(this.consumer(hub), partitionId, toEventPosition(position), count);
   }
@@ -93,6 +115,7 @@ export class Explorer {
 
   async close(): Promise<void> {
     clearInterval(this.sampling);
+    for (const watch of this.quotaWatches.values()) watch.close();
     await Promise.allSettled([...this.consumers.values(), ...this.producers.values()].map((c) => c.close()));
   }
 }

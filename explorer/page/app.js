@@ -8,6 +8,8 @@ const html = htm.bind(h);
 const plural = (count, noun) => `${count} ${count === 1 ? noun : `${noun}s`}`;
 const OVERVIEW_EVERY_MS = 2000;
 const DEAD_LETTERS_EVERY_MS = 4000;
+/** The explorer samples the fleet records once a second. */
+const QUOTA_EVERY_MS = 1000;
 
 async function api(path, options = {}) {
   const response = await fetch(path, {
@@ -73,6 +75,133 @@ function Pipeline({ hub, workers }) {
         <tr data-testid="pipeline-total"><th>total</th><th class="num">${sum(rows.map((r) => r.sent))}</th><th class="num">${sum(rows.map((r) => r.processed))}</th><th class="num">${sum(rows.map((r) => r.dead))}</th><th class="num">${sum(rows.map((r) => r.lag ?? 0))}</th></tr>
       </tbody>
     </table>
+  </section>`;
+}
+
+const percent = (ratio) => (ratio === null || ratio === undefined ? "–" : `${Math.round(ratio * 100)}%`);
+const rate = (n) => (n === null || n === undefined ? "–" : n >= 10 ? n.toFixed(0) : n.toFixed(1));
+
+/** A tidy upper bound for an axis, close above `value`: 1, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 times a power of ten. */
+function niceCeil(value) {
+  const power = 10 ** Math.floor(Math.log10(value));
+  return [1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10].map((m) => m * power).find((bound) => bound >= value);
+}
+
+const CHART = { width: 560, height: 150, left: 36, right: 10, top: 10, bottom: 22 };
+
+/** The chart's time span: the history the explorer has, from one minute up to all it keeps, in whole minutes. */
+function chartSpanSeconds(deployments, now, historySeconds) {
+  const oldest = Math.min(now, ...deployments.map((d) => d.history.at[0] ?? now));
+  return Math.min(historySeconds, Math.max(60, Math.ceil((now - oldest) / 60_000) * 60));
+}
+
+/** Accepted, throttled and the quota per second over the span, drawn as SVG; a gap in the samples breaks the lines. */
+function QuotaChart({ history, now, spanSeconds, sampleEverySeconds }) {
+  const { width, height, left, right, top, bottom } = CHART;
+  const start = now - spanSeconds * 1000;
+  const peak = Math.max(1, ...history.accepted, ...history.throttled, ...history.quota.map((q) => q ?? 0));
+  const yMax = niceCeil(peak * 1.1);
+  const x = (at) => left + ((at - start) / (spanSeconds * 1000)) * (width - left - right);
+  const y = (v) => top + (1 - v / yMax) * (height - top - bottom);
+  const maxGapMs = 3 * sampleEverySeconds * 1000;
+  /** Runs of consecutive samples with a value, as [x, y] points. */
+  const runs = (values) => {
+    const result = [];
+    let run = [];
+    history.at.forEach((at, i) => {
+      const value = values[i];
+      if (value === null || (i > 0 && at - history.at[i - 1] > maxGapMs)) {
+        if (run.length > 0) result.push(run);
+        run = [];
+      }
+      if (value !== null) run.push([x(at), y(value)]);
+    });
+    if (run.length > 0) result.push(run);
+    return result;
+  };
+  const points = (run) => run.map(([px, py]) => `${px.toFixed(1)},${py.toFixed(1)}`).join("L");
+  const line = (values) => runs(values).map((run) => `M${points(run)}`).join("");
+  const area = (values) => runs(values).map((run) => `M${run[0][0].toFixed(1)},${y(0)}L${points(run)}L${run.at(-1)[0].toFixed(1)},${y(0)}Z`).join("");
+  const step = spanSeconds <= 60 ? 15 : 60;
+  const ticks = Array.from({ length: spanSeconds / step + 1 }, (_, i) => i * step);
+  const tickLabel = (ago) => (ago === 0 ? "now" : step < 60 ? `−${ago} s` : `−${ago / 60} min`);
+  return html`<svg class="quota-chart" data-testid="quota-chart" viewBox=${`0 0 ${width} ${height}`} role="img" aria-label="accepted, throttled and the quota per second over the last minutes">
+    ${[0, yMax / 2, yMax].map((v) => html`<g key=${v}><line class="grid" x1=${left} x2=${width - right} y1=${y(v)} y2=${y(v)} /><text class="axis" x=${left - 6} y=${y(v) + 4} text-anchor="end">${v}</text></g>`)}
+    ${ticks.map((ago) => html`<text key=${ago} class="axis" x=${x(now - ago * 1000)} y=${height - 6} text-anchor=${ago === 0 ? "end" : ago === spanSeconds ? "start" : "middle"}>${tickLabel(ago)}</text>`)}
+    <path class="accepted-area" d=${area(history.accepted)} />
+    <path class="limit" data-testid="quota-limit-line" d=${line(history.quota)} />
+    ${history.throttled.some((t) => t > 0) && html`<path class="throttled" d=${line(history.throttled)} />`}
+    <path class="accepted" data-testid="quota-accepted-line" d=${line(history.accepted)} />
+  </svg>`;
+}
+
+function Circuit({ state }) {
+  return html`<span class=${`circuit ${state}`} data-testid="circuit">${state}</span>`;
+}
+
+/** The deployment's breakers at a glance: all closed, or how many are not. */
+function CircuitSummary({ circuits, replicas }) {
+  const notClosed = ["open", "half-open"].filter((state) => circuits[state] > 0);
+  if (replicas === 0) return html`<span class="muted">no live replica calls it</span>`;
+  if (notClosed.length === 0) return html`<span class="circuit closed" data-testid="circuit-summary">circuit closed on ${replicas === 1 ? "its replica" : `all ${replicas}`}</span>`;
+  return html`<span data-testid="circuit-summary">${notClosed.map((state) => html`<span class=${`circuit ${state}`}>${state} on ${circuits[state]} of ${replicas}</span> `)}</span>`;
+}
+
+function DeploymentQuota({ d, now, spanSeconds, sampleEverySeconds }) {
+  return html`<div class=${`quota-card ${d.circuits.open > 0 ? "alarm" : ""}`} data-testid=${`quota-deployment-${d.name}`}>
+    <div class="quota-head">
+      <h3>${d.name}</h3>
+      <${CircuitSummary} circuits=${d.circuits} replicas=${d.replicas.length} />
+    </div>
+    <div class="quota-body">
+      <div>
+        <div class="quota-figures">
+          <div class="fill">
+            <span class="big" data-testid="fill">${percent(d.fill)}</span>
+            <span class="muted">${d.fill === null ? "no quota configured" : "of the quota accepted now"}</span>
+            <div class="meter"><div style=${`width:${Math.min(1, d.fill ?? 0) * 100}%`}></div></div>
+          </div>
+          <dl class="rates">
+            <dt>accepted</dt><dd data-testid="accepted">${rate(d.acceptedPerSecond)}/s</dd>
+            <dt>throttled</dt><dd class=${d.throttledPerSecond > 0 ? "warn" : ""} data-testid="throttled">${rate(d.throttledPerSecond)}/s</dd>
+            <dt>quota</dt><dd data-testid="quota-limit">${d.quotaRequestsPerSecond === null ? "none" : `${rate(d.quotaRequestsPerSecond)}/s`}</dd>
+            <dt>last minute</dt><dd>${percent(d.fillLastMinute)}</dd>
+          </dl>
+        </div>
+        <${QuotaChart} history=${d.history} now=${now} spanSeconds=${spanSeconds} sampleEverySeconds=${sampleEverySeconds} />
+        <div class="legend"><span class="swatch accepted"></span>accepted/s <span class="swatch throttled"></span>throttled/s <span class="swatch limit"></span>quota/s</div>
+      </div>
+      <table class="replicas">
+        <thead><tr><th>replica</th><th class="num">share/s</th><th class="num">used/s</th><th class="num">accepted/s</th><th class="num">throttled/s</th><th>waiting</th><th>circuit</th></tr></thead>
+        <tbody>
+          ${d.replicas.map(
+            (r) => html`<tr key=${r.replica} data-testid=${`quota-replica-${r.replica}`}>
+              <td title=${r.replica}><code>${r.replica.slice(0, 8)}</code></td>
+              <td class="num">${rate(r.shareRequestsPerSecond)}</td>
+              <td class="num">${rate(r.sentPerSecond)}</td>
+              <td class="num">${rate(r.acceptedPerSecond)}</td>
+              <td class=${`num ${r.throttledPerSecond > 0 ? "warn" : ""}`}>${rate(r.throttledPerSecond)}</td>
+              <td>${r.wanting ? "for quota" : "–"}</td>
+              <td><${Circuit} state=${r.circuit} /></td>
+            </tr>`,
+          )}
+        </tbody>
+      </table>
+    </div>
+  </div>`;
+}
+
+/** How the fleet of one consumer group uses its model deployments' quotas; shown once its records name a deployment. */
+function ModelQuota({ hub, group }) {
+  const path = `/api/hubs/${encodeURIComponent(hub)}/consumer-groups/${encodeURIComponent(group)}/model-quota`;
+  const { data, error } = usePolling(() => api(path), QUOTA_EVERY_MS, [path]);
+  if (!data || data.deployments.length === 0) return null;
+  const problem = error ?? data.error;
+  const span = chartSpanSeconds(data.deployments, data.sampledAt, data.historySeconds);
+  return html`<section data-testid=${`model-quota-${hub}-${group}`}>
+    <h2>Model quota <span class="muted">· hub ${hub} · consumer group ${group} · ${plural(data.liveReplicas, "replica")} live${data.goneReplicas > 0 ? ` · ${data.goneReplicas} gone (record older than ${data.freshForSeconds} s)` : ""}${data.unreadableRecords > 0 ? ` · ${plural(data.unreadableRecords, "record")} of another version` : ""}</span></h2>
+    ${problem && html`<div class="notice bad">${problem}</div>`}
+    ${data.deployments.map((d) => html`<${DeploymentQuota} key=${d.name} d=${d} now=${data.sampledAt} spanSeconds=${span} sampleEverySeconds=${data.sampleEverySeconds} />`)}
   </section>`;
 }
 
@@ -302,6 +431,7 @@ function App() {
     </header>
     ${error && html`<div class="notice bad">Refresh failed: ${error}</div>`}
     ${data.workers.length > 0 && mainHub && html`<${Pipeline} hub=${mainHub} workers=${data.workers} />`}
+    ${data.hubs.flatMap((hub) => hub.consumerGroups.map((g) => html`<${ModelQuota} key=${`quota ${hub.name}/${g.consumerGroup}`} hub=${hub.name} group=${g.consumerGroup} />`))}
     ${data.hubs.map((hub) => html`<${Partitions} key=${hub.name} hub=${hub} onPeek=${(h, p) => setPeekTarget({ hub: h, partition: p })} />`)}
     ${data.hubs.flatMap((hub) => hub.consumerGroups.map((g) => html`<${ConsumerGroup} key=${`${hub.name}/${g.consumerGroup}`} hub=${hub.name} group=${g} />`))}
     <${DeadLetters} allowWrites=${data.allowWrites} scope=${data.deadLetterScope} container=${data.deadLetterContainer} />

@@ -79,7 +79,7 @@ describe("Grafana dashboard", () => {
     }
   });
 
-  it("draws what operators ask for: lag, throughput, latency, dead letters, model use and ownership", () => {
+  it("draws what operators ask for: lag, throughput, latency, dead letters, model use, the fleet's quota use and ownership", () => {
     const drawn = new Set(exprs.flatMap(({ expr }) => metricNamesIn(expr)));
     for (const metric of [
       "worker_partition_lag_events",
@@ -89,10 +89,22 @@ describe("Grafana dashboard", () => {
       "worker_model_requests_total",
       "worker_model_tokens_total",
       "worker_owned_partitions",
+      "worker_model_share_requests_per_second",
+      "worker_model_quota_requests_per_second",
+      "worker_model_circuit_open",
     ]) {
       expect(drawn.has(metric), metric).toBe(true);
     }
     expect(exprs.some(({ expr }) => expr.includes('outcome="throttled"'))).toBe(true);
+  });
+
+  it("takes a deployment's fleet quota as the max over the replicas, never their sum", () => {
+    // Every replica states the whole fleet's quota: summing N replicas would draw N quotas.
+    const quotaExprs = exprs.filter(({ expr }) => expr.includes("worker_model_quota_requests_per_second"));
+    expect(quotaExprs.length).toBeGreaterThan(0);
+    for (const { panel, expr } of quotaExprs) {
+      expect(expr, panel).toMatch(/\bmax(?:\s+by\s*\([^)]*\))?\s*\(\s*worker_model_quota_requests_per_second\b/);
+    }
   });
 
   it("queries through the Prometheus datasource variable", () => {
