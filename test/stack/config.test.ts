@@ -35,6 +35,10 @@ describe("valid config", () => {
       workerImage: undefined,
       workerCpu: 1,
       model: undefined,
+      virtualNetworkId: undefined,
+      virtualNetworkAddressPrefixes: ["10.60.0.0/16"],
+      diagnosticsWorkspaceId: undefined,
+      geoDrPartnerNamespaceId: undefined,
     });
   });
 
@@ -148,7 +152,7 @@ describe("each rule rejects a bad value, naming key, value and what is allowed",
     ["CPU between steps", { workerCpu: "0.3" }, "workerCpu", 0.3, /0.25 to 4 in steps of 0.25/],
     ["CPU above the Consumption maximum", { workerCpu: "8" }, "workerCpu", 8, /0.25 to 4 in steps of 0.25/],
     ["CPU as words", { workerCpu: "lots" }, "workerCpu", "lots", /must be vCPUs from 0.25 to 4/],
-    ["hosted worker behind disabled public access", { deployWorker: true, workerImage: "ai-worker:1", publicNetworkAccess: "Disabled" }, "publicNetworkAccess", "Disabled", /must be Enabled when deployWorker is true: the Container Apps environment .* has no virtual network/],
+    ["hosted worker behind disabled public access", { deployWorker: true, workerImage: "ai-worker:1", publicNetworkAccess: "Disabled" }, "publicNetworkAccess", "Disabled", /must be Enabled when deployWorker is true and privateNetworking is false: the Container Apps environment then has no virtual network/],
     ["misspelt setting", { partitionCont: "8" }, "partitionCont", "8", /is not a setting of this stack; known settings: .*partitionCount/],
     ["a replica ceiling above the partitions", { workerMaxReplicas: 5 }, "workerMaxReplicas", 5, /must be 0 \(as many as the partitions and the model's quota keep busy\) or 1-4/],
     ["a replica ceiling below the warm replicas", { workerMinReplicas: 3, workerMaxReplicas: 2 }, "workerMaxReplicas", 2, /or 3-4: at least workerMinReplicas/],
