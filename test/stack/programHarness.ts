@@ -280,9 +280,12 @@ const importProgram = async () => (await import("../../index.js")) as Record<str
  * Imports index.ts afresh under mocks with the given config and waits until the program has
  * registered everything. The config is set before the import, as the real runtime does.
  */
-export async function runProgram(config: Readonly<Record<string, ConfigValue>>): Promise<ProgramRun> {
+export async function runProgram(
+  config: Readonly<Record<string, ConfigValue>>,
+  load: () => Promise<Record<string, unknown>> = importProgram,
+): Promise<ProgramRun> {
   const { resources, calls } = await prepare(config);
-  const program = await importProgram();
+  const program = await load();
 
   const outputs: Record<string, unknown> = {};
   const secretOutputs = new Set<string>();
