@@ -7,21 +7,11 @@ import {
   CONFIG_KEYS,
   StackConfigError,
   validateStackConfig,
-  type ConfigProblem,
 } from "../../infra/config";
+import { problemsOf } from "./configProblems";
 
 const LOCATION = { location: "westeurope" };
 const PRINCIPAL = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee";
-
-function problemsOf(raw: Record<string, unknown>): ConfigProblem[] {
-  try {
-    validateStackConfig(raw);
-  } catch (error) {
-    expect(error).toBeInstanceOf(StackConfigError);
-    return [...(error as StackConfigError).problems];
-  }
-  throw new Error(`config was accepted: ${JSON.stringify(raw)}`);
-}
 
 describe("valid config", () => {
   it("fills every default and normalises the region", () => {

@@ -1,22 +1,13 @@
 // Every rule of the enterprise settings (private network, registry tier, resilience), each with its key, value
 // and message, and the warnings preview shows. Pure: validateStackConfig and stackWarnings, no Pulumi runtime.
 import { describe, expect, it } from "vitest";
-import { StackConfigError, validateStackConfig, type ConfigProblem } from "../../infra/config";
+import { validateStackConfig } from "../../infra/config";
 import { stackWarnings } from "../../infra/stackWarnings";
+import { problemsOf } from "./configProblems";
 
 const PRIVATE = { location: "westeurope", privateNetworking: true, publicNetworkAccess: "Disabled" };
 const HOSTED = { ...PRIVATE, deployWorker: true, workerImage: "ai-worker:1", workerRegistrySku: "Premium" };
 const VNET = "/subscriptions/s/resourceGroups/rg-hub/providers/Microsoft.Network/virtualNetworks/vnet-hub";
-
-function problemsOf(raw: Record<string, unknown>): ConfigProblem[] {
-  try {
-    validateStackConfig(raw);
-  } catch (error) {
-    expect(error).toBeInstanceOf(StackConfigError);
-    return [...(error as StackConfigError).problems];
-  }
-  throw new Error(`config was accepted: ${JSON.stringify(raw)}`);
-}
 
 describe("accepted", () => {
   it("a private hosted stack with the defaults' network, and one in an existing network", () => {
