@@ -13,8 +13,13 @@ export interface CheckpointStorageArgs {
   publicNetworkAccess: storage.PublicNetworkAccess;
   /** Entra ID mode: shared keys off, so no connection string exists. */
   disableSharedKey: boolean;
+  /** A container for Event Hubs capture (Avro files), written by the namespace's identity. */
+  captureContainer: boolean;
   tags: Record<string, string>;
 }
+
+/** Where capture writes, beside the checkpoints and dead letters (names cannot clash: checkpoint containers start with checkpoints-). */
+export const CAPTURE_CONTAINER = "capture";
 
 export interface StorageContainer {
   /** Known before deployment, for naming things after the container. */
@@ -36,6 +41,10 @@ export class CheckpointStorage extends pulumi.ComponentResource {
   /** In consumer-group order; the first is the workers' container. */
   readonly checkpointContainers: StorageContainer[];
   readonly deadLetterContainer: StorageContainer;
+  readonly captureContainer: StorageContainer | undefined;
+  readonly id: pulumi.Output<string>;
+  /** The blob service (`<account>/blobServices/default`): what blob diagnostics and private endpoints attach to. */
+  readonly blobServiceId: pulumi.Output<string>;
   /** Account-key connection string, secret; absent when shared keys are disabled. */
   readonly connectionString: pulumi.Output<string> | undefined;
 
@@ -95,6 +104,9 @@ export class CheckpointStorage extends pulumi.ComponentResource {
       return container(`${name}-${containerName}`, containerName);
     });
     this.deadLetterContainer = container(`${name}-${DEAD_LETTER_CONTAINER}`, DEAD_LETTER_CONTAINER);
+    this.captureContainer = args.captureContainer ? container(`${name}-${CAPTURE_CONTAINER}`, CAPTURE_CONTAINER) : undefined;
+    this.id = account.id;
+    this.blobServiceId = blobService.id;
 
     this.accountName = account.name;
     this.blobEndpoint = account.primaryEndpoints.blob;

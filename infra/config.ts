@@ -2,7 +2,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { checkpointContainerName, DEFAULT_CONSUMER_GROUP, ENTITY_NAME, ENTITY_NAME_RULE, WORKERS_CONSUMER_GROUP } from "../common/names";
 import { booleanFromText, jsonFromText, wholeNumberFromText } from "./configText";
+import type { EventHubsAiWorkersArgs } from "./eventHubsAiWorkersArgs";
 import { parseModelConfig, type ModelConfig } from "./modelConfig";
+import { checkPrivateNetwork, CIDR_RULE, parseIpv4Range } from "./networkRules";
 import { BUILT_IN_TAG_NAMES } from "./tags";
 import {
   EVENT_HUBS_SKUS,
@@ -14,7 +16,7 @@ import {
 /**
  * The stack's settings, validated once against Azure's real rules before any resource is declared.
  * `validateStackConfig` is pure (raw values in, typed config or every problem out) so tests call it
- * directly; `loadStackConfig` feeds it what `pulumi config` holds.
+ * directly; the EventHubsAiWorkers component calls it on its arguments (stackArgsFromConfig: what `pulumi config` holds).
  */
 
 /** Defaults; Pulumi.yaml declares the same ones (a test keeps the two in step). */
@@ -41,6 +43,18 @@ export const CONFIG_DEFAULTS = {
   workerCpu: "1",
   workerMaxReplicas: 0,
   model: {},
+  privateNetworking: false,
+  virtualNetworkId: "",
+  virtualNetworkAddressPrefixes: ["10.60.0.0/16"],
+  environmentSubnetPrefix: "10.60.0.0/23",
+  privateEndpointSubnetPrefix: "10.60.2.0/24",
+  workerRegistrySku: "Basic",
+  diagnostics: true,
+  diagnosticsWorkspaceId: "",
+  zoneRedundant: false,
+  namespaceLock: false,
+  capture: false,
+  geoDrPartnerNamespaceId: "",
 } as const;
 
 export const PUBLIC_NETWORK_ACCESS = ["Enabled", "Disabled", "SecuredByPerimeter"] as const;
@@ -53,6 +67,9 @@ export const STORAGE_SKUS = [
   "Standard_GZRS",
   "Standard_RAGZRS",
 ] as const;
+
+/** Azure Container Registry tiers; only Premium takes private endpoints. */
+export const REGISTRY_SKUS = ["Basic", "Standard", "Premium"] as const;
 
 /** KEDA needs a positive lag target; beyond this a replica would sit on more than a partition holds at 1000 events/s for minutes. */
 export const MAX_UNPROCESSED_EVENT_THRESHOLD = 1_000_000;
@@ -77,6 +94,19 @@ const oneOf = <const T extends readonly [string, ...string[]]>(values: T, defaul
   z.enum(values, { error: `must be one of ${values.join(", ")}` }).default(defaultValue);
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** An Azure resource id of one type, e.g. Microsoft.Network/virtualNetworks; empty means "none". */
+const resourceId = (providerType: string, example: string, defaultValue: string) => {
+  const pattern = new RegExp(`^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/${providerType.replace(".", "\\.")}/[^/]+$`, "i");
+  const rule = `must be the resource id of a ${providerType} resource, e.g. ${example}, or empty`;
+  return z.string({ error: rule }).trim().refine((id) => id === "" || pattern.test(id), { error: rule }).default(defaultValue);
+};
+const ipv4Range = (defaultValue: string) =>
+  z
+    .string({ error: `must be ${CIDR_RULE}` })
+    .trim()
+    .refine((text) => parseIpv4Range(text) !== undefined, { error: `must be ${CIDR_RULE}` })
+    .default(defaultValue);
 const TAG_NAME_FORBIDDEN = /[<>%&\\?/]/;
 
 /*
@@ -197,6 +227,38 @@ const FIELDS = {
     for (const { path, value, message } of problems) ctx.addIssue({ code: "custom", path, message, input: value });
     return model;
   }),
+  privateNetworking: flag(CONFIG_DEFAULTS.privateNetworking),
+  virtualNetworkId: resourceId(
+    "Microsoft.Network/virtualNetworks",
+    "/subscriptions/<id>/resourceGroups/rg-network/providers/Microsoft.Network/virtualNetworks/vnet-hub",
+    CONFIG_DEFAULTS.virtualNetworkId,
+  ),
+  virtualNetworkAddressPrefixes: z.preprocess(
+    jsonFromText,
+    z
+      .array(z.string({ error: `must be ${CIDR_RULE}` }).trim().refine((text) => parseIpv4Range(text) !== undefined, { error: `must be ${CIDR_RULE}` }), {
+        error: 'must be a list of IPv4 ranges, e.g. ["10.60.0.0/16"]',
+      })
+      .min(1, "must name at least one address range")
+      .default([...CONFIG_DEFAULTS.virtualNetworkAddressPrefixes]),
+  ),
+  environmentSubnetPrefix: ipv4Range(CONFIG_DEFAULTS.environmentSubnetPrefix),
+  privateEndpointSubnetPrefix: ipv4Range(CONFIG_DEFAULTS.privateEndpointSubnetPrefix),
+  workerRegistrySku: oneOf(REGISTRY_SKUS, CONFIG_DEFAULTS.workerRegistrySku),
+  diagnostics: flag(CONFIG_DEFAULTS.diagnostics),
+  diagnosticsWorkspaceId: resourceId(
+    "Microsoft.OperationalInsights/workspaces",
+    "/subscriptions/<id>/resourceGroups/rg-monitoring/providers/Microsoft.OperationalInsights/workspaces/log-central",
+    CONFIG_DEFAULTS.diagnosticsWorkspaceId,
+  ),
+  zoneRedundant: flag(CONFIG_DEFAULTS.zoneRedundant),
+  namespaceLock: flag(CONFIG_DEFAULTS.namespaceLock),
+  capture: flag(CONFIG_DEFAULTS.capture),
+  geoDrPartnerNamespaceId: resourceId(
+    "Microsoft.EventHub/namespaces",
+    "/subscriptions/<id>/resourceGroups/rg-dr/providers/Microsoft.EventHub/namespaces/evhns-aiwork-dr",
+    CONFIG_DEFAULTS.geoDrPartnerNamespaceId,
+  ),
 } satisfies Record<string, z.ZodType>;
 
 type FieldValues = { [K in keyof typeof FIELDS]: z.output<(typeof FIELDS)[K]> };
@@ -240,6 +302,28 @@ export interface StackConfig {
   workerMaxReplicas: number;
   /** The remote model the hosted worker calls; undefined: it runs text-insights. */
   model: ModelConfig | undefined;
+  /** A virtual network with private endpoints (and DNS) for everything the stack creates; public access off. */
+  privateNetworking: boolean;
+  /** An existing network to put the subnets in; undefined: the stack creates one with virtualNetworkAddressPrefixes. */
+  virtualNetworkId: string | undefined;
+  virtualNetworkAddressPrefixes: string[];
+  /** The Container Apps environment's infrastructure subnet. */
+  environmentSubnetPrefix: string;
+  /** The subnet the private endpoints take their addresses from. */
+  privateEndpointSubnetPrefix: string;
+  workerRegistrySku: (typeof REGISTRY_SKUS)[number];
+  /** Diagnostic settings (allLogs, AllMetrics) to a Log Analytics workspace, where there is one. */
+  diagnostics: boolean;
+  /** A workspace the stack does not own (a central one); undefined: the hosted worker's, if any. */
+  diagnosticsWorkspaceId: string | undefined;
+  /** Event Hubs zone redundancy; fixed when the namespace is created. */
+  zoneRedundant: boolean;
+  /** A CanNotDelete lock on the namespace. */
+  namespaceLock: boolean;
+  /** Capture the hub to the storage account as Avro, for audit and replay. */
+  capture: boolean;
+  /** Pair the namespace with this one (another region) behind a geo-DR alias; undefined: no pairing. */
+  geoDrPartnerNamespaceId: string | undefined;
 }
 
 export interface ConfigProblem {
@@ -305,6 +389,9 @@ export function validateStackConfig(raw: Readonly<Record<string, unknown>>): Sta
     ...v,
     principalId: v.principalId === "" ? undefined : v.principalId,
     workerImage: v.workerImage === "" ? undefined : v.workerImage,
+    virtualNetworkId: v.virtualNetworkId === "" ? undefined : v.virtualNetworkId,
+    diagnosticsWorkspaceId: v.diagnosticsWorkspaceId === "" ? undefined : v.diagnosticsWorkspaceId,
+    geoDrPartnerNamespaceId: v.geoDrPartnerNamespaceId === "" ? undefined : v.geoDrPartnerNamespaceId,
     tags: Object.fromEntries(v.tags.map(({ name, value }) => [name, value])),
   };
 }
@@ -373,6 +460,8 @@ function checkAcrossSettings(
   }
   checkWorkerHosting(v, report);
   checkModel(v, report);
+  checkPrivateNetworking(v, report);
+  checkResilience(v, report);
   if (v.tags) {
     const names = v.tags.map((t) => t.name.toLowerCase());
     const duplicate = names.find((name, i) => names.indexOf(name) !== i);
@@ -407,11 +496,11 @@ function checkWorkerHosting(
       `must be 0 (as many as the partitions and the model's quota keep busy) or ${floor}-${partitions ?? "partitionCount"}: at least workerMinReplicas (and 1), and no more than partitionCount, since a replica beyond it would own no partition`,
     );
   }
-  if (v.deployWorker === true && v.publicNetworkAccess !== undefined && v.publicNetworkAccess !== "Enabled") {
+  if (v.deployWorker === true && v.privateNetworking === false && v.publicNetworkAccess !== undefined && v.publicNetworkAccess !== "Enabled") {
     report(
       "publicNetworkAccess",
       v.publicNetworkAccess,
-      "must be Enabled when deployWorker is true: the Container Apps environment this stack creates has no virtual network, so the workers and KEDA reach Event Hubs and storage over their public endpoints",
+      "must be Enabled when deployWorker is true and privateNetworking is false: the Container Apps environment then has no virtual network, so the workers and KEDA reach Event Hubs and storage over their public endpoints (set privateNetworking to true to reach them over private endpoints instead)",
     );
   }
 }
@@ -439,13 +528,88 @@ function checkModel(
   }
 }
 
-/** Reads this project's settings and `azure-native:location` from the stack config and validates them. */
-export function loadStackConfig(): StackConfig {
+/** Rules of privateNetworking: public access off, a registry that takes private endpoints, and a network Azure accepts. */
+function checkPrivateNetworking(
+  v: Partial<FieldValues>,
+  report: (key: string, value: unknown, message: string) => void,
+): void {
+  if (v.privateNetworking !== true) {
+    if (v.virtualNetworkId !== undefined && v.virtualNetworkId !== "") {
+      report("virtualNetworkId", v.virtualNetworkId, "only applies with privateNetworking true; set privateNetworking to true or leave virtualNetworkId empty");
+    }
+    return;
+  }
+  if (v.publicNetworkAccess !== undefined && v.publicNetworkAccess !== "Disabled") {
+    report(
+      "publicNetworkAccess",
+      v.publicNetworkAccess,
+      "must be Disabled when privateNetworking is true: the namespace, storage, registry and Azure OpenAI account are then reached through their private endpoints only",
+    );
+  }
+  const hasRegistry = v.deployWorker === true || v.workerRegistry === true;
+  if (hasRegistry && v.workerRegistrySku !== undefined && v.workerRegistrySku !== "Premium") {
+    report(
+      "workerRegistrySku",
+      v.workerRegistrySku,
+      "must be Premium when privateNetworking is true and the stack has a registry (deployWorker or workerRegistry): Azure Container Registry takes private endpoints on Premium only",
+    );
+  }
+  if (
+    v.environmentSubnetPrefix === undefined ||
+    v.privateEndpointSubnetPrefix === undefined ||
+    v.virtualNetworkAddressPrefixes === undefined ||
+    v.virtualNetworkId === undefined
+  ) {
+    return;
+  }
+  checkPrivateNetwork(
+    {
+      virtualNetworkId: v.virtualNetworkId,
+      addressPrefixes: v.virtualNetworkAddressPrefixes,
+      environmentSubnetPrefix: v.environmentSubnetPrefix,
+      privateEndpointSubnetPrefix: v.privateEndpointSubnetPrefix,
+      hostsEnvironment: v.deployWorker === true,
+    },
+    report,
+  );
+}
+
+/** Zone redundancy, capture and geo-DR against the tier's features; capture against the network. */
+function checkResilience(
+  v: Partial<FieldValues>,
+  report: (key: string, value: unknown, message: string) => void,
+): void {
+  const sku = v.eventHubsSku;
+  const limits = sku === undefined ? undefined : TIER_LIMITS[sku];
+  if (limits && v.zoneRedundant === true && !limits.zoneRedundancy) {
+    report("zoneRedundant", true, `${sku} namespaces cannot be zone redundant: use eventHubsSku Standard or Premium (in a region with availability zones)`);
+  }
+  if (limits && v.capture === true && !limits.capture) {
+    report("capture", true, `capture is a Standard and Premium feature; ${sku} namespaces cannot capture`);
+  }
+  if (v.capture === true && v.privateNetworking === true) {
+    report(
+      "capture",
+      true,
+      "cannot be combined with privateNetworking: Event Hubs capture writes to storage as a trusted Azure service, which a storage account with public network access Disabled does not let in",
+    );
+  }
+  if (limits && v.geoDrPartnerNamespaceId !== undefined && v.geoDrPartnerNamespaceId !== "" && !limits.geoDisasterRecovery) {
+    report("geoDrPartnerNamespaceId", v.geoDrPartnerNamespaceId, `geo-disaster recovery is a Standard and Premium feature; ${sku} namespaces cannot be paired`);
+  }
+}
+
+/**
+ * This project's settings from the stack config, as the component's arguments. Pulumi hands every value over as
+ * text (lists and objects as JSON); validateStackConfig reads text and native values alike (configText.ts), so
+ * they pass through unconverted and a value of the wrong kind is reported with the others, not thrown here.
+ * The region is the component's own fallback, azure-native:location.
+ */
+export function stackArgsFromConfig(): EventHubsAiWorkersArgs {
   const projectPrefix = `${pulumi.getProject()}:`;
   const raw: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
     if (key.startsWith(projectPrefix)) raw[key.slice(projectPrefix.length)] = value;
   }
-  raw.location = new pulumi.Config("azure-native").get("location");
-  return validateStackConfig(raw);
+  return raw as EventHubsAiWorkersArgs;
 }

@@ -7,6 +7,11 @@ export interface ContainerAppsEnvironmentArgs {
   location: pulumi.Input<string>;
   workspaceName: string;
   environmentName: string;
+  /**
+   * The infrastructure subnet (delegated to Microsoft.App/environments) when the environment joins a network:
+   * internal, no public address. Fixed at creation: Azure cannot move an environment into a network.
+   */
+  infrastructureSubnetId?: pulumi.Input<string>;
   tags: Record<string, string>;
 }
 
@@ -49,6 +54,8 @@ export class ContainerAppsEnvironment extends pulumi.ComponentResource {
         location: args.location,
         environmentName: args.environmentName,
         workloadProfiles: [{ name: CONSUMPTION_PROFILE, workloadProfileType: CONSUMPTION_PROFILE }],
+        vnetConfiguration:
+          args.infrastructureSubnetId === undefined ? undefined : { infrastructureSubnetId: args.infrastructureSubnetId, internal: true },
         appLogsConfiguration: {
           destination: "log-analytics",
           logAnalyticsConfiguration: {

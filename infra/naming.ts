@@ -63,6 +63,17 @@ export function workerHostingNames(namePrefix: string) {
   };
 }
 
+/**
+ * Names of the private network's parts, inside the stack's resource group: `vnet-<prefix>-workers` and one
+ * `pe-<prefix>-<target>` per private endpoint (target: namespace, blob, registry, openAi).
+ */
+export function privateNetworkNames(namePrefix: string) {
+  return {
+    networkName: `vnet-${namePrefix}-workers`,
+    endpointName: (target: string) => `pe-${namePrefix}-${target.toLowerCase()}`,
+  };
+}
+
 /** The globally unique names of a stack (namespace, storage, registry, OpenAI account), once the subscription is known. */
 export function globalNames(
   subscriptionId: pulumi.Input<string>,

@@ -1,4 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
+import * as authorization from "@pulumi/azure-native/authorization";
+import { stableGuid } from "./stableGuid";
 
 /** Built-in Azure role definition GUIDs (the same in every tenant). */
 export const BUILT_IN_ROLES = {
@@ -12,4 +14,30 @@ export const BUILT_IN_ROLES = {
 /** Role assignments take the role's full resource id, not its bare GUID. */
 export function roleDefinitionId(subscriptionId: pulumi.Input<string>, roleGuid: string): pulumi.Output<string> {
   return pulumi.interpolate`/subscriptions/${subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${roleGuid}`;
+}
+
+export interface RoleGrant {
+  subscriptionId: pulumi.Input<string>;
+  scope: pulumi.Input<string>;
+  roleGuid: string;
+  /** A managed identity's or service principal's object id. */
+  principalId: pulumi.Input<string>;
+}
+
+/** One role on one scope for a workload identity, named by a GUID of scope, role and principal (stable across `up`s). */
+export function assignRole(resourceName: string, grant: RoleGrant, opts: pulumi.CustomResourceOptions): authorization.RoleAssignment {
+  return new authorization.RoleAssignment(
+    resourceName,
+    {
+      roleAssignmentName: pulumi
+        .all([grant.scope, grant.principalId])
+        .apply(([id, principal]) => stableGuid(id, grant.roleGuid, principal)),
+      scope: grant.scope,
+      roleDefinitionId: roleDefinitionId(grant.subscriptionId, grant.roleGuid),
+      principalId: grant.principalId,
+      // Without this ARM assumes User and can fail on a freshly created managed identity.
+      principalType: authorization.PrincipalType.ServicePrincipal,
+    },
+    opts,
+  );
 }

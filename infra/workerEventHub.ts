@@ -12,7 +12,16 @@ export interface WorkerEventHubArgs {
   consumerGroups: readonly string[];
   /** Written into each consumer group's user metadata so the portal tells who uses it. */
   owner: string;
+  /** Capture every event as Avro into this container, written with the namespace's system-assigned identity. */
+  capture?: { storageAccountId: pulumi.Input<string>; containerName: pulumi.Input<string>; dependsOn: readonly pulumi.Resource[] };
 }
+
+/**
+ * Capture's windows: a file per partition every 5 minutes or 300 MiB, whichever comes first (Azure's defaults and
+ * maximums: 60-900 s, 10-500 MiB); no file for a window without events.
+ */
+export const CAPTURE_INTERVAL_SECONDS = 300;
+export const CAPTURE_SIZE_LIMIT_BYTES = 300 * 1024 * 1024;
 
 /** The event hub the workers read, and their consumer groups. */
 export class WorkerEventHub extends pulumi.ComponentResource {
@@ -33,8 +42,23 @@ export class WorkerEventHub extends pulumi.ComponentResource {
         partitionCount: args.partitionCount,
         // Retention in hours; messageRetentionInDays is the legacy form and must not be set with it.
         retentionDescription: { cleanupPolicy: "Delete", retentionTimeInHours: args.retentionHours },
+        captureDescription: args.capture && {
+          enabled: true,
+          encoding: eventhub.EncodingCaptureDescription.Avro,
+          intervalInSeconds: CAPTURE_INTERVAL_SECONDS,
+          sizeLimitInBytes: CAPTURE_SIZE_LIMIT_BYTES,
+          skipEmptyArchives: true,
+          destination: {
+            name: "EventHubArchive.AzureBlockBlob",
+            storageAccountResourceId: args.capture.storageAccountId,
+            blobContainer: args.capture.containerName,
+            archiveNameFormat: "{Namespace}/{EventHub}/{PartitionId}/{Year}/{Month}/{Day}/{Hour}/{Minute}/{Second}",
+            identity: { type: eventhub.CaptureIdentityType.SystemAssigned },
+          },
+        },
       },
-      { parent: this },
+      // Capture's first write needs the identity's role on the container.
+      { parent: this, dependsOn: args.capture ? [...args.capture.dependsOn] : [] },
     );
 
     const groupNames = args.consumerGroups.map((group) => {

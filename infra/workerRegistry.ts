@@ -5,6 +5,10 @@ export interface WorkerRegistryArgs {
   resourceGroupName: pulumi.Input<string>;
   location: pulumi.Input<string>;
   registryName: pulumi.Input<string>;
+  /** Basic holds 10 GiB, plenty for one worker image and its history; Premium is the tier with private endpoints. */
+  sku: containerregistry.SkuName;
+  /** Disabled with private networking: pulls and pushes then go through the registry's private endpoint. */
+  publicNetworkAccess: containerregistry.PublicNetworkAccess;
   tags: Record<string, string>;
 }
 
@@ -26,11 +30,10 @@ export class WorkerRegistry extends pulumi.ComponentResource {
         resourceGroupName: args.resourceGroupName,
         location: args.location,
         registryName: args.registryName,
-        // Basic holds 10 GiB, plenty for one worker image and its history.
-        sku: { name: containerregistry.SkuName.Basic },
+        sku: { name: args.sku },
         adminUserEnabled: false,
         anonymousPullEnabled: false,
-        publicNetworkAccess: containerregistry.PublicNetworkAccess.Enabled,
+        publicNetworkAccess: args.publicNetworkAccess,
         tags: args.tags,
       },
       { parent: this },

@@ -1,7 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import * as authorization from "@pulumi/azure-native/authorization";
-import { BUILT_IN_ROLES, roleDefinitionId } from "./roles";
-import { stableGuid } from "./stableGuid";
+import type * as authorization from "@pulumi/azure-native/authorization";
+import { assignRole, BUILT_IN_ROLES } from "./roles";
 
 export interface WorkerRoleAssignmentsArgs {
   subscriptionId: pulumi.Input<string>;
@@ -29,21 +28,7 @@ export class WorkerRoleAssignments extends pulumi.ComponentResource {
   constructor(name: string, args: WorkerRoleAssignmentsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("aiworkers:infra:WorkerRoleAssignments", name, {}, opts);
     const assign = (resourceName: string, scope: pulumi.Input<string>, roleGuid: string) =>
-      new authorization.RoleAssignment(
-        resourceName,
-        {
-          // A GUID derived from scope, role and principal: the same on every `up`, unique per grant.
-          roleAssignmentName: pulumi
-            .all([scope, args.principalId])
-            .apply(([id, principal]) => stableGuid(id, roleGuid, principal)),
-          scope,
-          roleDefinitionId: roleDefinitionId(args.subscriptionId, roleGuid),
-          principalId: args.principalId,
-          // Without this ARM assumes User and can fail on a freshly created managed identity.
-          principalType: authorization.PrincipalType.ServicePrincipal,
-        },
-        { parent: this },
-      );
+      assignRole(resourceName, { subscriptionId: args.subscriptionId, scope, roleGuid, principalId: args.principalId }, { parent: this });
 
     this.assignments = [
       assign(`${name}-eventhub-receiver`, args.eventHubId, BUILT_IN_ROLES.eventHubsDataReceiver),

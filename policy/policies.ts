@@ -5,7 +5,7 @@ import * as authorization from "@pulumi/azure-native/authorization";
 import * as cognitiveservices from "@pulumi/azure-native/cognitiveservices";
 import * as eventhub from "@pulumi/azure-native/eventhub";
 import * as storage from "@pulumi/azure-native/storage";
-import { validateResourceOfType, type ResourceValidationPolicy } from "@pulumi/policy";
+import { validateResourceOfType, type PolicyResource, type ResourceValidationPolicy, type StackValidationPolicy } from "@pulumi/policy";
 import { BUILT_IN_TAG_NAMES } from "../infra/tags";
 
 const EVENT_HUBS_TLS = ["1.2", "1.3"];
@@ -134,6 +134,55 @@ const modelDeploymentsDeclareCapacity: ResourceValidationPolicy = {
     }
   }),
 };
+
+/** Resources whose public access, when off, must be replaced by a private endpoint in the same stack. */
+const PRIVATE_LINK_TYPES = [
+  "azure-native:eventhub:Namespace",
+  "azure-native:storage:StorageAccount",
+  "azure-native:containerregistry:Registry",
+  "azure-native:cognitiveservices:Account",
+];
+const publicAccessOf = (r: PolicyResource) => r.props.publicNetworkAccess ?? r.props.properties?.publicNetworkAccess;
+/** Whether `endpoint`'s connection names `target` (through the property dependency on its id). */
+const connects = (endpoint: PolicyResource, target: PolicyResource) =>
+  (endpoint.propertyDependencies.privateLinkServiceConnections ?? []).some((r) => r.urn === target.urn);
+
+const privateEndpointsWhenPublicAccessOff: StackValidationPolicy = {
+  name: "private-endpoints-when-public-access-off",
+  description: "A namespace, storage account, registry or Azure OpenAI account with public network access Disabled has a private endpoint in the stack, or nothing could reach it.",
+  validateStack: (args, reportViolation) => {
+    const endpoints = args.resources.filter((r) => r.type === "azure-native:network:PrivateEndpoint");
+    for (const resource of args.resources) {
+      if (!PRIVATE_LINK_TYPES.includes(resource.type) || publicAccessOf(resource) !== "Disabled") continue;
+      if (!endpoints.some((endpoint) => connects(endpoint, resource))) {
+        reportViolation(`${resource.name} has public network access Disabled and no private endpoint: set privateNetworking true (or add an endpoint).`, resource.urn);
+      }
+    }
+  },
+};
+
+/** What a diagnostic setting should cover once a stack sends any: every service the stack monitors. */
+const DIAGNOSED_TYPES = [
+  "azure-native:eventhub:Namespace",
+  "azure-native:storage:BlobServiceProperties",
+  "azure-native:containerregistry:Registry",
+  "azure-native:cognitiveservices:Account",
+  "azure-native:app:ManagedEnvironment",
+];
+const diagnosticSettingsPresent: StackValidationPolicy = {
+  name: "diagnostic-settings-present",
+  description: "In a stack that sends diagnostics to Log Analytics, every namespace, blob service, registry, Azure OpenAI account and Container Apps environment has a diagnostic setting (none left out by accident).",
+  validateStack: (args, reportViolation) => {
+    const settings = args.resources.filter((r) => r.type === "azure-native:monitor:DiagnosticSetting");
+    if (settings.length === 0) return;
+    for (const resource of args.resources.filter((r) => DIAGNOSED_TYPES.includes(r.type))) {
+      const covered = settings.some((s) => (s.propertyDependencies.resourceUri ?? []).some((target) => target.urn === resource.urn));
+      if (!covered) reportViolation(`${resource.name} (${resource.type}) has no diagnostic setting while the stack's other resources do.`, resource.urn);
+    }
+  },
+};
+
+export const stackPolicies: StackValidationPolicy[] = [privateEndpointsWhenPublicAccessOff, diagnosticSettingsPresent];
 
 export const policies: ResourceValidationPolicy[] = [
   tlsMinimum,

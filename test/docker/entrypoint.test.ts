@@ -76,7 +76,7 @@ afterAll(() => {
 
 describe("the packages", () => {
   it("the worker is a workspace of the root, so one lockfile and one plain npm ci install every program", () => {
-    expect(rootPackage.workspaces).toEqual(["worker"]);
+    expect(rootPackage.workspaces).toEqual(["worker", "component"]);
     // `pulumi up` runs the root program on what `npm ci` installs at the root.
     expect(rootPackage.dependencies).toHaveProperty(["@pulumi/pulumi"]);
     expect(rootPackage.dependencies).toHaveProperty(["@pulumi/azure-native"]);

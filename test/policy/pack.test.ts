@@ -11,7 +11,7 @@ import * as analyzerPb from "@pulumi/pulumi/proto/analyzer_pb";
 import { Empty } from "google-protobuf/google/protobuf/empty_pb";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { policies } from "../../policy/policies";
+import { policies, stackPolicies } from "../../policy/policies";
 
 const REPO = path.join(__dirname, "..", "..");
 const fromPulumi = createRequire(require.resolve("@pulumi/pulumi/package.json"));
@@ -52,7 +52,7 @@ describe("the policy pack under Pulumi's policy runner", () => {
     const info = await call<Empty, analyzerPb.AnalyzerInfo>(client.getAnalyzerInfo, new Empty());
     expect(info.getName()).toBe("eventhubs-ai-workers-guardrails");
     expect(info.getVersion()).toBe("1.0.0");
-    expect(info.getPoliciesList().map((p) => p.getName()).sort()).toEqual(policies.map((p) => p.name).sort());
+    expect(info.getPoliciesList().map((p) => p.getName()).sort()).toEqual([...policies, ...stackPolicies].map((p) => p.name).sort());
     expect(new Set(info.getPoliciesList().map((p) => p.getEnforcementlevel()))).toEqual(new Set([analyzerPb.EnforcementLevel.MANDATORY]));
   });
 

@@ -7,21 +7,11 @@ import {
   CONFIG_KEYS,
   StackConfigError,
   validateStackConfig,
-  type ConfigProblem,
 } from "../../infra/config";
+import { problemsOf } from "./configProblems";
 
 const LOCATION = { location: "westeurope" };
 const PRINCIPAL = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee";
-
-function problemsOf(raw: Record<string, unknown>): ConfigProblem[] {
-  try {
-    validateStackConfig(raw);
-  } catch (error) {
-    expect(error).toBeInstanceOf(StackConfigError);
-    return [...(error as StackConfigError).problems];
-  }
-  throw new Error(`config was accepted: ${JSON.stringify(raw)}`);
-}
 
 describe("valid config", () => {
   it("fills every default and normalises the region", () => {
@@ -35,6 +25,10 @@ describe("valid config", () => {
       workerImage: undefined,
       workerCpu: 1,
       model: undefined,
+      virtualNetworkId: undefined,
+      virtualNetworkAddressPrefixes: ["10.60.0.0/16"],
+      diagnosticsWorkspaceId: undefined,
+      geoDrPartnerNamespaceId: undefined,
     });
   });
 
@@ -148,7 +142,7 @@ describe("each rule rejects a bad value, naming key, value and what is allowed",
     ["CPU between steps", { workerCpu: "0.3" }, "workerCpu", 0.3, /0.25 to 4 in steps of 0.25/],
     ["CPU above the Consumption maximum", { workerCpu: "8" }, "workerCpu", 8, /0.25 to 4 in steps of 0.25/],
     ["CPU as words", { workerCpu: "lots" }, "workerCpu", "lots", /must be vCPUs from 0.25 to 4/],
-    ["hosted worker behind disabled public access", { deployWorker: true, workerImage: "ai-worker:1", publicNetworkAccess: "Disabled" }, "publicNetworkAccess", "Disabled", /must be Enabled when deployWorker is true: the Container Apps environment .* has no virtual network/],
+    ["hosted worker behind disabled public access", { deployWorker: true, workerImage: "ai-worker:1", publicNetworkAccess: "Disabled" }, "publicNetworkAccess", "Disabled", /must be Enabled when deployWorker is true and privateNetworking is false: the Container Apps environment then has no virtual network/],
     ["misspelt setting", { partitionCont: "8" }, "partitionCont", "8", /is not a setting of this stack; known settings: .*partitionCount/],
     ["a replica ceiling above the partitions", { workerMaxReplicas: 5 }, "workerMaxReplicas", 5, /must be 0 \(as many as the partitions and the model's quota keep busy\) or 1-4/],
     ["a replica ceiling below the warm replicas", { workerMinReplicas: 3, workerMaxReplicas: 2 }, "workerMaxReplicas", 2, /or 3-4: at least workerMinReplicas/],

@@ -42,16 +42,16 @@ describe("resource inventory", () => {
     const inventory = run.resources.filter((r) => r.custom).map((r) => `${r.type} ${r.name}`).sort();
     expect(inventory).toEqual(
       [
-        "azure-native:resources:ResourceGroup resource-group",
-        "azure-native:eventhub:Namespace event-hubs",
-        "azure-native:eventhub:EventHub hub",
-        "azure-native:eventhub:ConsumerGroup hub-ai-workers",
-        "azure-native:eventhub:EventHubAuthorizationRule hub-access-listen",
-        "azure-native:eventhub:EventHubAuthorizationRule hub-access-send",
-        "azure-native:storage:StorageAccount checkpoints",
-        "azure-native:storage:BlobServiceProperties checkpoints-blob-service",
-        "azure-native:storage:BlobContainer checkpoints-checkpoints-ai-workers",
-        "azure-native:storage:BlobContainer checkpoints-dead-letters",
+        "azure-native:resources:ResourceGroup aiworkers-resource-group",
+        "azure-native:eventhub:Namespace aiworkers-event-hubs",
+        "azure-native:eventhub:EventHub aiworkers-hub",
+        "azure-native:eventhub:ConsumerGroup aiworkers-hub-ai-workers",
+        "azure-native:eventhub:EventHubAuthorizationRule aiworkers-hub-access-listen",
+        "azure-native:eventhub:EventHubAuthorizationRule aiworkers-hub-access-send",
+        "azure-native:storage:StorageAccount aiworkers-checkpoints",
+        "azure-native:storage:BlobServiceProperties aiworkers-checkpoints-blob-service",
+        "azure-native:storage:BlobContainer aiworkers-checkpoints-checkpoints-ai-workers",
+        "azure-native:storage:BlobContainer aiworkers-checkpoints-dead-letters",
       ].sort(),
     );
   });
@@ -60,6 +60,7 @@ describe("resource inventory", () => {
     const components = run.resources.filter((r) => !r.custom).map((r) => r.type).sort();
     expect(components).toEqual(
       [
+        "aiworkers:index:EventHubsAiWorkers",
         "aiworkers:infra:CheckpointStorage",
         "aiworkers:infra:EventHubsNamespace",
         "aiworkers:infra:HubAccessRules",

@@ -133,22 +133,22 @@ describe("access", () => {
       },
     ]);
     expect(ofType(single30, ROLE_ASSIGNMENT)).toHaveLength(5);
-    expect(openAiGrants(single30)[0]!.name).toBe("worker-identity-roles-openai-user");
+    expect(openAiGrants(single30)[0]!.name).toBe("aiworkers-worker-identity-roles-openai-user");
   });
 
   it("grants principalId the same role when the workers (also) run elsewhere", () => {
     const accountId = single(fleet, ACCOUNT).id!;
     expect(openAiGrants(fleet).map((g) => [g.name, g.inputs.scope, g.inputs.principalId]).sort()).toEqual(
       [
-        ["worker-identity-roles-openai-user", accountId, IDENTITY_PRINCIPAL_ID],
-        ["worker-roles-openai-user", accountId, PRINCIPAL],
+        ["aiworkers-worker-identity-roles-openai-user", accountId, IDENTITY_PRINCIPAL_ID],
+        ["aiworkers-worker-roles-openai-user", accountId, PRINCIPAL],
       ].sort(),
     );
   });
 
   it("creates the app only after its model grant and its deployments exist", () => {
     const { dependencies } = workerAppOf(fleet);
-    expect(dependencies).toContain(named(fleet, ROLE_ASSIGNMENT, "worker-identity-roles-openai-user").urn);
+    expect(dependencies).toContain(named(fleet, ROLE_ASSIGNMENT, "aiworkers-worker-identity-roles-openai-user").urn);
     for (const deployment of ofType(fleet, DEPLOYMENT)) expect(dependencies).toContain(deployment.urn);
   });
 });

@@ -21,6 +21,8 @@ export const FAKE_WORKSPACE_KEY = "d29ya3NwYWNlLWtleS1mb3ItdGVzdHM=";
 /** What ARM assigns a user-assigned identity (fixed here so tests can derive role assignment names). */
 export const IDENTITY_PRINCIPAL_ID = "0a0a0a0a-1b1b-4c2c-8d3d-4e4e4e4e4e4e";
 export const IDENTITY_CLIENT_ID = "5f5f5f5f-6a6a-4b7b-8c8c-9d9d9d9d9d9d";
+/** What ARM assigns the namespace's system identity (capture). */
+export const NAMESPACE_PRINCIPAL_ID = "3c3c3c3c-4d4d-4e5e-8f6f-7a7a7a7a7a7a";
 export const WORKSPACE_CUSTOMER_ID = "7e7e7e7e-8f8f-4a9a-9b0b-1c1c1c1c1c1c";
 export const APPLICATION_INSIGHTS_CONNECTION_STRING =
   "InstrumentationKey=2d2d2d2d-3e3e-4f4f-8a5a-6b6b6b6b6b6b;IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/";
@@ -73,7 +75,39 @@ function armResponse(type: string, name: string, inputs: PropertyBag): { id: str
     case "azure-native:eventhub:Namespace":
       return {
         id: ns,
-        state: { ...inputs, name: inputs.namespaceName, serviceBusEndpoint: `https://${inputs.namespaceName}.servicebus.windows.net:443/` },
+        state: {
+          ...inputs,
+          name: inputs.namespaceName,
+          serviceBusEndpoint: `https://${inputs.namespaceName}.servicebus.windows.net:443/`,
+          identity: inputs.identity && { ...inputs.identity, principalId: NAMESPACE_PRINCIPAL_ID, tenantId: TENANT_ID },
+        },
+      };
+    case "azure-native:eventhub:DisasterRecoveryConfig":
+      return { id: `${ns}/disasterRecoveryConfigs/${inputs.alias}`, state: { ...inputs, name: inputs.alias } };
+    case "azure-native:authorization:ManagementLockByScope":
+      return { id: `${inputs.scope}/providers/Microsoft.Authorization/locks/${inputs.lockName}`, state: { ...inputs, name: inputs.lockName } };
+    case "azure-native:monitor:DiagnosticSetting":
+      return { id: `${inputs.resourceUri}/providers/Microsoft.Insights/diagnosticSettings/${inputs.name}`, state: { ...inputs } };
+    case "azure-native:network:VirtualNetwork":
+      return { id: `${rg}/providers/Microsoft.Network/virtualNetworks/${inputs.virtualNetworkName}`, state: { ...inputs, name: inputs.virtualNetworkName } };
+    case "azure-native:network:Subnet":
+      return {
+        id: `${resourceGroupId(inputs.resourceGroupName)}/providers/Microsoft.Network/virtualNetworks/${inputs.virtualNetworkName}/subnets/${inputs.subnetName}`,
+        state: { ...inputs, name: inputs.subnetName },
+      };
+    case "azure-native:network:PrivateEndpoint":
+      return { id: `${rg}/providers/Microsoft.Network/privateEndpoints/${inputs.privateEndpointName}`, state: { ...inputs, name: inputs.privateEndpointName } };
+    case "azure-native:network:PrivateDnsZoneGroup":
+      return {
+        id: `${rg}/providers/Microsoft.Network/privateEndpoints/${inputs.privateEndpointName}/privateDnsZoneGroups/${inputs.privateDnsZoneGroupName}`,
+        state: { ...inputs, name: inputs.privateDnsZoneGroupName },
+      };
+    case "azure-native:privatedns:PrivateZone":
+      return { id: `${rg}/providers/Microsoft.Network/privateDnsZones/${inputs.privateZoneName}`, state: { ...inputs, name: inputs.privateZoneName } };
+    case "azure-native:privatedns:VirtualNetworkLink":
+      return {
+        id: `${rg}/providers/Microsoft.Network/privateDnsZones/${inputs.privateZoneName}/virtualNetworkLinks/${inputs.virtualNetworkLinkName}`,
+        state: { ...inputs, name: inputs.virtualNetworkLinkName },
       };
     case "azure-native:eventhub:EventHub":
       return { id: `${ns}/eventhubs/${inputs.eventHubName}`, state: { ...inputs, name: inputs.eventHubName } };
@@ -246,9 +280,12 @@ const importProgram = async () => (await import("../../index.js")) as Record<str
  * Imports index.ts afresh under mocks with the given config and waits until the program has
  * registered everything. The config is set before the import, as the real runtime does.
  */
-export async function runProgram(config: Readonly<Record<string, ConfigValue>>): Promise<ProgramRun> {
+export async function runProgram(
+  config: Readonly<Record<string, ConfigValue>>,
+  load: () => Promise<Record<string, unknown>> = importProgram,
+): Promise<ProgramRun> {
   const { resources, calls } = await prepare(config);
-  const program = await importProgram();
+  const program = await load();
 
   const outputs: Record<string, unknown> = {};
   const secretOutputs = new Set<string>();

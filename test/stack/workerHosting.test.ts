@@ -74,24 +74,24 @@ describe("deployWorker on", () => {
     const added = run.resources.filter((r) => r.custom && HOSTING_TYPES.includes(r.type)).map((r) => `${r.type} ${r.name}`).sort();
     expect(added).toEqual(
       [
-        "azure-native:containerregistry:Registry worker-registry",
-        "azure-native:managedidentity:UserAssignedIdentity worker-identity",
-        "azure-native:authorization:RoleAssignment worker-identity-roles-eventhub-receiver",
-        "azure-native:authorization:RoleAssignment worker-identity-roles-blob-contributor-checkpoints-ai-workers",
-        "azure-native:authorization:RoleAssignment worker-identity-roles-blob-contributor-dead-letters",
-        "azure-native:authorization:RoleAssignment worker-identity-roles-acr-pull",
-        "azure-native:operationalinsights:Workspace worker-environment-logs",
-        "azure-native:applicationinsights:Component worker-insights",
-        "azure-native:app:ManagedEnvironment worker-environment",
-        "azure-native:app:ContainerApp worker",
+        "azure-native:containerregistry:Registry aiworkers-worker-registry",
+        "azure-native:managedidentity:UserAssignedIdentity aiworkers-worker-identity",
+        "azure-native:authorization:RoleAssignment aiworkers-worker-identity-roles-eventhub-receiver",
+        "azure-native:authorization:RoleAssignment aiworkers-worker-identity-roles-blob-contributor-checkpoints-ai-workers",
+        "azure-native:authorization:RoleAssignment aiworkers-worker-identity-roles-blob-contributor-dead-letters",
+        "azure-native:authorization:RoleAssignment aiworkers-worker-identity-roles-acr-pull",
+        "azure-native:operationalinsights:Workspace aiworkers-worker-environment-logs",
+        "azure-native:applicationinsights:Component aiworkers-worker-insights",
+        "azure-native:app:ManagedEnvironment aiworkers-worker-environment",
+        "azure-native:app:ContainerApp aiworkers-worker",
       ].sort(),
     );
     const parentOf = (type: string, name: string) => named(run, type, name).urn.split("::")[2];
-    expect(parentOf("azure-native:app:ContainerApp", "worker")).toBe("aiworkers:infra:WorkerApp$azure-native:app:ContainerApp");
-    expect(parentOf("azure-native:authorization:RoleAssignment", "worker-identity-roles-acr-pull")).toBe(
+    expect(parentOf("azure-native:app:ContainerApp", "aiworkers-worker")).toBe("aiworkers:infra:WorkerApp$azure-native:app:ContainerApp");
+    expect(parentOf("azure-native:authorization:RoleAssignment", "aiworkers-worker-identity-roles-acr-pull")).toBe(
       "aiworkers:infra:WorkerRoleAssignments$azure-native:authorization:RoleAssignment",
     );
-    expect(parentOf("aiworkers:infra:WorkerRoleAssignments", "worker-identity-roles")).toBe("aiworkers:infra:WorkerIdentity$aiworkers:infra:WorkerRoleAssignments");
+    expect(parentOf("aiworkers:infra:WorkerRoleAssignments", "aiworkers-worker-identity-roles")).toBe("aiworkers:infra:WorkerIdentity$aiworkers:infra:WorkerRoleAssignments");
   });
 
   it("creates a Basic registry without admin user or anonymous pull, named uniquely like the other global names", () => {
@@ -104,7 +104,7 @@ describe("deployWorker on", () => {
 
   it("grants the identity exactly receive on the hub, blobs on its two containers and pull on the registry", () => {
     const hubId = single(run, "azure-native:eventhub:EventHub").id!;
-    const container = (name: string) => named(run, "azure-native:storage:BlobContainer", `checkpoints-${name}`).id!;
+    const container = (name: string) => named(run, "azure-native:storage:BlobContainer", `aiworkers-checkpoints-${name}`).id!;
     const registryId = single(run, "azure-native:containerregistry:Registry").id!;
     const grants = ofType(run, "azure-native:authorization:RoleAssignment").map((r) => r.inputs);
 
