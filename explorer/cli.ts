@@ -41,13 +41,13 @@ function buildCommand(): Command {
     .option("--port <n>", "port to listen on; 0 picks a free one (default: 8642)")
     .option("--allow-writes", "allow replay, purge and sending test events (default: read-only)")
     .option("--worker-metrics <urls>", "workers' /metrics URLs, comma separated (e.g. http://127.0.0.1:9464/metrics)");
-  return addConnectionOptions(command, { fleet: true });
+  return addConnectionOptions(command);
 }
 
 async function main(): Promise<void> {
   const o = optionsOrExit({
     command: buildCommand(),
-    schema: optionsSchema.and(connectionSchema(process.env, { fleet: true })),
+    schema: optionsSchema.and(connectionSchema(process.env)),
     title: "Invalid explorer options",
   });
   const { connection } = o;

@@ -99,7 +99,7 @@ export class Explorer {
     if (!watch) {
       const container = this.checkpointContainer(consumerGroup);
       const prefix = recordPrefix(this.consumer(hub).fullyQualifiedNamespace, hub, consumerGroup);
-      watch = new QuotaWatch({ read: (signal) => readFleetRecords(container, prefix, signal), syncIntervalMs: this.config.connection.fleet.syncIntervalMs });
+      watch = new QuotaWatch({ read: (signal) => readFleetRecords(container, prefix, signal) });
       this.quotaWatches.set(key, watch);
     }
     return watch.view();

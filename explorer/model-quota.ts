@@ -6,12 +6,6 @@ import type { DeploymentUse } from "../worker/fleet/fleet-record";
 import type { CircuitStateName } from "../worker/processing/model/circuit-breaker";
 import type { FleetListing } from "./fleet-records";
 
-/**
- * A record is fresh for this many of the workers' sync intervals, as the workers judge it
- * (FRESH_INTERVALS in worker/fleet/fleet-coordinator.ts, which does not export it).
- */
-export const FRESH_INTERVALS = 5;
-
 export interface ReplicaUse {
   replica: string;
   /** Seconds since its record was written, by the storage service's clock. */
@@ -54,8 +48,9 @@ export interface FleetQuota {
 /** Rates are sums of values rounded to 1/1000: round the sums alike, so 0.1 + 0.2 reads 0.3. */
 export const roundRate = (n: number) => Math.round(n * 1000) / 1000;
 
-export function summariseQuota(listing: FleetListing, freshForSeconds: number): FleetQuota {
-  const live = listing.records.filter((r) => r.ageSeconds <= freshForSeconds).sort((a, b) => a.record.replica.localeCompare(b.record.replica));
+/** A record speaks for a live replica while it is younger than the freshness it states, as the workers judge it. */
+export function summariseQuota(listing: FleetListing): FleetQuota {
+  const live = listing.records.filter((r) => r.ageSeconds * 1000 <= r.record.freshForMs).sort((a, b) => a.record.replica.localeCompare(b.record.replica));
   const byDeployment = new Map<string, Array<{ replica: string; ageSeconds: number; use: DeploymentUse }>>();
   for (const { record, ageSeconds } of live) {
     for (const [name, use] of Object.entries(record.deployments)) {

@@ -5,7 +5,7 @@
 // question after a quiet spell waits for one fresh reading; the history keeps what was sampled before it.
 import { errorFields } from "../worker/telemetry/logger";
 import type { FleetListing } from "./fleet-records";
-import { FRESH_INTERVALS, summariseQuota, type DeploymentQuota, type FleetQuota } from "./model-quota";
+import { summariseQuota, type DeploymentQuota, type FleetQuota } from "./model-quota";
 import { QuotaHistory, type DeploymentSeries } from "./quota-history";
 
 /** One sample a second: the workers write their records once a second by default. */
@@ -29,8 +29,6 @@ export interface ModelQuotaView extends Omit<FleetQuota, "deployments"> {
   sampledAt: number | null;
   /** Why the latest reading failed; the figures are then the last good ones. */
   error?: string;
-  /** A record older than this is a replica that is gone. */
-  freshForSeconds: number;
   sampleEverySeconds: number;
   historySeconds: number;
   deployments: DeploymentQuotaView[];
@@ -38,8 +36,6 @@ export interface ModelQuotaView extends Omit<FleetQuota, "deployments"> {
 
 export interface QuotaWatchOptions {
   read: (signal: AbortSignal) => Promise<FleetListing>;
-  /** The workers' FLEET_SYNC_INTERVAL_MS. */
-  syncIntervalMs: number;
 }
 
 /** A deployment only the history knows: no live replica calls it now. */
@@ -60,10 +56,6 @@ export class QuotaWatch {
 
   constructor(private readonly options: QuotaWatchOptions) {}
 
-  private get freshForSeconds(): number {
-    return (FRESH_INTERVALS * this.options.syncIntervalMs) / 1000;
-  }
-
   async view(): Promise<ModelQuotaView> {
     this.askedAt = Date.now();
     this.spell ??= this.sample().then(() => this.schedule());
@@ -81,7 +73,6 @@ export class QuotaWatch {
       unreadableRecords: this.latest.unreadableRecords,
       sampledAt: this.sampledAt,
       ...(this.error ? { error: this.error } : {}),
-      freshForSeconds: this.freshForSeconds,
       sampleEverySeconds: SAMPLE_EVERY_MS / 1000,
       historySeconds: HISTORY_MS / 1000,
       deployments,
@@ -107,7 +98,7 @@ export class QuotaWatch {
   private async sample(): Promise<void> {
     try {
       const listing = await this.options.read(AbortSignal.timeout(READ_TIMEOUT_MS));
-      this.latest = summariseQuota(listing, this.freshForSeconds);
+      this.latest = summariseQuota(listing);
       this.sampledAt = Date.now();
       this.error = undefined;
       this.history.add(this.sampledAt, this.latest);

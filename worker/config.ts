@@ -91,7 +91,7 @@ const CONSUMER_SETTINGS = {
   FLEET_COORDINATION: { group: FLEET, value: boolean, default: "true",
     help: "share model quotas and hand partitions over through records in the checkpoint container (false: each replica alone, as the SDK does)" },
   FLEET_SYNC_INTERVAL_MS: { group: FLEET, value: integer(200, 60_000), default: "1000",
-    help: "how often each replica writes its record and reads the others' (ms); a record is fresh for 5 intervals" },
+    help: "how often each replica writes its record and reads the others' while model quotas are shared (ms; otherwise once per load-balancing round); 2 storage operations each" },
 
   PROCESSOR: { group: PROCESSING, value: pluginChoice(PROCESSORS), default: "text-insights",
     help: `what processes each event: ${allowedChoices(PROCESSORS)}` },

@@ -199,7 +199,7 @@ function ModelQuota({ hub, group }) {
   const problem = error ?? data.error;
   const span = chartSpanSeconds(data.deployments, data.sampledAt, data.historySeconds);
   return html`<section data-testid=${`model-quota-${hub}-${group}`}>
-    <h2>Model quota <span class="muted">· hub ${hub} · consumer group ${group} · ${plural(data.liveReplicas, "replica")} live${data.goneReplicas > 0 ? ` · ${data.goneReplicas} gone (record older than ${data.freshForSeconds} s)` : ""}${data.unreadableRecords > 0 ? ` · ${plural(data.unreadableRecords, "record")} of another version` : ""}</span></h2>
+    <h2>Model quota <span class="muted">· hub ${hub} · consumer group ${group} · ${plural(data.liveReplicas, "replica")} live${data.goneReplicas > 0 ? ` · ${data.goneReplicas} gone (record no longer fresh)` : ""}${data.unreadableRecords > 0 ? ` · ${plural(data.unreadableRecords, "record")} of another version` : ""}</span></h2>
     ${problem && html`<div class="notice bad">${problem}</div>`}
     ${data.deployments.map((d) => html`<${DeploymentQuota} key=${d.name} d=${d} now=${data.sampledAt} spanSeconds=${span} sampleEverySeconds=${data.sampleEverySeconds} />`)}
   </section>`;

@@ -55,7 +55,7 @@ export interface FleetStatus {
  * stops wanting at once.
  */
 const WANTING_LOOKBACK_MS = 250;
-/** Records older than this (by the storage service's clock) are left out of every decision. */
+/** A record speaks for a live replica for this many of its sync intervals (by the storage service's clock). */
 const FRESH_INTERVALS = 5;
 /** Records of replicas gone for this long are deleted by whoever sees them. */
 const GONE_AFTER_MS = 60_000;
@@ -138,6 +138,7 @@ export class FleetCoordinator implements FleetView {
     const record: FleetRecord = {
       replica,
       writtenAt: Date.now(),
+      freshForMs: this.freshForMs(),
       owned: this.options.owned(),
       wants: this.options.wants(),
       deployments: Object.fromEntries(this.participants.map((p) => [p.name, p.use(WANTING_LOOKBACK_MS)])),
@@ -146,13 +147,14 @@ export class FleetCoordinator implements FleetView {
     try {
       await this.recordBlob().upload("", 0, { metadata: toMetadata(record), ...timeout });
       const listed: Array<{ record: FleetRecord; lastModified: number; name: string; etag: string | undefined }> = [];
+      // Each record says how long it stays fresh, so replicas with other intervals are judged by their own.
       for await (const blob of container.listBlobsFlat({ prefix, includeMetadata: true, ...timeout })) {
         const parsed = fromMetadata(blob.metadata);
         if (parsed) listed.push({ record: parsed, lastModified: blob.properties.lastModified.getTime(), name: blob.name, etag: blob.properties.etag });
       }
       // Freshness by the service's clock: our own record was written just now, so its time is the service's "now".
       const serviceNow = listed.find((l) => l.record.replica === replica)?.lastModified ?? Date.now();
-      this.peers = listed.filter((l) => l.record.replica !== replica && serviceNow - l.lastModified <= this.freshForMs()).map((l) => l.record);
+      this.peers = listed.filter((l) => l.record.replica !== replica && serviceNow - l.lastModified <= l.record.freshForMs).map((l) => l.record);
       await this.forgetGone(listed.filter((l) => serviceNow - l.lastModified > GONE_AFTER_MS));
       this.lastSyncAt = Date.now();
       this.problem = undefined;

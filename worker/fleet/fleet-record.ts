@@ -18,10 +18,12 @@ export interface DeploymentUse {
   /** Answers over the last second, per second: accepted (200) and throttled (429). */
   acceptedPerSecond: number;
   throttledPerSecond: number;
-  /** Its share of the deployment's request quota, per second, when the fleet sets one. */
+  /** Its share of the deployment's request and token quotas, per second, when the fleet sets them. */
   shareRequestsPerSecond?: number;
-  /** The deployment's request quota for the whole fleet, per second, when configured. */
+  shareTokensPerSecond?: number;
+  /** The deployment's request and token quotas for the whole fleet, per second, when configured. */
   quotaRequestsPerSecond?: number;
+  quotaTokensPerSecond?: number;
   circuit: CircuitStateName;
 }
 
@@ -29,6 +31,11 @@ export interface FleetRecord {
   replica: string;
   /** When the replica wrote it, by its clock (ms since the epoch). */
   writtenAt: number;
+  /**
+   * How long after it was written the record still speaks for a live replica (by the storage service's clock: its
+   * Last-Modified). A few of the replica's sync intervals, so readers need not know its settings.
+   */
+  freshForMs: number;
   owned: string[];
   /** Partitions it wants their owners to hand over. */
   wants: string[];
@@ -45,26 +52,33 @@ const parsePartitions = (text: string | undefined) => (text ? text.split(",").fi
 const round = (n: number) => Math.round(n * 1000) / 1000;
 
 const CIRCUITS: readonly CircuitStateName[] = ["closed", "open", "half-open"];
-/** One deployment's use as a compact array: [sent/s, tokens/s, wanting, accepted/s, throttled/s, share/s, quota/s, circuit]; -1 for none. */
-type EncodedUse = [number, number, 0 | 1, number, number, number, number, number];
+/**
+ * One deployment's use as a compact array: [sent/s, tokens/s, wanting, accepted/s, throttled/s, share requests/s,
+ * share tokens/s, quota requests/s, quota tokens/s, circuit]; -1 for none.
+ */
+type EncodedUse = [number, number, 0 | 1, number, number, number, number, number, number, number];
+const OPTIONAL = ["shareRequestsPerSecond", "shareTokensPerSecond", "quotaRequestsPerSecond", "quotaTokensPerSecond"] as const;
 
 function encodeUse(d: DeploymentUse): EncodedUse {
+  const [shareRequests, shareTokens, quotaRequests, quotaTokens] = OPTIONAL.map((key) => (d[key] === undefined ? -1 : round(d[key])));
   return [
     round(d.requestsPerSecond), round(d.tokensPerSecond), d.wanting ? 1 : 0, round(d.acceptedPerSecond), round(d.throttledPerSecond),
-    d.shareRequestsPerSecond === undefined ? -1 : round(d.shareRequestsPerSecond), d.quotaRequestsPerSecond === undefined ? -1 : round(d.quotaRequestsPerSecond),
-    Math.max(0, CIRCUITS.indexOf(d.circuit)),
+    shareRequests as number, shareTokens as number, quotaRequests as number, quotaTokens as number, Math.max(0, CIRCUITS.indexOf(d.circuit)),
   ];
 }
 
 function decodeUse(encoded: unknown): DeploymentUse | undefined {
-  if (!Array.isArray(encoded) || encoded.length !== 8 || !encoded.every((n) => typeof n === "number" && Number.isFinite(n))) return undefined;
-  const [requests, tokens, wanting, accepted, throttled, share, quota, circuit] = encoded as EncodedUse;
-  return {
+  if (!Array.isArray(encoded) || encoded.length !== 10 || !encoded.every((n) => typeof n === "number" && Number.isFinite(n))) return undefined;
+  const [requests, tokens, wanting, accepted, throttled, ...rest] = encoded as EncodedUse;
+  const circuit = rest.pop() as number;
+  const use: DeploymentUse = {
     requestsPerSecond: requests, tokensPerSecond: tokens, wanting: wanting === 1, acceptedPerSecond: accepted, throttledPerSecond: throttled,
-    ...(share >= 0 ? { shareRequestsPerSecond: share } : {}),
-    ...(quota >= 0 ? { quotaRequestsPerSecond: quota } : {}),
     circuit: CIRCUITS[circuit] ?? "closed",
   };
+  OPTIONAL.forEach((key, i) => {
+    if ((rest[i] as number) >= 0) use[key] = rest[i] as number;
+  });
+  return use;
 }
 
 /** Blob metadata: ASCII values (deployment names are [A-Za-z0-9._-]), well under the 8 KB metadata limit. */
@@ -74,6 +88,7 @@ export function toMetadata(record: FleetRecord): Record<string, string> {
     format: RECORD_FORMAT,
     replica: record.replica,
     writtenat: String(record.writtenAt),
+    freshforms: String(record.freshForMs),
     owned: partitions(record.owned),
     wants: partitions(record.wants),
     deployments: JSON.stringify(use),
@@ -84,7 +99,8 @@ export function toMetadata(record: FleetRecord): Record<string, string> {
 export function fromMetadata(metadata: Record<string, string> | undefined): FleetRecord | undefined {
   if (!metadata || metadata.format !== RECORD_FORMAT || !metadata.replica) return undefined;
   const writtenAt = Number(metadata.writtenat);
-  if (!Number.isFinite(writtenAt)) return undefined;
+  const freshForMs = Number(metadata.freshforms);
+  if (!Number.isFinite(writtenAt) || !(freshForMs > 0)) return undefined;
   const deployments: Record<string, DeploymentUse> = {};
   try {
     for (const [name, encoded] of Object.entries(JSON.parse(metadata.deployments ?? "{}") as Record<string, unknown>)) {
@@ -95,5 +111,5 @@ export function fromMetadata(metadata: Record<string, string> | undefined): Flee
   } catch {
     return undefined;
   }
-  return { replica: metadata.replica, writtenAt, owned: parsePartitions(metadata.owned), wants: parsePartitions(metadata.wants), deployments };
+  return { replica: metadata.replica, writtenAt, freshForMs, owned: parsePartitions(metadata.owned), wants: parsePartitions(metadata.wants), deployments };
 }

@@ -35,6 +35,16 @@ export interface JoinFleetOptions {
   logger: Logger;
 }
 
+/**
+ * How often to sync: as configured while a deployment's quota is shared (shares must follow demand within
+ * seconds); otherwise the records only carry hand-over requests, which the load balancer acts on once per round,
+ * so one sync per round is enough. Each sync costs two storage operations.
+ */
+function syncInterval(options: JoinFleetOptions): number {
+  const sharing = options.quotas.some((q) => q.quota.requestsPerMinute !== undefined || q.quota.tokensPerMinute !== undefined);
+  return sharing ? options.syncIntervalMs : Math.max(options.syncIntervalMs, options.loadBalancing.updateIntervalMs);
+}
+
 export async function joinFleet(options: JoinFleetOptions): Promise<FleetMembership> {
   const { replica, ownership, handler, logger, loadBalancing, partitionCount } = options;
   let policy: ClaimPolicy | undefined;
@@ -42,7 +52,7 @@ export async function joinFleet(options: JoinFleetOptions): Promise<FleetMembers
     container: options.container,
     prefix: recordPrefix(options.scope.fullyQualifiedNamespace, options.scope.eventHubName, options.scope.consumerGroup),
     replica,
-    syncIntervalMs: options.syncIntervalMs,
+    syncIntervalMs: syncInterval(options),
     owned: () => ownership.ownedPartitions(),
     wants: () => policy?.wants() ?? [],
     onHandoverRequests: (requests) => {

@@ -5,10 +5,11 @@ import { fromMetadata, recordPrefix, toMetadata, type FleetRecord } from "../../
 const record: FleetRecord = {
   replica: "3f1c2a9e-0000-4000-8000-000000000001",
   writtenAt: 1_796_648_000_123,
+  freshForMs: 5000,
   owned: ["0", "3"],
   wants: ["1"],
   deployments: {
-    "gpt-4o-mini.ptu": { requestsPerSecond: 4.25, tokensPerSecond: 900.5, wanting: true, acceptedPerSecond: 4, throttledPerSecond: 0, shareRequestsPerSecond: 4.75, quotaRequestsPerSecond: 10, circuit: "closed" },
+    "gpt-4o-mini.ptu": { requestsPerSecond: 4.25, tokensPerSecond: 900.5, wanting: true, acceptedPerSecond: 4, throttledPerSecond: 0, shareRequestsPerSecond: 4.75, shareTokensPerSecond: 950, quotaRequestsPerSecond: 10, quotaTokensPerSecond: 2000, circuit: "closed" },
     paygo: { requestsPerSecond: 0, tokensPerSecond: 0, wanting: false, acceptedPerSecond: 0, throttledPerSecond: 1, circuit: "half-open" },
   },
 };
@@ -25,6 +26,7 @@ describe("fleet record", () => {
     expect(fromMetadata({ ...metadata, format: "2" })).toBeUndefined();
     expect(fromMetadata({ ...metadata, deployments: '{"x":[1,2]}' })).toBeUndefined();
     expect(fromMetadata({ ...metadata, writtenat: "yesterday" })).toBeUndefined();
+    expect(fromMetadata({ ...metadata, freshforms: "0" })).toBeUndefined();
     expect(fromMetadata(undefined)).toBeUndefined();
   });
 

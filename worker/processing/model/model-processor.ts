@@ -157,13 +157,15 @@ function quotaParticipant(router: ModelRouter, endpoint: ModelEndpoint): QuotaPa
     quota: endpoint.quota,
     use: (withinMs) => {
       const { share } = endpoint.governor.snapshot();
-      const { requestsPerMinute } = endpoint.quota;
+      const { requestsPerMinute, tokensPerMinute } = endpoint.quota;
       return {
         ...endpoint.governor.usage(),
         ...endpoint.answerRates(),
         wanting: router.wanted(endpoint, withinMs),
-        ...(share ? { shareRequestsPerSecond: share.requestsPerSecond } : {}),
+        ...(share && requestsPerMinute !== undefined ? { shareRequestsPerSecond: share.requestsPerSecond } : {}),
+        ...(share && tokensPerMinute !== undefined ? { shareTokensPerSecond: share.tokensPerSecond } : {}),
         ...(requestsPerMinute !== undefined ? { quotaRequestsPerSecond: requestsPerMinute / 60 } : {}),
+        ...(tokensPerMinute !== undefined ? { quotaTokensPerSecond: tokensPerMinute / 60 } : {}),
         circuit: endpoint.breaker.current,
       };
     },
