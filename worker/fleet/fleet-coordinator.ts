@@ -190,7 +190,7 @@ export class FleetCoordinator implements FleetView {
       perMinute === undefined
         ? Number.POSITIVE_INFINITY
         : (divideQuota(perMinute / 60, users.map((u) => ({ replica: u.replica, used: used(u.use), wanting: u.use.wanting }))).get(this.options.replica) as number);
-    return { requestsPerSecond: share(requestsPerMinute, (u) => u.requestsPerSecond), tokensPerSecond: share(tokensPerMinute, (u) => u.tokensPerSecond) };
+    return { requestsPerSecond: share(requestsPerMinute, (u) => u.needRequestsPerSecond), tokensPerSecond: share(tokensPerMinute, (u) => u.needTokensPerSecond) };
   }
 
   /** Deletes records of replicas gone for a minute; a record rewritten meanwhile (its etag changed) stays. */
