@@ -237,8 +237,13 @@ export class BatchPipeline {
       pending = failures.map((f) => f.index);
       if (pending.length === 0) break;
       const requested = Math.max(0, ...failures.map((f) => retryAfterMsOf(f.error) ?? 0));
-      // The exponent stops growing once the cap is reached, so a long outage keeps probing at the cap.
-      const delayMs = backoffDelayMs(this.deps.retry, Math.min(round, 30), Math.random, requested || undefined);
+      // Throttled only: the service said how long to wait, and no longer (a model's router paces the retries
+      // itself); growing the backoff round after round would leave the quota unused. Otherwise the exponent stops
+      // growing once the cap is reached, so a long outage keeps probing at the cap.
+      const throttledOnly = failures.every((f) => f.error instanceof Error && f.error.name === "ThrottledError");
+      const delayMs = throttledOnly
+        ? Math.min(this.deps.retry.maxDelayMs, requested)
+        : backoffDelayMs(this.deps.retry, Math.min(round, 30), Math.random, requested || undefined);
       try {
         await sleep(delayMs, undefined, abandon ? { signal: abandon } : {});
       } catch {

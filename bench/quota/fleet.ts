@@ -109,6 +109,7 @@ export async function measureFleet(scenario: FleetScenario, seconds: number, tim
       })),
     ),
     BENCH_MODEL_KEY: "bench",
+    ...(process.env.BENCH_WORKER_LOGS ? { LOG_LEVEL: "debug" } : {}),
     MODEL_MAX_OUTPUT_TOKENS: String(OUTPUT_TOKENS),
   };
   const firstResultAt = new Map<string, number>();

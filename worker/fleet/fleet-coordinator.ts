@@ -172,7 +172,9 @@ export class FleetCoordinator implements FleetView {
   private apply(): void {
     const coordinated = this.coordinated();
     for (const participant of this.participants) {
-      participant.setShare(coordinated ? this.shareOf(participant) : undefined);
+      const share = coordinated ? this.shareOf(participant) : undefined;
+      participant.setShare(share);
+      this.options.logger.debug({ deployment: participant.name, share, use: participant.use(WANTING_LOOKBACK_MS), replicas: this.liveReplicas() }, "fleet quota share");
     }
     if (!coordinated) return;
     const owned = new Set(this.options.owned());

@@ -99,9 +99,9 @@ export class ModelRouter {
   }
 
   /**
-   * Whether work waits for this deployment: the queue's head may go there but its gates are shut now, or were
-   * within the last `withinMs` (right after a request went, the gates are open for an instant). The fleet's
-   * demand signal: a replica whose work waits for a deployment would use more of it.
+   * Whether work waits that this deployment may take: the queue's head may go there now (its priority's turn has
+   * come), or its gates were shut for the head within the last `withinMs`. The fleet's demand signal: a replica
+   * whose work waits for a deployment would use more of it.
    */
   wanted(endpoint: ModelEndpoint, withinMs: number): boolean {
     const head = this.queue[0];
@@ -110,7 +110,7 @@ export class ModelRouter {
     const at = this.wantedAt.get(endpoint);
     if (at !== undefined && now - at <= withinMs) return true;
     const index = this.levels.findIndex((level) => level.endpoints.includes(endpoint));
-    return now - head.enqueuedAt >= this.eligibleAfterMs(index) && endpoint.waitMs(head.cost) !== 0;
+    return now - head.enqueuedAt >= this.eligibleAfterMs(index);
   }
 
   /** What the work asked of the model over the last second, per second: requests and their tokens. */
