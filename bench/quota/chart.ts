@@ -1,5 +1,5 @@
 // The quota benchmark's chart as hand-written SVG: goodput as a share of the quota per configuration, one bar
-// each (median), grouped by quota, with the 90% target line.
+// each (median), grouped by quota, then the fleet scenarios, with the 90% target line.
 import type { QuotaReport } from "./run";
 
 const WIDTH = 900;
@@ -14,7 +14,11 @@ export function renderQuotaChart(report: QuotaReport): string {
   const plot = WIDTH - LEFT - RIGHT;
   const x = (share: number) => LEFT + Math.min(share, 1.2) / 1.2 * plot;
   const top = 50;
-  const height = top + report.runs.length * (BAR + GAP) + 40;
+  const rows = [
+    ...report.runs.map((run) => ({ label: `${run.quota}: ${run.label}`, share: run.goodputShare.median, ours: run.id.startsWith("worker") || run.id.startsWith("embeddings") })),
+    ...report.fleet.map((run) => ({ label: `fleet: ${run.label}`, share: run.spreads.goodputShare.median, ours: true })),
+  ];
+  const height = top + rows.length * (BAR + GAP) + 40;
   const svg = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" font-family="sans-serif">`,
     `<rect width="100%" height="100%" fill="white"/>`,
@@ -25,12 +29,11 @@ export function renderQuotaChart(report: QuotaReport): string {
     svg.push(`<text x="${x(tick)}" y="${height - 18}" font-size="11" text-anchor="middle" fill="#666">${Math.round(tick * 100)}%</text>`);
   }
   svg.push(`<line x1="${x(0.9)}" y1="${top - 6}" x2="${x(0.9)}" y2="${height - 34}" stroke="#e45756" stroke-dasharray="4 3"/>`);
-  report.runs.forEach((run, i) => {
+  rows.forEach((row, i) => {
     const y = top + i * (BAR + GAP);
-    const ours = run.id.startsWith("worker") || run.id.startsWith("embeddings");
-    svg.push(`<text x="${LEFT - 8}" y="${y + BAR * 0.7}" font-size="12" text-anchor="end">${escapeXml(`${run.quota}: ${run.label}`)}</text>`);
-    svg.push(`<rect x="${LEFT}" y="${y}" width="${(x(run.goodputShare.median) - LEFT).toFixed(1)}" height="${BAR}" fill="${ours ? "#f58518" : "#4c78a8"}"/>`);
-    svg.push(`<text x="${(x(run.goodputShare.median) + 4).toFixed(1)}" y="${y + BAR * 0.7}" font-size="11">${(run.goodputShare.median * 100).toFixed(1)}%</text>`);
+    svg.push(`<text x="${LEFT - 8}" y="${y + BAR * 0.7}" font-size="12" text-anchor="end">${escapeXml(row.label)}</text>`);
+    svg.push(`<rect x="${LEFT}" y="${y}" width="${(x(row.share) - LEFT).toFixed(1)}" height="${BAR}" fill="${row.ours ? "#f58518" : "#4c78a8"}"/>`);
+    svg.push(`<text x="${(x(row.share) + 4).toFixed(1)}" y="${y + BAR * 0.7}" font-size="11">${(row.share * 100).toFixed(1)}%</text>`);
   });
   svg.push("</svg>");
   return `${svg.join("\n")}\n`;
