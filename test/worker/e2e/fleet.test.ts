@@ -2,34 +2,17 @@
 // Azurite and a local model server: partitions move between them by hand-over (a replica joining, a replica
 // stopped with SIGTERM) without an event processed twice or a model call paid twice; four replicas share a
 // quota; and with the fleet records unreachable every replica keeps working on its own.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { FakeModelServer } from "../../../bench/fake-model-server";
-import { startLocalStack, type LocalStack } from "../../../emulator";
 import { waitFor } from "../../../tools/wait-for";
-import { fourPartitionHubs, keysOf, readDeadLetters, sendToEveryPartition } from "../../support/hub-fixtures";
+import { keysOf, readDeadLetters, sendToEveryPartition } from "../../support/hub-fixtures";
 import { StorageProxy } from "../../support/storage-proxy";
-import { exitOf, key, type TestWorker, WorkerFleet } from "../../support/worker-process";
+import { exitOf, key, type TestWorker } from "../../support/worker-process";
+import { useModelStack } from "../../support/model-stack";
 
-let stack: LocalStack;
-const servers: FakeModelServer[] = [];
-const workers = new WorkerFleet(() => stack.env());
-
-beforeAll(async () => {
-  stack = await startLocalStack({ config: fourPartitionHubs("handover", "shared", "uncoordinated") });
-});
-afterEach(async () => {
-  await workers.disposeAll();
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-afterAll(async () => {
-  await stack?.stop();
-});
-
-async function modelServer(options: Parameters<typeof FakeModelServer.start>[0] = {}): Promise<FakeModelServer> {
-  const server = await FakeModelServer.start(options);
-  servers.push(server);
-  return server;
-}
+const fixture = useModelStack("handover", "shared", "uncoordinated");
+const { workers } = fixture;
+const modelServer = (options?: Parameters<typeof fixture.modelServer>[0]) => fixture.modelServer(options);
 
 /** Worker settings for PROCESSOR=model with one deployment on `server`. */
 function modelEnv(server: FakeModelServer, deployment: Record<string, unknown> = {}, env: Record<string, string> = {}): Record<string, string> {
@@ -59,7 +42,7 @@ describe("a fleet of workers on one model deployment", () => {
     const a = workers.start("a", "handover", env);
     await a.started(60_000);
     await waitFor("a to own all 4", async () => (await a.status()).ownedPartitions.length === 4, 60_000, () => a.describe());
-    const sent = await sendToEveryPartition(stack.eventHubConnectionString, "handover", 150);
+    const sent = await sendToEveryPartition(fixture.stack.eventHubConnectionString, "handover", 150);
     await waitFor("a to be under way", () => a.results.length >= 20, 30_000, () => a.describe());
 
     const b = workers.start("b", "handover", env);
@@ -86,11 +69,11 @@ describe("a fleet of workers on one model deployment", () => {
     const env = modelEnv(server, { requestsPerMinute: 600 });
     const fleet = ["w0", "w1", "w2", "w3"].map((name) => workers.start(name, "shared", env));
     await Promise.all(fleet.map((w) => w.started(60_000)));
-    const sent = await sendToEveryPartition(stack.eventHubConnectionString, "shared", 12);
+    const sent = await sendToEveryPartition(fixture.stack.eventHubConnectionString, "shared", 12);
     const all = () => fleet.flatMap((w) => w.results);
     await waitFor("every event", () => keysOf(all()).size >= sent.length, 90_000, () => fleet.map((w) => w.describe()).join("\n"));
     expect(keysOf(all())).toEqual(keysOf(sent));
-    expect(await readDeadLetters(stack.storageConnectionString, stack.deadLetterContainer, "shared")).toHaveProperty("size", 0);
+    expect(await readDeadLetters(fixture.stack.storageConnectionString, fixture.stack.deadLetterContainer, "shared")).toHaveProperty("size", 0);
     // Once every replica has read every record, their shares divide the quota (10 a second, less the margin).
     let shares: number[] = [];
     const addUp = async () => {
@@ -101,12 +84,12 @@ describe("a fleet of workers on one model deployment", () => {
   }, 180_000);
 
   it("with the fleet records unreachable, keeps processing on its own governor and says it is uncoordinated", async () => {
-    const proxy = await StorageProxy.start({ host: "127.0.0.1", port: stack.blobPort });
+    const proxy = await StorageProxy.start({ host: "127.0.0.1", port: fixture.stack.blobPort });
     try {
       proxy.failing = /\/fleet\//;
       const server = await modelServer({ quota: { requestsPerMinute: 1200 } });
-      const worker = workers.start("alone", "uncoordinated", { ...modelEnv(server, { requestsPerMinute: 1200 }), STORAGE_CONNECTION_STRING: proxy.connectionString(stack.storageConnectionString) });
-      const sent = await sendToEveryPartition(stack.eventHubConnectionString, "uncoordinated", 10);
+      const worker = workers.start("alone", "uncoordinated", { ...modelEnv(server, { requestsPerMinute: 1200 }), STORAGE_CONNECTION_STRING: proxy.connectionString(fixture.stack.storageConnectionString) });
+      const sent = await sendToEveryPartition(fixture.stack.eventHubConnectionString, "uncoordinated", 10);
       await waitFor("every event", () => keysOf(worker.results).size >= sent.length, 60_000, () => worker.describe());
       const readiness = await readinessOf(worker);
       expect(readiness.ready).toBe(true);

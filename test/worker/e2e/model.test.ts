@@ -5,33 +5,16 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { FakeModelServer } from "../../../bench/fake-model-server";
-import { startLocalStack, type LocalStack } from "../../../emulator";
-import { keysOf, readCheckpoints, readDeadLetters, sendToEveryPartition, fourPartitionHubs } from "../../support/hub-fixtures";
+import { keysOf, readCheckpoints, readDeadLetters, sendToEveryPartition } from "../../support/hub-fixtures";
 import { waitFor } from "../../../tools/wait-for";
-import { exitOf, type TestWorker, WorkerFleet } from "../../support/worker-process";
+import { exitOf, type TestWorker } from "../../support/worker-process";
+import { useModelStack } from "../../support/model-stack";
 
-let stack: LocalStack;
-const servers: FakeModelServer[] = [];
-const workers = new WorkerFleet(() => stack.env());
-
-beforeAll(async () => {
-  stack = await startLocalStack({ config: fourPartitionHubs("tight", "outage", "pause", "schema", "embed", "failover", "priority") });
-});
-afterEach(async () => {
-  await workers.disposeAll();
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-afterAll(async () => {
-  await stack?.stop();
-});
-
-async function modelServer(options: Parameters<typeof FakeModelServer.start>[0] = {}): Promise<FakeModelServer> {
-  const server = await FakeModelServer.start(options);
-  servers.push(server);
-  return server;
-}
+const fixture = useModelStack("tight", "outage", "pause", "schema", "embed", "failover", "priority");
+const { workers } = fixture;
+const modelServer = (options?: Parameters<typeof fixture.modelServer>[0]) => fixture.modelServer(options);
 
 function modelWorker(name: string, hub: string, server: FakeModelServer, env: Record<string, string> = {}): TestWorker {
   return workers.start(name, hub, {
@@ -76,19 +59,19 @@ async function readinessOf(worker: TestWorker): Promise<{ ready: boolean; reason
 }
 
 const checkpointedAll = (hub: string, last: number) => async () =>
-  [...(await readCheckpoints(stack.storageConnectionString, stack.checkpointContainer, hub)).values()].filter((s) => s === last).length === 4;
+  [...(await readCheckpoints(fixture.stack.storageConnectionString, fixture.stack.checkpointContainer, hub)).values()].filter((s) => s === last).length === 4;
 
 describe("remote model under a quota", () => {
   it("a tight quota processes every event and dead-letters none", async () => {
     // 120 requests a minute: 2 per 1 s window, so nearly every burst is throttled.
     const server = await modelServer({ quota: { requestsPerMinute: 120 }, latency: { baseMs: 20 } });
-    const sent = await sendToEveryPartition(stack.eventHubConnectionString, "tight", 6);
+    const sent = await sendToEveryPartition(fixture.stack.eventHubConnectionString, "tight", 6);
     const worker = modelWorker("tight", "tight", server);
 
     await waitFor("every event", () => keysOf(worker.results).size >= sent.length, 50_000, () => worker.describe());
     expect(keysOf(worker.results)).toEqual(keysOf(sent));
     expect(server.count(429)).toBeGreaterThan(0);
-    expect(await readDeadLetters(stack.storageConnectionString, stack.deadLetterContainer, "tight")).toHaveProperty("size", 0);
+    expect(await readDeadLetters(fixture.stack.storageConnectionString, fixture.stack.deadLetterContainer, "tight")).toHaveProperty("size", 0);
     await waitFor("checkpoints at the last event", checkpointedAll("tight", 5), 20_000, () => worker.describe());
     const total = await metricsOf(worker);
     expect(total("worker_model_requests_total", 'outcome="throttled"')).toBe(server.count(429));
@@ -98,7 +81,7 @@ describe("remote model under a quota", () => {
   it("a model outage loses nothing and dead-letters nothing; readiness says why meanwhile", async () => {
     const server = await modelServer();
     server.outage(600_000); // until the test ends it, once the worker has shown how it waits
-    const sent = await sendToEveryPartition(stack.eventHubConnectionString, "outage", 5);
+    const sent = await sendToEveryPartition(fixture.stack.eventHubConnectionString, "outage", 5);
     const worker = modelWorker("outage", "outage", server);
 
     const circuitOpen = async () => (await readinessOf(worker).catch(() => ({ ready: true, reasons: [] }))).reasons.some((r) => r.includes("circuit open"));
@@ -114,7 +97,7 @@ describe("remote model under a quota", () => {
     await waitFor("every event after the outage", () => keysOf(worker.results).size >= sent.length, 60_000, () => worker.describe());
     expect(keysOf(worker.results)).toEqual(keysOf(sent));
     expect(server.count(503)).toBeGreaterThan(0);
-    expect(await readDeadLetters(stack.storageConnectionString, stack.deadLetterContainer, "outage")).toHaveProperty("size", 0);
+    expect(await readDeadLetters(fixture.stack.storageConnectionString, fixture.stack.deadLetterContainer, "outage")).toHaveProperty("size", 0);
     await waitFor("checkpoints at the last event", checkpointedAll("outage", 4), 20_000, () => worker.describe());
     await waitFor("ready again", async () => (await readinessOf(worker)).ready, 20_000, () => worker.describe());
   }, 120_000);
@@ -123,13 +106,13 @@ describe("remote model under a quota", () => {
     const down = await modelServer();
     down.outage(600_000);
     const up = await modelServer();
-    const sent = await sendToEveryPartition(stack.eventHubConnectionString, "failover", 10);
+    const sent = await sendToEveryPartition(fixture.stack.eventHubConnectionString, "failover", 10);
     const worker = deploymentsWorker("failover", "failover", [{ name: "primary", server: down, priority: 0 }, { name: "secondary", server: up, priority: 1 }]);
 
     await waitFor("every event", () => keysOf(worker.results).size >= sent.length, 40_000, () => worker.describe());
     expect(keysOf(worker.results)).toEqual(keysOf(sent));
     expect(new Set(worker.results.map((r) => (r.result as { deployment: string }).deployment))).toEqual(new Set(["secondary"]));
-    expect(await readDeadLetters(stack.storageConnectionString, stack.deadLetterContainer, "failover")).toHaveProperty("size", 0);
+    expect(await readDeadLetters(fixture.stack.storageConnectionString, fixture.stack.deadLetterContainer, "failover")).toHaveProperty("size", 0);
     const readiness = (await readinessOf(worker)) as { ready: boolean; reasons: string[]; notes: string[] };
     expect(readiness.ready).toBe(true);
     expect(readiness.notes).toContainEqual(expect.stringMatching(/^deployment "primary" circuit (open|half-open) \(last failure: 503\); the other deployments carry the load$/));
@@ -142,7 +125,7 @@ describe("remote model under a quota", () => {
   it("sends nothing to the priority-1 deployment while the priority-0 one has room", async () => {
     const first = await modelServer();
     const second = await modelServer();
-    const sent = await sendToEveryPartition(stack.eventHubConnectionString, "priority", 10);
+    const sent = await sendToEveryPartition(fixture.stack.eventHubConnectionString, "priority", 10);
     const worker = deploymentsWorker("priority", "priority", [{ name: "provisioned", server: first, priority: 0 }, { name: "pay-as-you-go", server: second, priority: 1 }]);
 
     await waitFor("every event", () => keysOf(worker.results).size >= sent.length, 40_000, () => worker.describe());
@@ -157,7 +140,7 @@ describe("remote model under a quota", () => {
     const worker = modelWorker("pause", "pause", server, { MODEL_INITIAL_CONCURRENCY: "1", MODEL_MAX_CONCURRENCY: "1" });
     // One request in flight at a time, so nothing was sent before the 429 came back; the events of the other
     // partitions find a free slot at once and must still wait for the pause.
-    await sendToEveryPartition(stack.eventHubConnectionString, "pause", 1);
+    await sendToEveryPartition(fixture.stack.eventHubConnectionString, "pause", 1);
     await waitFor("the 429 to be counted", async () => (await metricsOf(worker).catch(() => () => 0))("worker_model_requests_total", 'outcome="throttled"') === 1, 30_000, () => worker.describe());
     const throttledAt = server.throttledAt[0] as number;
     await waitFor("every event", () => worker.results.length >= 4, 30_000, () => worker.describe());
@@ -172,14 +155,14 @@ describe("remote model under a quota", () => {
     writeFileSync(schemaPath, JSON.stringify({ type: "object", properties: { urgency: { enum: ["low", "high"] } }, required: ["urgency"] }));
     // The third event of each partition ("Message 2 ...") gets an answer outside the schema, every time.
     const server = await modelServer({ answer: (text) => JSON.stringify({ urgency: text.includes("Message 2 ") ? "someday" : "high" }) });
-    const sent = await sendToEveryPartition(stack.eventHubConnectionString, "schema", 4);
+    const sent = await sendToEveryPartition(fixture.stack.eventHubConnectionString, "schema", 4);
     const worker = modelWorker("schema", "schema", server, { MODEL_TASK: "structured", MODEL_JSON_SCHEMA: schemaPath, RETRY_MAX_ATTEMPTS: "3" });
 
     const bad = sent.filter((e) => e.sequenceNumber % 4 === 2);
     await waitFor("the good events", () => worker.results.length >= sent.length - bad.length, 40_000, () => worker.describe());
     await waitFor("checkpoints at the last event", checkpointedAll("schema", 3), 20_000, () => worker.describe());
     expect(worker.results.every((r) => (r.result as { output?: { urgency?: string } }).output?.urgency === "high")).toBe(true);
-    const letters = await readDeadLetters(stack.storageConnectionString, stack.deadLetterContainer, "schema");
+    const letters = await readDeadLetters(fixture.stack.storageConnectionString, fixture.stack.deadLetterContainer, "schema");
     expect(letters.size).toBe(bad.length);
     for (const letter of letters.values()) {
       expect(letter.error).toMatchObject({ name: "InvalidModelOutputError", attempts: 3, message: expect.stringMatching(/does not match MODEL_JSON_SCHEMA: \/urgency must be equal to one of the allowed values/) });
@@ -190,7 +173,7 @@ describe("remote model under a quota", () => {
 
   it("embeddings send many events per request", async () => {
     const server = await modelServer();
-    const sent = await sendToEveryPartition(stack.eventHubConnectionString, "embed", 40);
+    const sent = await sendToEveryPartition(fixture.stack.eventHubConnectionString, "embed", 40);
     const worker = modelWorker("embed", "embed", server, { MODEL_TASK: "embeddings", MAX_BATCH_SIZE: "40", MODEL_EMBEDDING_BATCH_SIZE: "16" });
 
     await waitFor("every event", () => keysOf(worker.results).size >= sent.length, 40_000, () => worker.describe());
