@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { isPoisonEventError } from "./processing/processor";
+import { isPoisonEventError } from "./failures";
 import { plural } from "../common/plural";
 
 export interface RetryPolicy {

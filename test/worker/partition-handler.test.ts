@@ -9,7 +9,8 @@ import { BatchPipeline, type BatchOutcome, type ProcessedBatch } from "../../wor
 import { BlobDeadLetterStore, deadLetterBlobName, type DeadLetterRecord } from "../../worker/dead-letter";
 import { OwnershipTracker } from "../../worker/ownership-tracker";
 import { NotPartitionOwnerError, PartitionHandler, type BatchRunner } from "../../worker/partition-handler";
-import { PoisonEventError, ThrottledError, type EventInput, type Processor } from "../../worker/processing/processor";
+import { PoisonEventError, ThrottledError } from "../../worker/failures";
+import type { EventInput, Processor } from "../../worker/processing/processor";
 import { BlobSink } from "../../worker/sinks/blob-sink";
 import type { ResultRecord, Sink } from "../../worker/sinks/sink";
 import { createBlobService } from "../../worker/storage-clients";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { PoisonEventError } from "../../worker/processing/processor";
+import { PoisonEventError } from "../../worker/failures";
 import { backoffDelayMs, RetryAbortedError, withRetry, type RetryPolicy } from "../../worker/retry";
 
 const policy: RetryPolicy = { maxAttempts: 4, baseDelayMs: 10, maxDelayMs: 40 };
