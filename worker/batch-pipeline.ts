@@ -2,11 +2,11 @@ import type { ReceivedEventData } from "@azure/event-hubs";
 import type { Logger } from "pino";
 import { deadLetterBody, type DeadLetterRecord } from "./dead-letter";
 import { decodeEvent, messageIdOf, toIsoTime } from "./decode-event";
-import { setTimeout as sleep } from "node:timers/promises";
 import { isPoisonEventError, isTransientFailure, retryAfterMsOf } from "./failures";
 import type { EventInput, EventSettlement, Processor } from "./processing/processor";
 import { settle } from "./processing/settle";
-import { backoffDelayMs, withRetry, type RetryPolicy } from "./retry";
+import { RetryAbortedError, withRetry, type RetryPolicy } from "./retry";
+import { plural } from "../common/plural";
 import { PartialWriteError, type ResultRecord, type Sink } from "./sinks/sink";
 import { traceDeadLetter, traceSinkWrite } from "./telemetry/spans";
 
@@ -200,11 +200,12 @@ export class BatchPipeline {
       if (input instanceof Error) outcomes[i] = this.failed(partitionId, ordered[i] as ReceivedEventData, input, 1);
       else pending.push(i);
     });
+    if (pending.length === 0) return outcomes;
     const { abandon } = stop;
     const firstRound = stop.stopStarting && abandon ? AbortSignal.any([stop.stopStarting, abandon]) : (stop.stopStarting ?? abandon);
-    for (let round = 1; pending.length > 0; round++) {
-      const signal = round === 1 ? firstRound : abandon;
-      const inputs = pending.map((i) => (round === 1 ? (decoded[i] as EventInput) : { ...(decoded[i] as EventInput), attempt: round }));
+    const round = async (number: number) => {
+      const signal = number === 1 ? firstRound : abandon;
+      const inputs = pending.map((i) => (number === 1 ? (decoded[i] as EventInput) : { ...(decoded[i] as EventInput), attempt: number }));
       const settlements = await this.attempt(inputs, signal);
       const failures: Array<{ index: number; error: unknown }> = [];
       pending.forEach((index, k) => {
@@ -237,16 +238,19 @@ export class BatchPipeline {
         );
       });
       pending = failures.map((f) => f.index);
-      if (pending.length === 0) break;
-      const requested = Math.max(0, ...failures.map((f) => retryAfterMsOf(f.error) ?? 0));
-      // The exponent stops growing once the cap is reached, so a long outage keeps probing at the cap.
-      const delayMs = backoffDelayMs(this.deps.retry, Math.min(round, 30), Math.random, requested || undefined);
-      try {
-        await sleep(delayMs, undefined, abandon ? { signal: abandon } : {});
-      } catch {
-        for (const index of pending) outcomes[index] = { kind: "interrupted" };
-        break;
-      }
+      if (failures.length > 0) throw new EventsToRetry(failures.map((f) => f.error));
+    };
+    try {
+      // Rounds go on until every event has settled: the limit is on each event's own attempts, counted above.
+      await withRetry(round, this.deps.retry, {
+        attempts: Infinity,
+        signal: abandon,
+        isRetryable: (error) => error instanceof EventsToRetry,
+        requestedDelayMs: retryAfterMsOf,
+      });
+    } catch (error) {
+      if (!(error instanceof RetryAbortedError)) throw error;
+      for (const index of pending) outcomes[index] = { kind: "interrupted" };
     }
     return outcomes;
   }
@@ -321,5 +325,17 @@ function decodeOrPoison(partitionId: string, event: ReceivedEventData): EventInp
     return decodeEvent(partitionId, event);
   } catch (error) {
     return error instanceof Error ? error : new Error(String(error));
+  }
+}
+
+/** Events of one processing round that go again together, after one backoff at least as long as any of them asked. */
+class EventsToRetry extends Error {
+  override readonly name = "EventsToRetry";
+  /** The longest wait a failure asked for (a 429's Retry-After), if any did. */
+  readonly retryAfterMs: number | undefined;
+  constructor(errors: unknown[]) {
+    super(`${plural(errors.length, "event")} to retry`);
+    const requested = Math.max(0, ...errors.map((error) => retryAfterMsOf(error) ?? 0));
+    this.retryAfterMs = requested || undefined;
   }
 }

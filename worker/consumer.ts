@@ -67,7 +67,8 @@ function isRefusal(error: unknown): boolean {
  */
 async function ensureContainer(container: ContainerClient, create: boolean, setting: string, retry: RetryPolicy, logger: Logger): Promise<void> {
   try {
-    const exists = await withRetry(async () => (create ? (await container.createIfNotExists(), true) : container.exists()), { ...retry, maxAttempts: Infinity }, {
+    const exists = await withRetry(async () => (create ? (await container.createIfNotExists(), true) : container.exists()), retry, {
+      attempts: Infinity,
       isRetryable: (error) => !isRefusal(error),
       onRetry: (error, attempt, delayMs) =>
         logger.warn({ container: container.containerName, attempt, delayMs, err: errorFields(error) }, `cannot reach container "${container.containerName}" yet; retrying`),

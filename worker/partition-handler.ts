@@ -22,7 +22,6 @@
 // sending new events, lets the events already sent finish (their retries too), commits and checkpoints where
 // they end, and only then lets the partition go. A partition lost to another owner stops everything at once:
 // its events still queued are dropped before they cost anything.
-import { setTimeout as sleep } from "node:timers/promises";
 import {
   CloseReason,
   type PartitionContext,
@@ -33,7 +32,7 @@ import type { Logger } from "pino";
 import type { BatchOutcome, ProcessedBatch, StopSignals } from "./batch-pipeline";
 import { PartitionCheckpointer, type CheckpointSchedule } from "./checkpoint-policy";
 import type { OwnershipTracker } from "./ownership-tracker";
-import { backoffDelayMs, type RetryPolicy } from "./retry";
+import { withRetry, type RetryPolicy } from "./retry";
 import { errorFields } from "./telemetry/logger";
 import { annotateBatch, traceBatch } from "./telemetry/spans";
 import type { WorkerMetrics } from "./telemetry/metrics";
@@ -285,21 +284,23 @@ export class PartitionHandler {
     const { batches, batchRetry, metrics, logger } = this.deps;
     const partition = batch.partitionId;
     const events = batch.records.length + batch.deadLetters.length;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await batches.commit(batch);
-      } catch (error) {
-        if (stopping.aborted) return undefined;
-        metrics.eventsFailed.inc({ partition, reason: "batch" }, events);
-        // Backoff grows to the cap and stays there: the partition pauses instead of stalling or losing events.
-        const delayMs = backoffDelayMs(batchRetry, Math.min(attempt, 30), Math.random);
-        logger.warn(
-          { partitionId: partition, attempt, delayMs, events, err: errorFields(error) },
-          "batch could not be made durable (sink or dead-letter store failing); pausing the partition, then retrying the writes that failed",
-        );
-        await sleep(Math.max(delayMs, batchRetry.baseDelayMs), undefined, { signal: stopping }).catch(() => undefined);
-        if (stopping.aborted) return undefined;
-      }
+    try {
+      // Backoff grows to the cap and stays there: the partition pauses instead of stalling or losing events.
+      return await withRetry(() => batches.commit(batch), batchRetry, {
+        attempts: Infinity,
+        signal: stopping,
+        isRetryable: () => true,
+        minDelayMs: batchRetry.baseDelayMs,
+        onRetry: (error, attempt, delayMs) => {
+          metrics.eventsFailed.inc({ partition, reason: "batch" }, events);
+          logger.warn(
+            { partitionId: partition, attempt, delayMs, events, err: errorFields(error) },
+            "batch could not be made durable (sink or dead-letter store failing); pausing the partition, then retrying the writes that failed",
+          );
+        },
+      });
+    } catch {
+      return undefined; // retried until it succeeds, so only a stop (RetryAbortedError) ends up here
     }
   }
 
