@@ -3,12 +3,12 @@ import type { Logger } from "pino";
 import { deadLetterBody, type DeadLetterRecord } from "./dead-letter";
 import { decodeEvent, messageIdOf, toIsoTime } from "./decode-event";
 import { isPoisonEventError, isTransientFailure, retryAfterMsOf } from "./failures";
+import { NO_TRACING, type Tracing } from "./observability";
 import type { EventInput, EventSettlement, Processor } from "./processing/processor";
 import { settle } from "./processing/settle";
 import { RetryAbortedError, withRetry, type RetryPolicy } from "./retry";
 import { plural } from "../common/plural";
 import { PartialWriteError, type ResultRecord, type Sink } from "./sinks/sink";
-import { traceDeadLetter, traceSinkWrite } from "./telemetry/spans";
 
 export interface BatchOutcome {
   processed: number;
@@ -55,6 +55,8 @@ export interface BatchPipelineDeps {
   retry: RetryPolicy;
   eventHubName: string;
   consumerGroup: string;
+  /** Spans of the sink writes and dead letters (default: none). */
+  tracing?: Tracing;
   logger?: Logger;
 }
 
@@ -97,7 +99,11 @@ type EventOutcome =
  * sent form a prefix too: after `stopStarting` alone, nothing sent is replayed.
  */
 export class BatchPipeline {
-  constructor(private readonly deps: BatchPipelineDeps) {}
+  private readonly tracing: Tracing;
+
+  constructor(private readonly deps: BatchPipelineDeps) {
+    this.tracing = deps.tracing ?? NO_TRACING;
+  }
 
   async process(partitionId: string, events: ReceivedEventData[], stop: StopSignals = {}): Promise<BatchOutcome> {
     return this.commit(await this.run(partitionId, events, stop));
@@ -157,7 +163,7 @@ export class BatchPipeline {
             const pending = unwrittenResults();
             const markWritten = (done: readonly ResultRecord[]) => done.forEach((record) => written.results.add(record.sequenceNumber));
             try {
-              await traceSinkWrite(pending.length, () => this.deps.sink.write(pending));
+              await this.tracing.traceSinkWrite(pending.length, () => this.deps.sink.write(pending));
             } catch (error) {
               if (error instanceof PartialWriteError) markWritten(error.durable);
               throw error;
@@ -166,7 +172,7 @@ export class BatchPipeline {
           }),
       ...unwrittenLetters.map((record) =>
         this.durably(`dead letter of sequence ${record.sequenceNumber}`, partitionId, outcome, () =>
-          traceDeadLetter(this.deps.eventHubName, record, () => this.deps.deadLetters.put(record)),
+          this.tracing.traceDeadLetter(this.deps.eventHubName, record, () => this.deps.deadLetters.put(record)),
         ).then(() => {
           written.deadLetters.add(record.sequenceNumber);
         }),

@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   });
   if (tracing) logger.info({ tracing: tracing.backend }, `tracing on: exporting to ${tracing.backend}`);
 
-  const starting: Promise<RunningWorker> = startWorker(config, logger);
+  const starting: Promise<RunningWorker> = startWorker(config, logger, tracing);
   // Installed before start-up finishes: a signal during start-up still stops what has started, in order.
   installShutdownHandlers({
     stop: async () => {

@@ -11,12 +11,14 @@ import {
 import { BlobCheckpointStore } from "@azure/eventhubs-checkpointstore-blob";
 import { DefaultAzureCredential } from "@azure/identity";
 import type { ContainerClient } from "@azure/storage-blob";
+import type { Meter } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import { BatchPipeline } from "./batch-pipeline";
 import type { WorkerConfig } from "./config";
 import { BlobDeadLetterStore } from "./dead-letter";
 import { probeEventHub, type AccessProblem } from "./event-hubs-access";
 import { ExclusiveClaimStore } from "./exclusive-claim-store";
+import { NO_TRACING, type Tracing } from "./observability";
 import type { QuotaParticipant } from "./fleet/fleet-coordinator";
 import { joinFleet, type FleetMembership } from "./fleet/join-fleet";
 import { writeInitialCheckpoints } from "./initial-checkpoints";
@@ -110,7 +112,14 @@ function accessProblemMessage(access: AccessProblem, where: string): string {
     : `cannot reach ${where}; the worker keeps trying and is not ready until it receives`;
 }
 
-export async function startWorker(config: WorkerConfig, logger: Logger): Promise<RunningWorker> {
+/** Where the worker's spans and metrics go besides /metrics: startTracing's, when tracing is on. */
+export interface WorkerTelemetry {
+  tracing?: Tracing;
+  meter?: Meter;
+}
+
+export async function startWorker(config: WorkerConfig, logger: Logger, telemetry: WorkerTelemetry = {}): Promise<RunningWorker> {
+  const { tracing = NO_TRACING, meter } = telemetry;
   const credential = lazyCredential();
   const { eventHub, storage } = config;
   const blobService = createBlobService(storage, credential);
@@ -123,10 +132,10 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
   let queued: () => number | undefined = () => undefined;
   const metrics = new WorkerMetrics({ queueDepth: () => queued() });
   const quotas: QuotaParticipant[] = [];
-  const runtime: PluginRuntime = { credential, blobService, metrics, logger, shareQuotas: (participants) => quotas.push(...participants) };
+  const runtime: PluginRuntime = { credential, blobService, metrics, tracing, logger, shareQuotas: (participants) => quotas.push(...participants) };
   const processor = await startProcessor(config.processor, runtime);
   queued = () => processor.queued;
-  exportPrometheusMetrics(metrics.registry); // every metric is registered by now
+  if (meter) exportPrometheusMetrics(metrics.registry, meter); // every metric is registered by now
   const closers: Array<[string, () => Promise<void>]> = [["processor", () => processor.close()]];
   let sink: Sink;
   try {
@@ -155,6 +164,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
     retry: config.retry,
     eventHubName: eventHub.eventHubName,
     consumerGroup: eventHub.consumerGroup,
+    tracing,
     logger,
   });
   const handler = new PartitionHandler({
@@ -164,6 +174,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
     storageRetry: config.retry,
     batchRetry: config.retry,
     metrics,
+    tracing,
     logger,
   });
 

@@ -31,10 +31,10 @@ import {
 import type { Logger } from "pino";
 import type { BatchOutcome, ProcessedBatch, StopSignals } from "./batch-pipeline";
 import { PartitionCheckpointer, type CheckpointSchedule } from "./checkpoint-policy";
+import { NO_TRACING, type Tracing } from "./observability";
 import type { OwnershipTracker } from "./ownership-tracker";
 import { withRetry, type RetryPolicy } from "./retry";
 import { errorFields } from "./telemetry/logger";
-import { annotateBatch, traceBatch } from "./telemetry/spans";
 import type { WorkerMetrics } from "./telemetry/metrics";
 
 /**
@@ -85,6 +85,8 @@ export interface PartitionHandlerDeps {
   /** Backoff between re-runs of a batch that could not be made durable; never gives up. */
   batchRetry: RetryPolicy;
   metrics: WorkerMetrics;
+  /** Spans of the batches and checkpoints (default: none). */
+  tracing?: Tracing;
   logger: Logger;
 }
 
@@ -95,7 +97,11 @@ export class PartitionHandler {
   /** Set when drain()'s deadline passes: everything still running is abandoned. */
   private readonly abandonAll = new AbortController();
 
-  constructor(private readonly deps: PartitionHandlerDeps) {}
+  private readonly tracing: Tracing;
+
+  constructor(private readonly deps: PartitionHandlerDeps) {
+    this.tracing = deps.tracing ?? NO_TRACING;
+  }
 
   readonly handlers: SubscriptionEventHandlers = {
     processInitialize: (context) => this.initialize(context),
@@ -198,6 +204,7 @@ export class PartitionHandler {
         retry: storageRetry,
         isOwner: () => ownership.isOwner(context.partitionId),
         metrics,
+        tracing: this.tracing,
         logger,
       }),
       closed: new AbortController(),
@@ -235,7 +242,7 @@ export class PartitionHandler {
       await state.checkpointer.checkpointIfDue();
       return;
     }
-    const batch = traceBatch(context, events, () => this.startBatch(state, events, context.partitionId));
+    const batch = this.tracing.traceBatch(context, events, () => this.startBatch(state, events, context.partitionId));
     state.inFlight.add(batch);
     void batch.finally(() => state.inFlight.delete(batch));
     // Backpressure: the SDK gets control back (and receives the next batch) only below the pipeline depth.
@@ -260,7 +267,7 @@ export class PartitionHandler {
       const outcome = await this.commitUntilDurable(batch, stop.abandon);
       if (!outcome) return false; // the partition closed before the batch became durable: nothing to checkpoint
       this.recordOutcome(events, outcome, partition);
-      annotateBatch(outcome);
+      this.tracing.annotateBatch(outcome);
       if (outcome.lastEvent) {
         const { sequenceNumber, offset } = outcome.lastEvent;
         state.checkpointer.recordDurable({ sequenceNumber, offset }, outcome.processed + outcome.deadLettered);
