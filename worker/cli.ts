@@ -1,7 +1,8 @@
 // `npm run worker`: parse the configuration (exit 2 on bad input), start the worker, stop on SIGTERM/SIGINT.
 import { parseConfig } from "./config";
-import { StartupError, startWorker, type RunningWorker } from "./consumer";
+import { startWorker, type RunningWorker } from "./consumer";
 import { installShutdownHandlers } from "./shutdown";
+import { StartupError } from "./startup-checks";
 import type { WorkerStartedMessage } from "./telemetry/http-server";
 import { createLogger, errorFields } from "./telemetry/logger";
 import { startTracing } from "./telemetry/tracing";
