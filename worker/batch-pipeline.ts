@@ -1,6 +1,7 @@
 import type { ReceivedEventData } from "@azure/event-hubs";
 import type { Logger } from "pino";
-import { deadLetterBody, type DeadLetterRecord } from "./dead-letter";
+import type { DeadLetterRecord } from "../common/dead-letter-record";
+import { deadLetterBody } from "./dead-letter";
 import { decodeEvent, messageIdOf, toIsoTime } from "./decode-event";
 import { isPoisonEventError, isTransientFailure, retryAfterMsOf } from "./failures";
 import { NO_TRACING, type Tracing } from "./observability";

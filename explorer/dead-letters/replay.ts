@@ -10,7 +10,7 @@
 import { randomUUID } from "node:crypto";
 import type { EventData, EventHubProducerClient } from "@azure/event-hubs";
 import type { ContainerClient } from "@azure/storage-blob";
-import type { DeadLetterBody, DeadLetterRecord } from "../../worker/dead-letter";
+import type { DeadLetterBody, DeadLetterRecord } from "../../common/dead-letter-record";
 import { MARK, type DeadLetterEntry } from "./store";
 
 /** A claim older than this is taken to be from a replay that died before marking. */

@@ -1,7 +1,7 @@
 // Reads the worker's dead-letter container (`<hub>/<consumer group>/<partition>/<sequenceNumber>.json`, one
 // DeadLetterRecord per blob) and the replay marks this tool keeps in each blob's metadata.
 import type { BlobDownloadResponseParsed, ContainerClient } from "@azure/storage-blob";
-import { deadLetterBlobName, type DeadLetterRecord } from "../../worker/dead-letter";
+import { deadLetterBlobName, type DeadLetterRecord } from "../../common/dead-letter-record";
 import { matches, type DeadLetterFilter } from "./filter";
 
 /** Where a dead letter is in its replay: never replayed, claimed by a replay that has not confirmed its send, or sent. */

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { ReceivedEventData } from "@azure/event-hubs";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { BatchPipeline } from "../../worker/batch-pipeline";
-import type { DeadLetterRecord } from "../../worker/dead-letter";
+import type { DeadLetterRecord } from "../../common/dead-letter-record";
 import { startTextInsights } from "../../worker/processing/text-insights-processor";
 import { PoisonEventError, ThrottledError } from "../../worker/failures";
 import type { EventInput, Processor } from "../../worker/processing/processor";
