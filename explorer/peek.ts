@@ -3,7 +3,7 @@
 // disconnect a plain receiver in the workers' group.
 import type { EventHubConsumerClient, EventPosition, ReceivedEventData } from "@azure/event-hubs";
 import type { DeadLetterBody } from "../common/dead-letter-record";
-import { deadLetterBody } from "../worker/dead-letter";
+import { deadLetterBody } from "../worker/index";
 
 export interface PeekedEvent {
   sequenceNumber: number;

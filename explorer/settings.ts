@@ -3,8 +3,7 @@
 // runs a worker runs these tools too. Every problem is reported at once; callers exit with code 2.
 import type { Command } from "commander";
 import { z } from "zod";
-import { CONNECTION_SETTINGS, validateConnection, type Connection, type ConnectionSettingName } from "../worker/connection-settings";
-import { addSettingOptions, rawSettings } from "../worker/settings/declare";
+import { addSettingOptions, CONNECTION_SETTINGS, rawSettings, validateConnection, type Connection, type ConnectionSettingName } from "../worker/index";
 
 /** The connection settings the tools take; the others (SDK retries, CREATE_CONTAINERS) keep their defaults. */
 const EXPLORER_SETTINGS = [

@@ -19,10 +19,8 @@ import { ProgressDisplay, renderSummary, type PartitionProgress, type ProgressSn
 import { DevWorker } from "./dev/worker-fleet";
 import { amqpTarget, PARTITION_KEY_MODES, PROTOCOLS, sendEvents, type SendTarget } from "./send";
 import { connectKafkaTarget } from "./send-kafka";
-import type { SettingName, WorkerEnvironment } from "../worker/config";
+import { installShutdownHandlers, startTracing, type SettingName, type WorkerEnvironment } from "../worker/index";
 import { waitFor } from "./wait-for";
-import { installShutdownHandlers } from "../worker/shutdown";
-import { startTracing } from "../worker/telemetry/tracing";
 import { plural } from "../common/plural";
 
 const SECONDS = "allowed: a number of seconds greater than 0";

@@ -11,9 +11,7 @@ import { decimal, exitWithProblems, optionsOrExit, wholeNumber } from "../common
 import { sendBatches } from "../common/send-batches";
 import { customerMessage } from "./dev/sample-messages";
 import { connectKafkaTarget, KAFKA_NOT_WITH_NAMESPACE } from "./send-kafka";
-import { probeEventHub } from "../worker/event-hubs-access";
-import { errorFields } from "../worker/telemetry/logger";
-import { startTracing } from "../worker/telemetry/tracing";
+import { errorFields, probeEventHub, startTracing } from "../worker/index";
 
 export const PARTITION_KEY_MODES = ["none", "round-robin", "random"] as const;
 export type PartitionKeyMode = (typeof PARTITION_KEY_MODES)[number];

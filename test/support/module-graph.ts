@@ -44,7 +44,8 @@ function specifiersOf(file: string): { runtime: string[]; types: string[] } {
 }
 
 function resolveRelative(from: string, specifier: string): string {
-  const base = path.resolve(path.dirname(from), specifier);
+  // `./x.js` names the source `./x.ts`, as TypeScript wants a dynamic import written.
+  const base = path.resolve(path.dirname(from), specifier.replace(/\.js$/, ""));
   const candidate = [base, `${base}.ts`, path.join(base, "index.ts")].find((p) => p.endsWith(".ts") && existsSync(p));
   if (!candidate) throw new Error(`${from}: cannot resolve ${specifier}`);
   return candidate;
