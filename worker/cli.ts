@@ -1,14 +1,19 @@
-// `npm run worker`: parse the configuration (exit 2 on bad input), start the worker, stop on SIGTERM/SIGINT.
-import { parseConfig } from "./config";
-import { startWorker, type RunningWorker } from "./consumer";
-import { installShutdownHandlers } from "./shutdown";
-import { StartupError } from "./startup-checks";
-import type { WorkerStartedMessage } from "./telemetry/http-server";
-import { createLogger, errorFields } from "./telemetry/logger";
-import { startTracing } from "./telemetry/tracing";
+// `npm run worker`: parse the configuration (exit 2 on bad input), start the worker, stop on SIGTERM/SIGINT. Built
+// on the worker's public surface (index.ts), as any other program that runs a worker would be.
+import {
+  createLogger,
+  errorFields,
+  installShutdownHandlers,
+  parseConfig,
+  startTracing,
+  startWorker,
+  StartupError,
+  type RunningWorker,
+  type WorkerStartedMessage,
+} from "./index";
 
 async function main(): Promise<void> {
-  const parsed = parseConfig(process.argv.slice(2), process.env);
+  const parsed = await parseConfig(process.argv.slice(2), process.env);
   if (parsed.kind === "exit") {
     process.exitCode = parsed.exitCode;
     return;
