@@ -254,6 +254,7 @@ export class BatchPipeline {
         signal: abandon,
         isRetryable: (error) => error instanceof EventsToRetry,
         requestedDelayMs: retryAfterMsOf,
+        onlyRequestedDelay: (error) => error instanceof EventsToRetry && error.throttledOnly,
       });
     } catch (error) {
       if (!(error instanceof RetryAbortedError)) throw error;
@@ -340,9 +341,15 @@ class EventsToRetry extends Error {
   override readonly name = "EventsToRetry";
   /** The longest wait a failure asked for (a 429's Retry-After), if any did. */
   readonly retryAfterMs: number | undefined;
+  /**
+   * Throttled only: the service said how long to wait, and no longer (a model's router paces the retries itself);
+   * growing the backoff round after round would leave the quota unused.
+   */
+  readonly throttledOnly: boolean;
   constructor(errors: unknown[]) {
     super(`${plural(errors.length, "event")} to retry`);
     const requested = Math.max(0, ...errors.map((error) => retryAfterMsOf(error) ?? 0));
     this.retryAfterMs = requested || undefined;
+    this.throttledOnly = errors.every((error) => error instanceof Error && error.name === "ThrottledError");
   }
 }

@@ -242,6 +242,7 @@ export class PartitionHandler {
       await state.checkpointer.checkpointIfDue();
       return;
     }
+    this.deps.logger.debug({ partitionId: context.partitionId, events: events.length, first: events[0]?.sequenceNumber }, "batch received");
     const batch = this.tracing.traceBatch(context, events, () => this.startBatch(state, events, context.partitionId));
     state.inFlight.add(batch);
     void batch.finally(() => state.inFlight.delete(batch));

@@ -31,6 +31,8 @@ export interface RetryOptions {
   isRetryable?: (error: unknown) => boolean;
   /** The wait a failure asks for (a server's Retry-After): waited at least that long, up to the policy's cap. */
   requestedDelayMs?: (error: unknown) => number | undefined;
+  /** Whether a failure waits only what it asked for (none if it asked nothing), with no backoff under it. */
+  onlyRequestedDelay?: (error: unknown) => boolean;
   /** A floor under every wait, so a jitter near zero does not retry at once. */
   minDelayMs?: number;
   onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
@@ -52,7 +54,7 @@ export async function withRetry<T>(
   policy: RetryPolicy,
   options: RetryOptions = {},
 ): Promise<T> {
-  const { signal, isRetryable = (e) => !isPoisonEventError(e), requestedDelayMs, minDelayMs = 0, onRetry, random = Math.random } = options;
+  const { signal, isRetryable = (e) => !isPoisonEventError(e), requestedDelayMs, onlyRequestedDelay, minDelayMs = 0, onRetry, random = Math.random } = options;
   const maxAttempts = Math.max(1, Math.floor(options.attempts ?? policy.maxAttempts));
   for (let attempt = 1; ; attempt++) {
     try {
@@ -60,7 +62,9 @@ export async function withRetry<T>(
     } catch (error) {
       if (attempt >= maxAttempts || !isRetryable(error)) throw error;
       if (signal?.aborted) throw new RetryAbortedError(attempt, error);
-      const delayMs = Math.max(minDelayMs, backoffDelayMs(policy, attempt, random, requestedDelayMs?.(error)));
+      const requested = requestedDelayMs?.(error);
+      const waitMs = onlyRequestedDelay?.(error) ? Math.min(policy.maxDelayMs, requested ?? 0) : backoffDelayMs(policy, attempt, random, requested);
+      const delayMs = Math.max(minDelayMs, waitMs);
       onRetry?.(error, attempt, delayMs);
       try {
         await sleep(delayMs, undefined, { signal });

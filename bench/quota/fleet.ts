@@ -109,16 +109,17 @@ export async function measureFleet(scenario: FleetScenario, seconds: number, tim
       })),
     ),
     BENCH_MODEL_KEY: "bench",
+    ...(process.env.BENCH_WORKER_LOGS ? { LOG_LEVEL: "debug" } : {}),
     MODEL_MAX_OUTPUT_TOKENS: String(OUTPUT_TOKENS),
   };
   const firstResultAt = new Map<string, number>();
   let duplicates = 0;
   const latencies: number[] = [];
   const workers: BenchWorker[] = [];
+  // BENCH_WORKER_LOGS=<dir> keeps every replica's log, results and shares, for finding out why a scenario went as it did.
+  const logDir = process.env.BENCH_WORKER_LOGS;
   const startWorker = () => {
     const name = `w${workers.length}`;
-    // BENCH_WORKER_LOGS=<dir> keeps every replica's log, for finding out why a scenario went as it did.
-    const logDir = process.env.BENCH_WORKER_LOGS;
     const worker = new BenchWorker({
       name,
       env,
@@ -192,6 +193,11 @@ export async function measureFleet(scenario: FleetScenario, seconds: number, tim
         outageAt = Date.now();
         servers[scenario.outage.deployment]!.outage(scenario.outage.seconds * 1000);
         log(`    deployment "${scenario.deployments[scenario.outage.deployment]!.name}" answers 503 for ${scenario.outage.seconds} s from ${(progress * 100).toFixed(0)}%`);
+      }
+      if (logDir) {
+        const shares = await Promise.all(workers.map((w) => w.counter("worker_model_share_requests_per_second").catch(() => -1)));
+        const rates = await Promise.all(workers.map((w) => w.counter("worker_model_request_rate_limit").catch(() => -1)));
+        appendFileSync(join(logDir, `${scenario.id}-shares.log`), `${Date.now()} ${shares.map((x) => x.toFixed(2)).join(" ")} | ${rates.map((x) => x.toFixed(2)).join(" ")} | ${done}\n`);
       }
       await sleep(250);
     }

@@ -58,6 +58,8 @@ async function replica(hub: string, name: string, deployments: Record<string, { 
       return {
         ...use,
         tokensPerSecond: 0,
+        needRequestsPerSecond: use.requestsPerSecond,
+        needTokensPerSecond: 0,
         ...(share ? { shareRequestsPerSecond: share.requestsPerSecond } : {}),
         ...(requestsPerMinute !== undefined ? { quotaRequestsPerSecond: requestsPerMinute / 60 } : {}),
       };
@@ -144,7 +146,7 @@ describe("explorer model-quota API", () => {
     await replica(hub, "replica-a", { primary: { requestsPerMinute: PRIMARY_PER_MINUTE, use } });
     const b = await replica(hub, "replica-b", { primary: { requestsPerMinute: PRIMARY_PER_MINUTE, use } });
     // What a replica killed with -9 leaves behind: its last record, never rewritten; and a record of a future format.
-    const crashed: DeploymentUse = { requestsPerSecond: 50, tokensPerSecond: 0, wanting: true, acceptedPerSecond: 40, throttledPerSecond: 10, quotaRequestsPerSecond: 10, circuit: "half-open" };
+    const crashed: DeploymentUse = { requestsPerSecond: 50, tokensPerSecond: 0, wanting: true, needRequestsPerSecond: 50, needTokensPerSecond: 0, acceptedPerSecond: 40, throttledPerSecond: 10, quotaRequestsPerSecond: 10, circuit: "half-open" };
     const record = { replica: "replica-crashed", writtenAt: Date.now(), freshForMs: 5000, owned: [], wants: [], deployments: { primary: crashed } };
     await checkpoints.getBlockBlobClient(`${prefix}replica-crashed`).upload("", 0, { metadata: toMetadata(record) });
     await checkpoints.getBlockBlobClient(`${prefix}replica-future`).upload("", 0, { metadata: { format: "2", replica: "replica-future" } });

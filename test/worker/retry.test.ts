@@ -101,6 +101,23 @@ describe("withRetry", () => {
     expect(delays).toEqual([25, 40, 3]);
   });
 
+  it("waits only what a failure asks for when told so: no backoff under it, nothing when it asks nothing", async () => {
+    const delays: number[] = [];
+    const throttled = (retryAfterMs?: number) => Object.assign(new Error("throttled"), { name: "ThrottledError", retryAfterMs });
+    const errors = [throttled(7), throttled(), throttled(5_000), new Error("plain")];
+    await withRetry(async (attempt) => {
+      if (attempt <= errors.length) throw errors[attempt - 1];
+      return "done";
+    }, policy, {
+      requestedDelayMs: (e) => (e as { retryAfterMs?: number }).retryAfterMs,
+      onlyRequestedDelay: (e) => (e as Error).name === "ThrottledError",
+      attempts: Infinity,
+      random: () => 0.999999,
+      onRetry: (_e, _attempt, delayMs) => delays.push(delayMs),
+    });
+    expect(delays).toEqual([7, 0, 40, 39]);
+  });
+
   it("stops doubling the ceiling after 29 doublings, so a loop that never gives up keeps its cap", () => {
     const huge: RetryPolicy = { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: Number.MAX_SAFE_INTEGER };
     expect(backoffDelayMs(huge, 30, () => 0.5)).toBe(2 ** 28);

@@ -172,7 +172,9 @@ export class FleetCoordinator implements FleetView {
   private apply(): void {
     const coordinated = this.coordinated();
     for (const participant of this.participants) {
-      participant.setShare(coordinated ? this.shareOf(participant) : undefined);
+      const share = coordinated ? this.shareOf(participant) : undefined;
+      participant.setShare(share);
+      this.options.logger.debug({ deployment: participant.name, share, use: participant.use(WANTING_LOOKBACK_MS), replicas: this.liveReplicas() }, "fleet quota share");
     }
     if (!coordinated) return;
     const owned = new Set(this.options.owned());
@@ -190,7 +192,7 @@ export class FleetCoordinator implements FleetView {
       perMinute === undefined
         ? Number.POSITIVE_INFINITY
         : (divideQuota(perMinute / 60, users.map((u) => ({ replica: u.replica, used: used(u.use), wanting: u.use.wanting }))).get(this.options.replica) as number);
-    return { requestsPerSecond: share(requestsPerMinute, (u) => u.requestsPerSecond), tokensPerSecond: share(tokensPerMinute, (u) => u.tokensPerSecond) };
+    return { requestsPerSecond: share(requestsPerMinute, (u) => u.needRequestsPerSecond), tokensPerSecond: share(tokensPerMinute, (u) => u.needTokensPerSecond) };
   }
 
   /** Deletes records of replicas gone for a minute; a record rewritten meanwhile (its etag changed) stays. */

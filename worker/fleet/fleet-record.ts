@@ -13,8 +13,14 @@ export interface DeploymentUse {
   /** Requests and tokens sent over the last second, per second. */
   requestsPerSecond: number;
   tokensPerSecond: number;
-  /** Its work waited for this deployment within the last sync interval. */
+  /** Its work waited for this deployment just now: it would use more if it had it. */
   wanting: boolean;
+  /**
+   * What it needs of the deployment when it is not wanting more: what it sent over the last second, but no more
+   * than its work asked for meanwhile (a replica that just drained its backlog needs nothing, however much it sent).
+   */
+  needRequestsPerSecond: number;
+  needTokensPerSecond: number;
   /** Answers over the last second, per second: accepted (200) and throttled (429). */
   acceptedPerSecond: number;
   throttledPerSecond: number;
@@ -53,27 +59,28 @@ const round = (n: number) => Math.round(n * 1000) / 1000;
 
 const CIRCUITS: readonly CircuitStateName[] = ["closed", "open", "half-open"];
 /**
- * One deployment's use as a compact array: [sent/s, tokens/s, wanting, accepted/s, throttled/s, share requests/s,
- * share tokens/s, quota requests/s, quota tokens/s, circuit]; -1 for none.
+ * One deployment's use as a compact array: [sent/s, tokens/s, wanting, need requests/s, need tokens/s, accepted/s,
+ * throttled/s, share requests/s, share tokens/s, quota requests/s, quota tokens/s, circuit]; -1 for none.
  */
-type EncodedUse = [number, number, 0 | 1, number, number, number, number, number, number, number];
+type EncodedUse = [number, number, 0 | 1, number, number, number, number, number, number, number, number, number];
 const OPTIONAL = ["shareRequestsPerSecond", "shareTokensPerSecond", "quotaRequestsPerSecond", "quotaTokensPerSecond"] as const;
 
 function encodeUse(d: DeploymentUse): EncodedUse {
   const [shareRequests, shareTokens, quotaRequests, quotaTokens] = OPTIONAL.map((key) => (d[key] === undefined ? -1 : round(d[key])));
   return [
-    round(d.requestsPerSecond), round(d.tokensPerSecond), d.wanting ? 1 : 0, round(d.acceptedPerSecond), round(d.throttledPerSecond),
+    round(d.requestsPerSecond), round(d.tokensPerSecond), d.wanting ? 1 : 0, round(d.needRequestsPerSecond), round(d.needTokensPerSecond),
+    round(d.acceptedPerSecond), round(d.throttledPerSecond),
     shareRequests as number, shareTokens as number, quotaRequests as number, quotaTokens as number, Math.max(0, CIRCUITS.indexOf(d.circuit)),
   ];
 }
 
 function decodeUse(encoded: unknown): DeploymentUse | undefined {
-  if (!Array.isArray(encoded) || encoded.length !== 10 || !encoded.every((n) => typeof n === "number" && Number.isFinite(n))) return undefined;
-  const [requests, tokens, wanting, accepted, throttled, ...rest] = encoded as EncodedUse;
+  if (!Array.isArray(encoded) || encoded.length !== 12 || !encoded.every((n) => typeof n === "number" && Number.isFinite(n))) return undefined;
+  const [requests, tokens, wanting, needRequests, needTokens, accepted, throttled, ...rest] = encoded as EncodedUse;
   const circuit = rest.pop() as number;
   const use: DeploymentUse = {
-    requestsPerSecond: requests, tokensPerSecond: tokens, wanting: wanting === 1, acceptedPerSecond: accepted, throttledPerSecond: throttled,
-    circuit: CIRCUITS[circuit] ?? "closed",
+    requestsPerSecond: requests, tokensPerSecond: tokens, wanting: wanting === 1, needRequestsPerSecond: needRequests, needTokensPerSecond: needTokens,
+    acceptedPerSecond: accepted, throttledPerSecond: throttled, circuit: CIRCUITS[circuit] ?? "closed",
   };
   OPTIONAL.forEach((key, i) => {
     if ((rest[i] as number) >= 0) use[key] = rest[i] as number;

@@ -1,15 +1,15 @@
 // How the replicas of a consumer group divide one deployment's quota. Every replica computes the same division
 // from the same records (its own fresh state in place of its record), so no replica has to hand shares out:
 // - a replica whose work waited for the deployment in the last moments wants all it can get;
-// - any other replica gets what it used, with headroom to grow, and never less than a floor that lets a first
-//   request through at once;
+// - any other replica gets what it needs (what it used, as far as its work asked for it), with headroom to grow,
+//   and never less than a floor that lets a first request through at once;
 // - max-min fairness (water-filling) divides the quota, less a safety margin for the service's short windows,
 //   among them: replicas that want little get it, the rest split what remains equally.
 
 /** What one replica said about one deployment. */
 export interface QuotaDemand {
   replica: string;
-  /** What it sent over the last second, per second. */
+  /** What it needs, per second, when it is not wanting more. */
   used: number;
   /** Whether its work waited for this deployment: it would use more if it had it. */
   wanting: boolean;

@@ -32,7 +32,7 @@ function replica(name: string, hub: string) {
   const participant: QuotaParticipant = {
     name: "primary",
     quota: { requestsPerMinute: QUOTA_PER_MINUTE },
-    use: () => ({ requestsPerSecond: state.wanting ? 5 : 0, tokensPerSecond: 0, wanting: state.wanting, acceptedPerSecond: 0, throttledPerSecond: 0, circuit: "closed" }),
+    use: () => ({ requestsPerSecond: state.wanting ? 5 : 0, tokensPerSecond: 0, wanting: state.wanting, needRequestsPerSecond: 0, needTokensPerSecond: 0, acceptedPerSecond: 0, throttledPerSecond: 0, circuit: "closed" }),
     setShare: (share) => (state.share = share),
   };
   // The worker's own storage client: one try per request, as the worker makes them.

@@ -9,8 +9,8 @@ const record: FleetRecord = {
   owned: ["0", "3"],
   wants: ["1"],
   deployments: {
-    "gpt-4o-mini.ptu": { requestsPerSecond: 4.25, tokensPerSecond: 900.5, wanting: true, acceptedPerSecond: 4, throttledPerSecond: 0, shareRequestsPerSecond: 4.75, shareTokensPerSecond: 950, quotaRequestsPerSecond: 10, quotaTokensPerSecond: 2000, circuit: "closed" },
-    paygo: { requestsPerSecond: 0, tokensPerSecond: 0, wanting: false, acceptedPerSecond: 0, throttledPerSecond: 1, circuit: "half-open" },
+    "gpt-4o-mini.ptu": { requestsPerSecond: 4.25, tokensPerSecond: 900.5, wanting: true, needRequestsPerSecond: 4.25, needTokensPerSecond: 900.5, acceptedPerSecond: 4, throttledPerSecond: 0, shareRequestsPerSecond: 4.75, shareTokensPerSecond: 950, quotaRequestsPerSecond: 10, quotaTokensPerSecond: 2000, circuit: "closed" },
+    paygo: { requestsPerSecond: 0, tokensPerSecond: 0, wanting: false, needRequestsPerSecond: 0, needTokensPerSecond: 0, acceptedPerSecond: 0, throttledPerSecond: 1, circuit: "half-open" },
   },
 };
 

@@ -159,8 +159,12 @@ function quotaParticipant(router: ModelRouter, endpoint: ModelEndpoint): QuotaPa
     use: (withinMs) => {
       const { share } = endpoint.governor.snapshot();
       const { requestsPerMinute, tokensPerMinute } = endpoint.quota;
+      const sent = endpoint.governor.usage();
+      const asked = router.arrivals();
       return {
-        ...endpoint.governor.usage(),
+        ...sent,
+        needRequestsPerSecond: Math.min(sent.requestsPerSecond, asked.requestsPerSecond),
+        needTokensPerSecond: Math.min(sent.tokensPerSecond, asked.tokensPerSecond),
         ...endpoint.answerRates(),
         wanting: router.wanted(endpoint, withinMs),
         ...(share && requestsPerMinute !== undefined ? { shareRequestsPerSecond: share.requestsPerSecond } : {}),

@@ -38,6 +38,8 @@ export class ModelRouter {
   private readonly credit = new Map<ModelEndpoint, number>();
   /** When each deployment last was a place the queue's head could have gone but its gates were shut. */
   private readonly wantedAt = new Map<ModelEndpoint, number>();
+  /** (time, tokens) of the requests the work asked for over the last second, wherever they went. */
+  private readonly arrived: Array<[number, number]> = [];
   private readonly spilloverAfterMs: number;
   private readonly now: () => number;
   private timer: NodeJS.Timeout | undefined;
@@ -78,6 +80,8 @@ export class ModelRouter {
     retry = false,
   ): Promise<{ data: T; endpoint: ModelEndpoint }> {
     const enqueuedAt = this.now();
+    this.arrived.push([enqueuedAt, estimatedTokens]);
+    while ((this.arrived[0]?.[0] ?? enqueuedAt) < enqueuedAt - 1000) this.arrived.shift();
     const placed = waitInQueue<{ endpoint: ModelEndpoint; permit: Permit }, Waiter>(
       this.queue,
       (grant) => ({ cost: estimatedTokens, enqueuedAt, retry, grant }),
@@ -94,10 +98,32 @@ export class ModelRouter {
     return { data, endpoint };
   }
 
-  /** Whether the deployment had work waiting for it within the last `withinMs` (the fleet's demand signal). */
+  /**
+   * Whether work waits that this deployment may take: the queue's head may go there now (its priority's turn has
+   * come), or its gates were shut for the head within the last `withinMs`. The fleet's demand signal: a replica
+   * whose work waits for a deployment would use more of it.
+   */
   wanted(endpoint: ModelEndpoint, withinMs: number): boolean {
+    const head = this.queue[0];
+    if (!head) return false;
+    const now = this.now();
     const at = this.wantedAt.get(endpoint);
-    return at !== undefined && this.now() - at <= withinMs;
+    if (at !== undefined && now - at <= withinMs) return true;
+    const index = this.levels.findIndex((level) => level.endpoints.includes(endpoint));
+    return now - head.enqueuedAt >= this.eligibleAfterMs(index);
+  }
+
+  /** What the work asked of the model over the last second, per second: requests and their tokens. */
+  arrivals(): { requestsPerSecond: number; tokensPerSecond: number } {
+    const since = this.now() - 1000;
+    let requests = 0;
+    let tokens = 0;
+    for (const [at, cost] of this.arrived) {
+      if (at < since) continue;
+      requests++;
+      tokens += cost;
+    }
+    return { requestsPerSecond: requests, tokensPerSecond: tokens };
   }
 
   /** Why no request can be sent: every deployment's circuit is open. */
@@ -141,15 +167,22 @@ export class ModelRouter {
     }
   }
 
+  /**
+   * How long a request waits before the priority at `index` may take it: priorities before the first one with an
+   * available deployment hold nothing back; each one after it adds a spillover wait.
+   */
+  private eligibleAfterMs(index: number): number {
+    const base = Math.max(0, this.levels.findIndex((level) => level.endpoints.some((e) => e.isAvailable)));
+    return Math.max(0, index - base) * this.spilloverAfterMs;
+  }
+
   /** The deployment that takes the request now, or when to look again. */
   private place(head: Waiter, now: number): { endpoint: ModelEndpoint } | { wakeAt: number } {
-    // Priorities before the first one with an available deployment hold nothing back.
-    const base = Math.max(0, this.levels.findIndex((level) => level.endpoints.some((e) => e.isAvailable)));
     const waited = now - head.enqueuedAt;
     let wakeAt = Number.POSITIVE_INFINITY;
     for (let index = 0; index < this.levels.length; index++) {
       const level = this.levels[index] as (typeof this.levels)[number];
-      const eligibleAfter = Math.max(0, index - base) * this.spilloverAfterMs;
+      const eligibleAfter = this.eligibleAfterMs(index);
       if (waited < eligibleAfter) {
         wakeAt = Math.min(wakeAt, head.enqueuedAt + eligibleAfter);
         break; // later priorities become eligible later still

@@ -234,7 +234,7 @@ export class RateGovernor {
     this.tokens = new Pace(perSecond(options.maxTokensPerMinute), this.now());
   }
 
-  /** Connects the governor to the router that queues its requests. */
+  /** Connects the governor to the router that queues its requests; `onFreed` is called whenever a gate may have opened. */
   attach(hasDemand: () => boolean, onFreed: () => void): void {
     this.hasDemand = hasDemand;
     this.onFreed = onFreed;
@@ -255,6 +255,7 @@ export class RateGovernor {
   setShare(share: Rates | undefined): void {
     this.requests.setShare(share?.requestsPerSecond ?? Number.POSITIVE_INFINITY);
     this.tokens.setShare(share?.tokensPerSecond ?? Number.POSITIVE_INFINITY);
+    this.onFreed(); // a larger share may open the gate now: the router must not sleep on a wait computed before
   }
 
   /** What this process sent over the last second, per second. */

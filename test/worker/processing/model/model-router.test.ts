@@ -82,6 +82,21 @@ describe("model router", () => {
     expect(router.degraded()).toEqual(['deployment "primary" circuit open (last failure: 503); the other deployments carry the load']);
   });
 
+  it("opens a deployment answering 401 with what to check, while the other carries the load", async () => {
+    const wrongKey = deployment("wrong-key", 0, 1, 64, () => 0);
+    const router = routerOf([wrongKey, deployment("secondary", 0)]);
+    const refused = () => Promise.reject(APIError.generate(401, { error: { message: "Access denied due to invalid subscription key." } }, "denied", new Headers()));
+    // The two share by weight, so half the calls meet the wrong key: it opens at its fifth failure in a row.
+    for (let i = 0; i < 4 * CONSECUTIVE_FAILURES && wrongKey.breaker.current === "closed"; i++) {
+      await router.call("0", 10, undefined, "chat", (e) => (e.name === "wrong-key" ? refused() : ok())).catch(() => undefined);
+    }
+    expect(router.degraded()).toEqual([
+      "deployment \"wrong-key\" circuit open (last failure: 401 (check the key, or the identity's Cognitive Services OpenAI User role)); the other deployments carry the load",
+    ]);
+    const after = await Promise.all(Array.from({ length: 4 }, () => router.call("0", 10, undefined, "chat", ok)));
+    expect(after.map((a) => a.endpoint.name)).toEqual(Array(4).fill("secondary"));
+  });
+
   it("sends a retry ahead of first tries, behind earlier retries", async () => {
     const router = routerOf([deployment("only", 0, 1, 1)]);
     const order: string[] = [];
