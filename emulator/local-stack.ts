@@ -4,7 +4,7 @@
 import type { Logger } from "pino";
 import { startAzurite } from "./azurite";
 import { checkpointContainerName, DEAD_LETTER_CONTAINER, DEFAULT_CONSUMER_GROUP } from "../common/names";
-import type { WorkerEnvironment } from "../worker/config";
+import type { WorkerEnvironment } from "../worker/index";
 import { type EmulatorConfig, type EmulatorConfigInput, parseEmulatorConfig } from "./config";
 import { KafkaServer } from "./kafka/server";
 import { defaultLogger, EventHubsEmulator } from "./server";

@@ -1,7 +1,7 @@
 // A consumer group as the workers leave it in the checkpoint container (BlobCheckpointStore layout, state in
 // metadata): per partition the owner and when it last renewed, the checkpoint, and the lag behind the hub.
 import type { ContainerClient } from "@azure/storage-blob";
-import { checkpointBlobPrefix } from "../worker/initial-checkpoints";
+import { checkpointBlobPrefix } from "../worker/index";
 import type { HubView } from "./hubs";
 import type { EnqueuedTimes } from "./peek";
 

@@ -4,7 +4,7 @@
 import { earliestEventPosition, latestEventPosition, type EventHubConsumerClient, type EventHubProducerClient, type EventPosition } from "@azure/event-hubs";
 import type { ContainerClient } from "@azure/storage-blob";
 import { checkpointContainerName } from "../common/names";
-import { recordPrefix } from "../worker/fleet/fleet-record";
+import { recordPrefix } from "../worker/index";
 import { blobServiceFor, consumerFor, deadLetterContainerFor, producerFor } from "./clients";
 import { readConsumerGroup, type ConsumerGroupView } from "./consumer-groups";
 import { DeadLetterStore } from "./dead-letters/store";

@@ -3,7 +3,7 @@
 // storage service's clock, as the workers measure them: each record's Last-Modified against the listing's
 // Date header, so the clocks of the replicas' machines and of this one never meet.
 import type { ContainerClient } from "@azure/storage-blob";
-import { fromMetadata, type FleetRecord } from "../worker/fleet/fleet-record";
+import { fromMetadata, type FleetRecord } from "../worker/index";
 
 export interface ListedRecord {
   record: FleetRecord;

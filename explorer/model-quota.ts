@@ -2,8 +2,7 @@
 // deployment the quota, what the live replicas sent, had accepted and had throttled per second (summed), and
 // each replica's share, use and circuit. Records too old to be fresh belong to replicas that are gone: counted,
 // never summed.
-import type { DeploymentUse } from "../worker/fleet/fleet-record";
-import type { CircuitStateName } from "../worker/processing/model/circuit-breaker";
+import type { CircuitStateName, DeploymentUse } from "../worker/index";
 import type { FleetListing } from "./fleet-records";
 
 export interface ReplicaUse {

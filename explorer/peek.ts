@@ -2,7 +2,8 @@
 // ownership is claimed. Uses its own consumer group (default $Default): a worker's epoch receivers would
 // disconnect a plain receiver in the workers' group.
 import type { EventHubConsumerClient, EventPosition, ReceivedEventData } from "@azure/event-hubs";
-import { deadLetterBody, type DeadLetterBody } from "../worker/dead-letter";
+import type { DeadLetterBody } from "../common/dead-letter-record";
+import { deadLetterBody } from "../worker/index";
 
 export interface PeekedEvent {
   sequenceNumber: number;

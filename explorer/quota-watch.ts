@@ -3,7 +3,7 @@
 // (someone asked within the last WATCHED_FOR_MS), so every page and every reload draws the same history, a
 // background tab's slowed timers leave no holes, and nobody watching costs no storage requests. The first
 // question after a quiet spell waits for one fresh reading; the history keeps what was sampled before it.
-import { errorFields } from "../worker/telemetry/logger";
+import { errorFields } from "../worker/index";
 import type { FleetListing } from "./fleet-records";
 import { summariseQuota, type DeploymentQuota, type FleetQuota } from "./model-quota";
 import { QuotaHistory, type DeploymentSeries } from "./quota-history";

@@ -3,10 +3,10 @@
 // runs a worker runs these tools too. Every problem is reported at once; callers exit with code 2.
 import type { Command } from "commander";
 import { z } from "zod";
-import { SETTINGS, validateSettings, type SettingName, type WorkerConfig } from "../worker/config";
-import { addSettingOptions, rawSettings } from "../worker/settings/declare";
+import { addSettingOptions, CONNECTION_SETTINGS, rawSettings, validateConnection, type Connection, type ConnectionSettingName } from "../worker/index";
 
-const CONNECTION_SETTINGS = [
+/** The connection settings the tools take; the others (SDK retries, CREATE_CONTAINERS) keep their defaults. */
+const EXPLORER_SETTINGS = [
   "EVENTHUB_CONNECTION_STRING",
   "EVENTHUB_NAMESPACE",
   "EVENTHUB_NAME",
@@ -15,19 +15,18 @@ const CONNECTION_SETTINGS = [
   "STORAGE_ACCOUNT_URL",
   "CHECKPOINT_CONTAINER",
   "DEAD_LETTER_CONTAINER",
-] as const satisfies readonly SettingName[];
+] as const satisfies readonly ConnectionSettingName[];
 
-export type Connection = Pick<WorkerConfig, "eventHub" | "storage">;
+export type { Connection };
 
 export function addConnectionOptions(command: Command): Command {
-  return addSettingOptions(command, SETTINGS, CONNECTION_SETTINGS, "Connection (the worker's settings):");
+  return addSettingOptions(command, CONNECTION_SETTINGS, EXPLORER_SETTINGS, "Connection (the worker's settings):");
 }
 
 /** Flags win over the environment; an empty environment variable means "not set", as for the worker. */
 export function parseConnection(flags: Record<string, unknown>, env: NodeJS.ProcessEnv): { connection: Connection } | { problems: string[] } {
-  const result = validateSettings(rawSettings(CONNECTION_SETTINGS, flags, env));
-  if (result.kind === "ok") return { connection: { eventHub: result.config.eventHub, storage: result.config.storage } };
-  return { problems: result.kind === "invalid" ? result.problems : ["invalid settings"] };
+  const result = validateConnection(rawSettings(EXPLORER_SETTINGS, flags, env));
+  return result.kind === "ok" ? { connection: result.connection } : { problems: result.problems };
 }
 
 /** The same, as a schema over every flag: its problems are reported with those of the other options. */

@@ -17,12 +17,11 @@ import { startDevExplorer } from "../explorer/dev-explorer";
 import { readCheckpoints, readDeadLetterKeys, readOwnership } from "./dev/blob-state";
 import { ProgressDisplay, renderSummary, type PartitionProgress, type ProgressSnapshot } from "./dev/progress";
 import { DevWorker } from "./dev/worker-fleet";
-import { amqpTarget, PARTITION_KEY_MODES, PROTOCOLS, sendEvents, type SendTarget } from "./send";
+import { amqpTarget, PARTITION_KEY_MODES, PROTOCOLS, sendEvents } from "./send";
+import type { SendTarget } from "./send-target";
 import { connectKafkaTarget } from "./send-kafka";
-import type { SettingName, WorkerEnvironment } from "../worker/config";
+import { installShutdownHandlers, startTracing, type SettingName, type WorkerEnvironment } from "../worker/index";
 import { waitFor } from "./wait-for";
-import { installShutdownHandlers } from "../worker/shutdown";
-import { startTracing } from "../worker/telemetry/tracing";
 import { plural } from "../common/plural";
 
 const SECONDS = "allowed: a number of seconds greater than 0";

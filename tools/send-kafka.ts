@@ -5,7 +5,7 @@
 // (the client's partitioner then keeps one key in one partition), a partition id the Kafka partition.
 import type { EventData } from "@azure/event-hubs";
 import { Kafka, logLevel, Partitioners, type Producer } from "kafkajs";
-import type { Destination, SendTarget } from "./send";
+import type { Destination, SendTarget } from "./send-target";
 
 export const KAFKA_NOT_WITH_NAMESPACE = "required with --protocol kafka: it is the SASL/PLAIN password (EVENTHUB_NAMESPACE with Entra ID is AMQP only here)";
 

@@ -11,28 +11,13 @@ import { decimal, exitWithProblems, optionsOrExit, wholeNumber } from "../common
 import { sendBatches } from "../common/send-batches";
 import { customerMessage } from "./dev/sample-messages";
 import { connectKafkaTarget, KAFKA_NOT_WITH_NAMESPACE } from "./send-kafka";
-import { probeEventHub } from "../worker/event-hubs-access";
-import { errorFields } from "../worker/telemetry/logger";
-import { startTracing } from "../worker/telemetry/tracing";
+import type { Destination, SendTarget } from "./send-target";
+import { errorFields, probeEventHub, startTracing } from "../worker/index";
 
 export const PARTITION_KEY_MODES = ["none", "round-robin", "random"] as const;
 export type PartitionKeyMode = (typeof PARTITION_KEY_MODES)[number];
 export const PROTOCOLS = ["amqp", "kafka"] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
-
-/** Where a group of events goes: one partition, one partition key, or anywhere. */
-export interface Destination {
-  partitionId?: string;
-  partitionKey?: string;
-}
-
-/** Where sample events are sent: the Event Hubs SDK over AMQP, or a Kafka producer. */
-export interface SendTarget {
-  partitionIds(): Promise<string[]>;
-  /** Sends the events, in order, to one destination; resolves with the number of batches once stored. */
-  send(events: EventData[], destination: Destination, signal?: AbortSignal): Promise<number>;
-  close(): Promise<void>;
-}
 
 /** The Event Hubs SDK as a SendTarget (EventDataBatch per destination). */
 export function amqpTarget(producer: EventHubProducerClient): SendTarget {

@@ -1,10 +1,9 @@
 // `npm run settings-table`: writes the worker settings table in docs/configuration.md from the settings'
-// declarations (worker/config.ts and each sink's and processor's module). test/worker/config.test.ts fails while
+// declarations (the worker's core settings and each sink's and processor's module). test/worker/config.test.ts fails while
 // the table is stale.
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { SETTINGS } from "../worker/config";
-import { settingsTable } from "../worker/settings/declare";
+import { settingsTable, workerSettings } from "../worker/index";
 import { plural } from "../common/plural";
 
 /** The page that holds the table, under the heading `## Worker settings`. */
@@ -27,8 +26,10 @@ export function readSettingsTable(page: string): string {
 }
 
 if (require.main === module) {
-  const page = readFileSync(SETTINGS_DOC, "utf8");
-  const { start, end } = tableBounds(page);
-  writeFileSync(SETTINGS_DOC, page.slice(0, start) + settingsTable(SETTINGS) + page.slice(end));
-  console.log(`docs/configuration.md: worker settings table written (${plural(Object.keys(SETTINGS).length, "setting")})`);
+  void workerSettings().then((settings) => {
+    const page = readFileSync(SETTINGS_DOC, "utf8");
+    const { start, end } = tableBounds(page);
+    writeFileSync(SETTINGS_DOC, page.slice(0, start) + settingsTable(settings) + page.slice(end));
+    console.log(`docs/configuration.md: worker settings table written (${plural(Object.keys(settings).length, "setting")})`);
+  });
 }

@@ -8,11 +8,11 @@
 // and telling that failure apart from others would take parsing the worker's log. IPC is exact.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { WorkerStartedMessage, WorkerStatus } from "../worker/telemetry/http-server";
+import type { WorkerStartedMessage, WorkerStatus } from "../worker/index";
 import { REPO_ROOT, TsChild } from "./ts-child";
 import { waitFor } from "./wait-for";
 
-export type { WorkerStatus } from "../worker/telemetry/http-server";
+export type { WorkerStatus } from "../worker/index";
 
 /** `node <node args> <entry>` from package.json's "worker" script (`exec node ...`: npm signals node itself). */
 function workerCommand(): { nodeArgs: string[]; entry: string } {

@@ -1,12 +1,15 @@
 import type { ReceivedEventData } from "@azure/event-hubs";
 import type { Logger } from "pino";
-import { deadLetterBody, type DeadLetterRecord } from "./dead-letter";
+import type { DeadLetterRecord } from "../common/dead-letter-record";
+import { deadLetterBody } from "./dead-letter";
 import { decodeEvent, messageIdOf, toIsoTime } from "./decode-event";
-import { setTimeout as sleep } from "node:timers/promises";
-import { isPoisonEventError, isTransientFailure, retryAfterMsOf, settle, type EventInput, type EventSettlement, type Processor } from "./processing/processor";
-import { backoffDelayMs, withRetry, type RetryPolicy } from "./retry";
+import { isPoisonEventError, isTransientFailure, retryAfterMsOf } from "./failures";
+import { NO_TRACING, type Tracing } from "./observability";
+import type { EventInput, EventSettlement, Processor } from "./processing/processor";
+import { settle } from "./processing/settle";
+import { RetryAbortedError, withRetry, type RetryPolicy } from "./retry";
+import { plural } from "../common/plural";
 import { PartialWriteError, type ResultRecord, type Sink } from "./sinks/sink";
-import { traceDeadLetter, traceSinkWrite } from "./telemetry/spans";
 
 export interface BatchOutcome {
   processed: number;
@@ -53,6 +56,8 @@ export interface BatchPipelineDeps {
   retry: RetryPolicy;
   eventHubName: string;
   consumerGroup: string;
+  /** Spans of the sink writes and dead letters (default: none). */
+  tracing?: Tracing;
   logger?: Logger;
 }
 
@@ -95,7 +100,11 @@ type EventOutcome =
  * sent form a prefix too: after `stopStarting` alone, nothing sent is replayed.
  */
 export class BatchPipeline {
-  constructor(private readonly deps: BatchPipelineDeps) {}
+  private readonly tracing: Tracing;
+
+  constructor(private readonly deps: BatchPipelineDeps) {
+    this.tracing = deps.tracing ?? NO_TRACING;
+  }
 
   async process(partitionId: string, events: ReceivedEventData[], stop: StopSignals = {}): Promise<BatchOutcome> {
     return this.commit(await this.run(partitionId, events, stop));
@@ -155,7 +164,7 @@ export class BatchPipeline {
             const pending = unwrittenResults();
             const markWritten = (done: readonly ResultRecord[]) => done.forEach((record) => written.results.add(record.sequenceNumber));
             try {
-              await traceSinkWrite(pending.length, () => this.deps.sink.write(pending));
+              await this.tracing.traceSinkWrite(pending.length, () => this.deps.sink.write(pending));
             } catch (error) {
               if (error instanceof PartialWriteError) markWritten(error.durable);
               throw error;
@@ -164,7 +173,7 @@ export class BatchPipeline {
           }),
       ...unwrittenLetters.map((record) =>
         this.durably(`dead letter of sequence ${record.sequenceNumber}`, partitionId, outcome, () =>
-          traceDeadLetter(this.deps.eventHubName, record, () => this.deps.deadLetters.put(record)),
+          this.tracing.traceDeadLetter(this.deps.eventHubName, record, () => this.deps.deadLetters.put(record)),
         ).then(() => {
           written.deadLetters.add(record.sequenceNumber);
         }),
@@ -198,11 +207,12 @@ export class BatchPipeline {
       if (input instanceof Error) outcomes[i] = this.failed(partitionId, ordered[i] as ReceivedEventData, input, 1);
       else pending.push(i);
     });
+    if (pending.length === 0) return outcomes;
     const { abandon } = stop;
     const firstRound = stop.stopStarting && abandon ? AbortSignal.any([stop.stopStarting, abandon]) : (stop.stopStarting ?? abandon);
-    for (let round = 1; pending.length > 0; round++) {
-      const signal = round === 1 ? firstRound : abandon;
-      const inputs = pending.map((i) => (round === 1 ? (decoded[i] as EventInput) : { ...(decoded[i] as EventInput), attempt: round }));
+    const round = async (number: number) => {
+      const signal = number === 1 ? firstRound : abandon;
+      const inputs = pending.map((i) => (number === 1 ? (decoded[i] as EventInput) : { ...(decoded[i] as EventInput), attempt: number }));
       const settlements = await this.attempt(inputs, signal);
       const failures: Array<{ index: number; error: unknown }> = [];
       pending.forEach((index, k) => {
@@ -235,21 +245,20 @@ export class BatchPipeline {
         );
       });
       pending = failures.map((f) => f.index);
-      if (pending.length === 0) break;
-      const requested = Math.max(0, ...failures.map((f) => retryAfterMsOf(f.error) ?? 0));
-      // Throttled only: the service said how long to wait, and no longer (a model's router paces the retries
-      // itself); growing the backoff round after round would leave the quota unused. Otherwise the exponent stops
-      // growing once the cap is reached, so a long outage keeps probing at the cap.
-      const throttledOnly = failures.every((f) => f.error instanceof Error && f.error.name === "ThrottledError");
-      const delayMs = throttledOnly
-        ? Math.min(this.deps.retry.maxDelayMs, requested)
-        : backoffDelayMs(this.deps.retry, Math.min(round, 30), Math.random, requested || undefined);
-      try {
-        await sleep(delayMs, undefined, abandon ? { signal: abandon } : {});
-      } catch {
-        for (const index of pending) outcomes[index] = { kind: "interrupted" };
-        break;
-      }
+      if (failures.length > 0) throw new EventsToRetry(failures.map((f) => f.error));
+    };
+    try {
+      // Rounds go on until every event has settled: the limit is on each event's own attempts, counted above.
+      await withRetry(round, this.deps.retry, {
+        attempts: Infinity,
+        signal: abandon,
+        isRetryable: (error) => error instanceof EventsToRetry,
+        requestedDelayMs: retryAfterMsOf,
+        onlyRequestedDelay: (error) => error instanceof EventsToRetry && error.throttledOnly,
+      });
+    } catch (error) {
+      if (!(error instanceof RetryAbortedError)) throw error;
+      for (const index of pending) outcomes[index] = { kind: "interrupted" };
     }
     return outcomes;
   }
@@ -324,5 +333,23 @@ function decodeOrPoison(partitionId: string, event: ReceivedEventData): EventInp
     return decodeEvent(partitionId, event);
   } catch (error) {
     return error instanceof Error ? error : new Error(String(error));
+  }
+}
+
+/** Events of one processing round that go again together, after one backoff at least as long as any of them asked. */
+class EventsToRetry extends Error {
+  override readonly name = "EventsToRetry";
+  /** The longest wait a failure asked for (a 429's Retry-After), if any did. */
+  readonly retryAfterMs: number | undefined;
+  /**
+   * Throttled only: the service said how long to wait, and no longer (a model's router paces the retries itself);
+   * growing the backoff round after round would leave the quota unused.
+   */
+  readonly throttledOnly: boolean;
+  constructor(errors: unknown[]) {
+    super(`${plural(errors.length, "event")} to retry`);
+    const requested = Math.max(0, ...errors.map((error) => retryAfterMsOf(error) ?? 0));
+    this.retryAfterMs = requested || undefined;
+    this.throttledOnly = errors.every((error) => error instanceof Error && error.name === "ThrottledError");
   }
 }

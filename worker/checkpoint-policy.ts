@@ -9,7 +9,7 @@ import type { Logger } from "pino";
 import { withRetry, type RetryPolicy } from "./retry";
 import { errorFields } from "./telemetry/logger";
 import type { WorkerMetrics } from "./telemetry/metrics";
-import { traceCheckpoint } from "./telemetry/spans";
+import { NO_TRACING, type PartitionScope, type Tracing } from "./observability";
 
 export interface CheckpointPosition {
   sequenceNumber: number;
@@ -77,13 +77,6 @@ export class CheckpointPolicy {
   }
 }
 
-export interface PartitionScope {
-  fullyQualifiedNamespace: string;
-  eventHubName: string;
-  consumerGroup: string;
-  partitionId: string;
-}
-
 export type CheckpointResult = "written" | "nothing_pending" | "skipped_backwards" | "skipped_not_owner" | "failed";
 
 /** Applies a CheckpointPolicy to the checkpoint store for one partition. */
@@ -99,6 +92,7 @@ export class PartitionCheckpointer {
       retry: RetryPolicy;
       isOwner: () => boolean;
       metrics: WorkerMetrics;
+      tracing?: Tracing;
       logger: Logger;
       now?: () => number;
     },
@@ -148,7 +142,7 @@ export class PartitionCheckpointer {
   }
 
   private async write(): Promise<CheckpointResult> {
-    const { scope, store, retry, isOwner, metrics, logger } = this.deps;
+    const { scope, store, retry, isOwner, metrics, tracing = NO_TRACING, logger } = this.deps;
     const partition = scope.partitionId;
     const position = this.policy.pending();
     if (!position) {
@@ -166,7 +160,7 @@ export class PartitionCheckpointer {
     const checkpoint: Checkpoint = { ...scope, sequenceNumber: position.sequenceNumber, offset: position.offset };
     const started = this.now();
     try {
-      await traceCheckpoint(scope, position.sequenceNumber, () =>
+      await tracing.traceCheckpoint(scope, position.sequenceNumber, () =>
         withRetry(() => store.updateCheckpoint(checkpoint), retry, {
           onRetry: (error, attempt, delayMs) =>
             logger.warn({ partitionId: partition, attempt, delayMs, err: errorFields(error) }, "checkpoint write failed; retrying"),

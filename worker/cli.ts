@@ -1,13 +1,19 @@
-// `npm run worker`: parse the configuration (exit 2 on bad input), start the worker, stop on SIGTERM/SIGINT.
-import { parseConfig } from "./config";
-import { StartupError, startWorker, type RunningWorker } from "./consumer";
-import { installShutdownHandlers } from "./shutdown";
-import type { WorkerStartedMessage } from "./telemetry/http-server";
-import { createLogger, errorFields } from "./telemetry/logger";
-import { startTracing } from "./telemetry/tracing";
+// `npm run worker`: parse the configuration (exit 2 on bad input), start the worker, stop on SIGTERM/SIGINT. Built
+// on the worker's public surface (index.ts), as any other program that runs a worker would be.
+import {
+  createLogger,
+  errorFields,
+  installShutdownHandlers,
+  parseConfig,
+  startTracing,
+  startWorker,
+  StartupError,
+  type RunningWorker,
+  type WorkerStartedMessage,
+} from "./index";
 
 async function main(): Promise<void> {
-  const parsed = parseConfig(process.argv.slice(2), process.env);
+  const parsed = await parseConfig(process.argv.slice(2), process.env);
   if (parsed.kind === "exit") {
     process.exitCode = parsed.exitCode;
     return;
@@ -32,7 +38,7 @@ async function main(): Promise<void> {
   });
   if (tracing) logger.info({ tracing: tracing.backend }, `tracing on: exporting to ${tracing.backend}`);
 
-  const starting: Promise<RunningWorker> = startWorker(config, logger);
+  const starting: Promise<RunningWorker> = startWorker(config, logger, tracing);
   // Installed before start-up finishes: a signal during start-up still stops what has started, in order.
   installShutdownHandlers({
     stop: async () => {

@@ -1,42 +1,26 @@
 // Worker configuration: every setting is an environment variable and a command-line flag of the same
-// name (EVENTHUB_NAME <-> --eventhub-name; the flag wins). Each is declared once (settings/declare.ts): the
-// core ones here, each sink's and processor's in its own module. Parsed and validated once, at the edge,
+// name (EVENTHUB_NAME <-> --eventhub-name; the flag wins). Each is declared once (settings/declare.ts): where the
+// hub and storage are in connection-settings.ts, the other core ones here, each sink's and processor's in its own module. Parsed and validated once, at the edge,
 // before anything connects; every bad value is reported at once and the CLI exits with code 2.
 import { Command } from "commander";
 import { commanderExitCode } from "../common/cli";
-import { checkpointContainerName, DEAD_LETTER_CONTAINER, WORKER_METRICS_PORT, WORKERS_CONSUMER_GROUP } from "../common/names";
+import { WORKER_METRICS_PORT } from "../common/names";
+import { connectionConflicts, CONNECTION_SETTINGS, missingConnection, toConnection, type Connection } from "./connection-settings";
 import { allowedChoices, choosePlugin, type AnyProcessorPlugin, type AnySinkPlugin, type Environment, type PluginContext } from "./plugins";
 import { PROCESSORS, type ProcessorConfig } from "./processing/index";
 import {
   addSettingOptions,
-  describeValue,
+  checkSettings,
   flagOf,
   mergeSettings,
   rawSettings,
-  schemaOf,
   type Problem,
   type RawSettings as RawSettingsOf,
-  type Setting,
   type Values,
 } from "./settings/declare";
-import {
-  boolean,
-  consumerGroupName,
-  containerName,
-  entityName,
-  eventHubConnectionString,
-  hostName,
-  httpUrl,
-  integer,
-  oneOf,
-  parsed,
-  storageConnectionString,
-  text,
-} from "./settings/values";
+import { boolean, integer, oneOf, parsed, text } from "./settings/values";
 import { SINKS, type SinkConfig } from "./sinks/index";
 
-const EVENT_HUBS = "Event Hubs:";
-const STORAGE = "Checkpoint and dead-letter storage:";
 const TUNING = "Consumer tuning:";
 const FLEET = "Fleet coordination (the replicas of the consumer group):";
 const PROCESSING = "Processing:";
@@ -53,24 +37,7 @@ const pluginChoice = <P extends AnySinkPlugin | AnyProcessorPlugin>(plugins: rea
 // Event Hubs, storage, consumer tuning, and the choice of processor with its retries: listed before the
 // processors' own settings.
 const CONSUMER_SETTINGS = {
-  EVENTHUB_CONNECTION_STRING: { group: EVENT_HUBS, value: eventHubConnectionString, secret: true,
-    help: "Event Hubs connection string (namespace- or hub-level, with Listen rights). Alternative to EVENTHUB_NAMESPACE" },
-  EVENTHUB_NAMESPACE: { group: EVENT_HUBS, value: hostName,
-    help: "fully qualified namespace (e.g. myns.servicebus.windows.net), authenticated with DefaultAzureCredential" },
-  EVENTHUB_NAME: { group: EVENT_HUBS, value: entityName, help: "event hub name; optional when the connection string has EntityPath (then it must match)" },
-  EVENTHUB_CONSUMER_GROUP: { group: EVENT_HUBS, value: consumerGroupName, default: WORKERS_CONSUMER_GROUP, help: "consumer group the workers share" },
-  EVENTHUB_MAX_RETRIES: { group: EVENT_HUBS, value: integer(0, 20), default: "3", help: "SDK retries per AMQP operation" },
-  EVENTHUB_RETRY_DELAY_MS: { group: EVENT_HUBS, value: integer(1, 60_000), default: "1000", help: "SDK delay between AMQP retries (ms)" },
-  EVENTHUB_OPERATION_TIMEOUT_MS: { group: EVENT_HUBS, value: integer(1000, 600_000), default: "60000", help: "SDK timeout per AMQP operation (ms)" },
-
-  STORAGE_CONNECTION_STRING: { group: STORAGE, value: storageConnectionString, secret: true,
-    help: "storage account connection string. Alternative to STORAGE_ACCOUNT_URL" },
-  STORAGE_ACCOUNT_URL: { group: STORAGE, value: httpUrl("https://<account>.blob.core.windows.net"),
-    help: "blob endpoint (e.g. https://acct.blob.core.windows.net), authenticated with DefaultAzureCredential" },
-  CHECKPOINT_CONTAINER: { group: STORAGE, value: containerName, defaultShown: "checkpoints-<consumer group>",
-    help: "container for checkpoints and ownership (one per consumer group)" },
-  DEAD_LETTER_CONTAINER: { group: STORAGE, value: containerName, default: DEAD_LETTER_CONTAINER, help: "container for poison events" },
-  CREATE_CONTAINERS: { group: STORAGE, value: boolean, default: "true", help: "create missing containers at start (false: fail with a clear error instead)" },
+  ...CONNECTION_SETTINGS,
 
   MAX_BATCH_SIZE: { group: TUNING, value: integer(1, 5000), default: "100", help: "events per processEvents batch (SDK default 1)" },
   MAX_WAIT_MS: { group: TUNING, value: integer(10, 600_000), default: "1000", help: "longest wait to fill a batch (ms; SDK default 60000)" },
@@ -138,30 +105,9 @@ export type RawSettings = RawSettingsOf<SettingName>;
  */
 export type WorkerEnvironment<Value = string> = Partial<Record<SettingName, Value>>;
 const SETTING_NAMES = Object.keys(SETTINGS) as SettingName[];
-const schema = schemaOf(SETTINGS);
-
-/** Which core settings must be present together; checked on the raw values so they are reported with value errors. */
-function missingCore(raw: RawSettings): Problem[] {
-  const problems: Problem[] = [];
-  const has = (name: SettingName) => raw[name] !== undefined;
-  const hasEntityPath = /(^|;)\s*EntityPath=/i.test(raw.EVENTHUB_CONNECTION_STRING ?? "");
-  if (!has("EVENTHUB_CONNECTION_STRING") && !has("EVENTHUB_NAMESPACE"))
-    problems.push(["EVENTHUB_CONNECTION_STRING", "required: set EVENTHUB_CONNECTION_STRING or EVENTHUB_NAMESPACE"]);
-  if (has("EVENTHUB_CONNECTION_STRING") && has("EVENTHUB_NAMESPACE"))
-    problems.push(["EVENTHUB_NAMESPACE", "set only one of EVENTHUB_CONNECTION_STRING and EVENTHUB_NAMESPACE"]);
-  if (!has("EVENTHUB_NAME") && !hasEntityPath) problems.push(["EVENTHUB_NAME", "required unless the connection string has EntityPath"]);
-  if (!has("STORAGE_CONNECTION_STRING") && !has("STORAGE_ACCOUNT_URL"))
-    problems.push(["STORAGE_CONNECTION_STRING", "required: set STORAGE_CONNECTION_STRING or STORAGE_ACCOUNT_URL"]);
-  if (has("STORAGE_CONNECTION_STRING") && has("STORAGE_ACCOUNT_URL"))
-    problems.push(["STORAGE_ACCOUNT_URL", "set only one of STORAGE_CONNECTION_STRING and STORAGE_ACCOUNT_URL"]);
-  return problems;
-}
 
 function coreConflicts(s: CoreValues): Problem[] {
-  const problems: Problem[] = [];
-  const entityPath = s.EVENTHUB_CONNECTION_STRING?.entityPath;
-  if (s.EVENTHUB_NAME && entityPath && s.EVENTHUB_NAME !== entityPath)
-    problems.push(["EVENTHUB_NAME", `must match the connection string's EntityPath "${entityPath}"`]);
+  const problems: Problem[] = connectionConflicts(s);
   if (s.LOAD_BALANCING_OWNERSHIP_EXPIRATION_MS <= s.LOAD_BALANCING_UPDATE_INTERVAL_MS)
     problems.push(["LOAD_BALANCING_OWNERSHIP_EXPIRATION_MS", `must be greater than LOAD_BALANCING_UPDATE_INTERVAL_MS, which is ${s.LOAD_BALANCING_UPDATE_INTERVAL_MS}`]);
   if (s.RETRY_MAX_DELAY_MS < s.RETRY_BASE_DELAY_MS)
@@ -190,23 +136,7 @@ function missingForPlugins(raw: RawSettings, env: Environment): Problem[] {
   ]);
 }
 
-export interface WorkerConfig {
-  eventHub: {
-    /** Exactly one of the two is set. */
-    connectionString?: string;
-    fullyQualifiedNamespace?: string;
-    eventHubName: string;
-    consumerGroup: string;
-    retry: { maxRetries: number; retryDelayInMs: number; timeoutInMs: number };
-  };
-  storage: {
-    /** Exactly one of the two is set. */
-    connectionString?: string;
-    accountUrl?: string;
-    checkpointContainer: string;
-    deadLetterContainer: string;
-    createContainers: boolean;
-  };
+export interface WorkerConfig extends Connection {
   subscription: { maxBatchSize: number; maxWaitTimeMs: number; prefetchCount: number; startPosition: "earliest" | "latest" };
   checkpoint: { everyEvents: number; everyMs: number };
   loadBalancing: { strategy: "greedy" | "balanced"; updateIntervalMs: number; ownershipExpirationMs: number };
@@ -228,29 +158,10 @@ function pluginConfig<C>(choice: { plugin: AnyPlugin; selection: string }, value
 }
 
 function toWorkerConfig(s: CoreValues, values: Record<string, unknown>, env: Environment): WorkerConfig {
-  const eventHubName = s.EVENTHUB_NAME ?? s.EVENTHUB_CONNECTION_STRING?.entityPath ?? "";
-  const context = { eventHubName, consumerGroup: s.EVENTHUB_CONSUMER_GROUP, env };
+  const connection = toConnection(s);
+  const context = { eventHubName: connection.eventHub.eventHubName, consumerGroup: s.EVENTHUB_CONSUMER_GROUP, env };
   return {
-    eventHub: {
-      ...(s.EVENTHUB_CONNECTION_STRING
-        ? { connectionString: s.EVENTHUB_CONNECTION_STRING.raw }
-        : { fullyQualifiedNamespace: s.EVENTHUB_NAMESPACE }),
-      eventHubName,
-      consumerGroup: s.EVENTHUB_CONSUMER_GROUP,
-      retry: {
-        maxRetries: s.EVENTHUB_MAX_RETRIES,
-        retryDelayInMs: s.EVENTHUB_RETRY_DELAY_MS,
-        timeoutInMs: s.EVENTHUB_OPERATION_TIMEOUT_MS,
-      },
-    },
-    storage: {
-      ...(s.STORAGE_CONNECTION_STRING
-        ? { connectionString: s.STORAGE_CONNECTION_STRING }
-        : { accountUrl: s.STORAGE_ACCOUNT_URL }),
-      checkpointContainer: s.CHECKPOINT_CONTAINER ?? checkpointContainerName(s.EVENTHUB_CONSUMER_GROUP),
-      deadLetterContainer: s.DEAD_LETTER_CONTAINER,
-      createContainers: s.CREATE_CONTAINERS,
-    },
+    ...connection,
     subscription: {
       maxBatchSize: s.MAX_BATCH_SIZE,
       maxWaitTimeMs: s.MAX_WAIT_MS,
@@ -283,28 +194,15 @@ export type ConfigResult =
  * where variables named by a setting (a deployment's apiKeyEnv) are looked up.
  */
 export function validateSettings(raw: RawSettings, env: Environment = {}): ConfigResult {
-  const missing = [...missingCore(raw), ...missingForPlugins(raw, env)];
-  const result = schema.safeParse(raw);
-  let problems: Problem[] = missing;
-  if (!result.success) {
-    problems = [...missing, ...result.error.issues.map((issue): Problem => [String(issue.path[0]), issue.message])];
-  } else {
-    const values = result.data as Record<string, unknown>;
-    const core = values as CoreValues;
-    const conflicts = [
-      ...coreConflicts(core),
-      ...[core.PROCESSOR.plugin, core.SINK.plugin].flatMap((plugin: AnyPlugin) => plugin.conflicts?.(values as never) ?? []),
-    ];
-    problems = [...missing, ...conflicts];
-    if (problems.length === 0) return { kind: "ok", config: toWorkerConfig(core, values, env) };
-  }
-  return {
-    kind: "invalid",
-    problems: problems.map(([name, message]) => {
-      const setting: Setting = SETTINGS[name as SettingName];
-      return `${name} (${flagOf(name)}) = ${describeValue(setting, raw[name as SettingName])}: ${message}`;
-    }),
-  };
+  const checked = checkSettings(SETTINGS, raw, {
+    missing: [...missingConnection(raw), ...missingForPlugins(raw, env)],
+    conflicts: (values) => {
+      const core = values as CoreValues;
+      return [...coreConflicts(core), ...[core.PROCESSOR.plugin, core.SINK.plugin].flatMap((plugin: AnyPlugin) => plugin.conflicts?.(values as never) ?? [])];
+    },
+  });
+  if (checked.kind === "invalid") return checked;
+  return { kind: "ok", config: toWorkerConfig(checked.values as CoreValues, checked.values as Record<string, unknown>, env) };
 }
 
 function buildCommand(): Command {

@@ -1,36 +1,8 @@
 import { isRestError, type ContainerClient } from "@azure/storage-blob";
+import { deadLetterBlobName, type DeadLetterBody, type DeadLetterRecord } from "../common/dead-letter-record";
 import { isJsonMediaType, jsonTooDeep, utf8OrUndefined } from "./decode-event";
 
-/** One event that could not be processed, with everything needed to inspect or replay it. */
-export interface DeadLetterRecord {
-  eventHubName: string;
-  consumerGroup: string;
-  partitionId: string;
-  sequenceNumber: number;
-  offset: string;
-  enqueuedTimeUtc: string;
-  messageId?: string;
-  contentType?: string;
-  /** Set when the event was sent with one; a replay sends it with the same key. */
-  partitionKey?: string;
-  properties: Record<string, unknown>;
-  body: DeadLetterBody;
-  error: { name: string; message: string; attempts: number };
-  deadLetteredAt: string;
-  /** Set when the body or properties could not be written as they were: why, and what was left out. */
-  unserialisable?: string;
-}
-
-export interface DeadLetterBody {
-  /** "omitted": a body that was never bytes and cannot be written as JSON (see `unserialisable`). */
-  encoding: "base64" | "json" | "utf8" | "omitted";
-  data: unknown;
-}
-
-/**
- * Writes each dead letter as one JSON blob named `<hub>/<consumer group>/<partition>/<sequenceNumber>.json`.
- * The name is fixed per event, so writing it again after a replay overwrites the same blob (idempotent).
- */
+/** Writes each dead letter as one JSON blob, named by deadLetterBlobName: written again, it overwrites the same blob. */
 export class BlobDeadLetterStore {
   constructor(
     private readonly container: ContainerClient,
@@ -53,14 +25,6 @@ export class BlobDeadLetterStore {
       await upload();
     }
   }
-}
-
-export function deadLetterBlobName(
-  source: { eventHubName: string; consumerGroup: string },
-  partitionId: string,
-  sequenceNumber: number,
-): string {
-  return `${source.eventHubName}/${source.consumerGroup}/${partitionId}/${sequenceNumber}.json`;
 }
 
 /**

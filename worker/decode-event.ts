@@ -1,5 +1,6 @@
 import type { ReceivedEventData } from "@azure/event-hubs";
-import { PoisonEventError, type EventInput } from "./processing/processor";
+import { PoisonEventError } from "./failures";
+import type { EventInput } from "./processing/processor";
 
 /**
  * Turns a received event into the plain EventInput a processor sees.

@@ -22,7 +22,6 @@
 // sending new events, lets the events already sent finish (their retries too), commits and checkpoints where
 // they end, and only then lets the partition go. A partition lost to another owner stops everything at once:
 // its events still queued are dropped before they cost anything.
-import { setTimeout as sleep } from "node:timers/promises";
 import {
   CloseReason,
   type PartitionContext,
@@ -32,10 +31,10 @@ import {
 import type { Logger } from "pino";
 import type { BatchOutcome, ProcessedBatch, StopSignals } from "./batch-pipeline";
 import { PartitionCheckpointer, type CheckpointSchedule } from "./checkpoint-policy";
+import { NO_TRACING, type Tracing } from "./observability";
 import type { OwnershipTracker } from "./ownership-tracker";
-import { backoffDelayMs, type RetryPolicy } from "./retry";
+import { withRetry, type RetryPolicy } from "./retry";
 import { errorFields } from "./telemetry/logger";
-import { annotateBatch, traceBatch } from "./telemetry/spans";
 import type { WorkerMetrics } from "./telemetry/metrics";
 
 /**
@@ -86,6 +85,8 @@ export interface PartitionHandlerDeps {
   /** Backoff between re-runs of a batch that could not be made durable; never gives up. */
   batchRetry: RetryPolicy;
   metrics: WorkerMetrics;
+  /** Spans of the batches and checkpoints (default: none). */
+  tracing?: Tracing;
   logger: Logger;
 }
 
@@ -96,7 +97,11 @@ export class PartitionHandler {
   /** Set when drain()'s deadline passes: everything still running is abandoned. */
   private readonly abandonAll = new AbortController();
 
-  constructor(private readonly deps: PartitionHandlerDeps) {}
+  private readonly tracing: Tracing;
+
+  constructor(private readonly deps: PartitionHandlerDeps) {
+    this.tracing = deps.tracing ?? NO_TRACING;
+  }
 
   readonly handlers: SubscriptionEventHandlers = {
     processInitialize: (context) => this.initialize(context),
@@ -199,6 +204,7 @@ export class PartitionHandler {
         retry: storageRetry,
         isOwner: () => ownership.isOwner(context.partitionId),
         metrics,
+        tracing: this.tracing,
         logger,
       }),
       closed: new AbortController(),
@@ -237,7 +243,7 @@ export class PartitionHandler {
       return;
     }
     this.deps.logger.debug({ partitionId: context.partitionId, events: events.length, first: events[0]?.sequenceNumber }, "batch received");
-    const batch = traceBatch(context, events, () => this.startBatch(state, events, context.partitionId));
+    const batch = this.tracing.traceBatch(context, events, () => this.startBatch(state, events, context.partitionId));
     state.inFlight.add(batch);
     void batch.finally(() => state.inFlight.delete(batch));
     // Backpressure: the SDK gets control back (and receives the next batch) only below the pipeline depth.
@@ -262,7 +268,7 @@ export class PartitionHandler {
       const outcome = await this.commitUntilDurable(batch, stop.abandon);
       if (!outcome) return false; // the partition closed before the batch became durable: nothing to checkpoint
       this.recordOutcome(events, outcome, partition);
-      annotateBatch(outcome);
+      this.tracing.annotateBatch(outcome);
       if (outcome.lastEvent) {
         const { sequenceNumber, offset } = outcome.lastEvent;
         state.checkpointer.recordDurable({ sequenceNumber, offset }, outcome.processed + outcome.deadLettered);
@@ -286,21 +292,23 @@ export class PartitionHandler {
     const { batches, batchRetry, metrics, logger } = this.deps;
     const partition = batch.partitionId;
     const events = batch.records.length + batch.deadLetters.length;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await batches.commit(batch);
-      } catch (error) {
-        if (stopping.aborted) return undefined;
-        metrics.eventsFailed.inc({ partition, reason: "batch" }, events);
-        // Backoff grows to the cap and stays there: the partition pauses instead of stalling or losing events.
-        const delayMs = backoffDelayMs(batchRetry, Math.min(attempt, 30), Math.random);
-        logger.warn(
-          { partitionId: partition, attempt, delayMs, events, err: errorFields(error) },
-          "batch could not be made durable (sink or dead-letter store failing); pausing the partition, then retrying the writes that failed",
-        );
-        await sleep(Math.max(delayMs, batchRetry.baseDelayMs), undefined, { signal: stopping }).catch(() => undefined);
-        if (stopping.aborted) return undefined;
-      }
+    try {
+      // Backoff grows to the cap and stays there: the partition pauses instead of stalling or losing events.
+      return await withRetry(() => batches.commit(batch), batchRetry, {
+        attempts: Infinity,
+        signal: stopping,
+        isRetryable: () => true,
+        minDelayMs: batchRetry.baseDelayMs,
+        onRetry: (error, attempt, delayMs) => {
+          metrics.eventsFailed.inc({ partition, reason: "batch" }, events);
+          logger.warn(
+            { partitionId: partition, attempt, delayMs, events, err: errorFields(error) },
+            "batch could not be made durable (sink or dead-letter store failing); pausing the partition, then retrying the writes that failed",
+          );
+        },
+      });
+    } catch {
+      return undefined; // retried until it succeeds, so only a stop (RetryAbortedError) ends up here
     }
   }
 

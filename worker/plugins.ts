@@ -5,6 +5,7 @@ import type { TokenCredential } from "@azure/core-auth";
 import type { BlobServiceClient } from "@azure/storage-blob";
 import type { Logger } from "pino";
 import type { QuotaParticipant } from "./fleet/fleet-coordinator";
+import type { Tracing } from "./observability";
 import type { Processor } from "./processing/processor";
 import type { Problem, RawSettings, Settings, Values } from "./settings/declare";
 import type { Sink } from "./sinks/sink";
@@ -17,6 +18,8 @@ export interface PluginRuntime {
   /** The storage account of STORAGE_CONNECTION_STRING / STORAGE_ACCOUNT_URL. */
   blobService: BlobServiceClient;
   metrics: WorkerMetrics;
+  /** Spans for what the plugin calls (NO_TRACING when tracing is off). */
+  tracing: Tracing;
   logger: Logger;
   /** Model deployments whose quota the replicas of the consumer group share. */
   shareQuotas(participants: readonly QuotaParticipant[]): void;

@@ -1,6 +1,6 @@
 // Whether the worker's writes (results to the sink, dead letters) currently succeed, for readiness: a worker
 // whose writes all fail cannot move any partition, so it must not report ready.
-import type { DeadLetterRecord } from "./dead-letter";
+import type { DeadLetterRecord } from "../common/dead-letter-record";
 import type { ResultRecord, Sink } from "./sinks/sink";
 import { errorFields } from "./telemetry/logger";
 

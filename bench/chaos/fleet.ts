@@ -4,7 +4,7 @@
 import { resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { REPO_ROOT } from "../../tools/ts-child";
-import type { WorkerEnvironment } from "../../worker/config";
+import type { WorkerEnvironment } from "../../worker/index";
 import { BenchWorker } from "../worker-process";
 import { CHAOS_RESULTS_CONTAINER } from "./blob-results";
 

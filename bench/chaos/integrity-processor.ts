@@ -8,7 +8,7 @@
 // every event first asks that model server, as a processor that calls a remote model does: while the model
 // is out (503), the failure is transient and the event must wait, never be dead-lettered.
 import { analyzeEvent } from "../../worker/processing/text-insights";
-import type { EventInput } from "../../worker/processing/processor";
+import type { EventInput } from "../../worker/index";
 import { bodyBytesOf, sha256 } from "./stamped-events";
 
 export interface IntegrityResult {

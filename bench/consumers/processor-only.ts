@@ -4,7 +4,7 @@
 // BENCH_BATCHES_IN_FLIGHT at once (one per partition, which already keeps every thread busy).
 // Bodies are decoded before the clock starts. Child process of `npm run bench`.
 import { z } from "zod";
-import type { EventInput } from "../../worker/processing/processor";
+import type { EventInput } from "../../worker/index";
 import { startTextInsights } from "../../worker/processing/text-insights-processor";
 import { CONTENT_TYPE, generateEvents } from "../workload";
 import { readChildSettings, reportSummary } from "./child-protocol";

@@ -1,6 +1,11 @@
 // The quota benchmark's chart as hand-written SVG: goodput as a share of the quota per configuration, one bar
 // each (median), grouped by quota, then the fleet scenarios, with the 90% target line.
-import type { QuotaReport } from "./run";
+
+/** What the chart reads of the quota report (run.ts): each configuration's and fleet scenario's name and median goodput share. */
+export interface QuotaChartInput {
+  runs: ReadonlyArray<{ id: string; label: string; quota: string; goodputShare: { median: number } }>;
+  fleet: ReadonlyArray<{ label: string; spreads: { goodputShare: { median: number } } }>;
+}
 
 const WIDTH = 900;
 const LEFT = 330;
@@ -10,7 +15,7 @@ const GAP = 8;
 
 const escapeXml = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
-export function renderQuotaChart(report: QuotaReport): string {
+export function renderQuotaChart(report: QuotaChartInput): string {
   const plot = WIDTH - LEFT - RIGHT;
   const x = (share: number) => LEFT + Math.min(share, 1.2) / 1.2 * plot;
   const top = 50;

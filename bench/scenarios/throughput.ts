@@ -5,7 +5,7 @@
 import { EventHubProducerClient } from "@azure/event-hubs";
 import { checkpointContainerName } from "../../common/names";
 import type { LocalStack } from "../../emulator/index";
-import type { WorkerConfig } from "../../worker/config";
+import type { WorkerConfig } from "../../worker/index";
 import { waitFor } from "../../tools/wait-for";
 import { runConsumerChild, type ChildMeasurement } from "../consumers/run-child";
 import {

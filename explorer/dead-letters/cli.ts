@@ -12,7 +12,8 @@ import { formatEntry, formatList, formatOutcomes } from "./format";
 import { purgeDeadLetters } from "./purge";
 import { replayToHubs, type ReplayOutcome } from "./replay";
 import { parseSelection, selectDeadLetters } from "./select";
-import { DeadLetterStore, ID_FORMAT, parseDeadLetterId, type DeadLetterEntry } from "./store";
+import type { DeadLetterEntry } from "./entry";
+import { DeadLetterStore, ID_FORMAT, parseDeadLetterId } from "./store";
 import { plural } from "../../common/plural";
 
 const HUB_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,49}$/;

@@ -1,7 +1,7 @@
 // Which dead letters an operation applies to. The same filters come from CLI flags and from the explorer's
 // query parameters, as strings, and are validated once here; each problem names the filter and what is allowed.
 import { z } from "zod";
-import type { DeadLetterEntry, ReplayState } from "./store";
+import type { DeadLetterEntry, ReplayState } from "./entry";
 
 export const REPLAY_STATES = ["pending", "in-flight", "replayed", "all"] as const;
 

@@ -1,7 +1,7 @@
 // Human-readable output of the dead-letter CLI (the explorer page renders the same entries itself).
 import type { ReplayOutcome } from "./replay";
 import type { PurgeOutcome } from "./purge";
-import type { DeadLetterEntry } from "./store";
+import type { DeadLetterEntry } from "./entry";
 import { plural } from "../../common/plural";
 
 const oneLine = (text: string, width: number) => {

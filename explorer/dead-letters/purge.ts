@@ -2,7 +2,7 @@
 // that a replay claimed or marked in the meantime is not deleted behind the operator's back.
 import type { ContainerClient } from "@azure/storage-blob";
 import { messageOf, statusOf } from "./replay";
-import type { DeadLetterEntry } from "./store";
+import type { DeadLetterEntry } from "./entry";
 
 export interface PurgeOutcome {
   id: string;

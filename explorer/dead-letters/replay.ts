@@ -10,8 +10,9 @@
 import { randomUUID } from "node:crypto";
 import type { EventData, EventHubProducerClient } from "@azure/event-hubs";
 import type { ContainerClient } from "@azure/storage-blob";
-import type { DeadLetterBody, DeadLetterRecord } from "../../worker/dead-letter";
-import { MARK, type DeadLetterEntry } from "./store";
+import type { DeadLetterBody, DeadLetterRecord } from "../../common/dead-letter-record";
+import type { DeadLetterEntry } from "./entry";
+import { MARK } from "./store";
 
 /** A claim older than this is taken to be from a replay that died before marking. */
 const IN_FLIGHT_LEASE_MS = 60_000;

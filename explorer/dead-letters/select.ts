@@ -1,7 +1,8 @@
 // Turns "these ids" or "these filters" into the dead letters an operation acts on: explicit ids are read one by
 // one (an unknown id is an error, not silently skipped), filters list one hub and consumer group.
 import { parseFilter, narrows, type DeadLetterFilter, type RawFilter } from "./filter";
-import { ID_FORMAT, parseDeadLetterId, type DeadLetterEntry, type DeadLetterId, type DeadLetterStore } from "./store";
+import type { DeadLetterEntry } from "./entry";
+import { ID_FORMAT, parseDeadLetterId, type DeadLetterId, type DeadLetterStore } from "./store";
 
 export interface Selection {
   ids: string[];

@@ -1,24 +1,9 @@
 // Reads the worker's dead-letter container (`<hub>/<consumer group>/<partition>/<sequenceNumber>.json`, one
 // DeadLetterRecord per blob) and the replay marks this tool keeps in each blob's metadata.
 import type { BlobDownloadResponseParsed, ContainerClient } from "@azure/storage-blob";
-import { deadLetterBlobName, type DeadLetterRecord } from "../../worker/dead-letter";
+import { deadLetterBlobName, type DeadLetterRecord } from "../../common/dead-letter-record";
+import type { DeadLetterEntry, ReplayState } from "./entry";
 import { matches, type DeadLetterFilter } from "./filter";
-
-/** Where a dead letter is in its replay: never replayed, claimed by a replay that has not confirmed its send, or sent. */
-export type ReplayState =
-  | { state: "pending" }
-  | { state: "in-flight"; replayId: string; claimedAt: string; target: string }
-  | { state: "replayed"; replayId: string; claimedAt: string; replayedAt: string; target: string };
-
-export interface DeadLetterEntry {
-  /** `<hub>/<consumer group>/<partition>/<sequenceNumber>`: the blob name without `.json`. */
-  id: string;
-  blobName: string;
-  /** The blob's ETag when read: every write back is conditional on it. */
-  etag: string;
-  replay: ReplayState;
-  record: DeadLetterRecord;
-}
 
 export interface DeadLetterId {
   eventHubName: string;

@@ -21,7 +21,7 @@ import { isStartedMessage } from "../../tools/worker-process";
 import { FAST_WORKER_ENV, type LogLine, type ResultLine } from "../support/worker-process";
 import { envOf, execForm, healthcheckOf, inBuildContext, instructions, only, parseDockerfile } from "./dockerfile";
 import { assembleImage, contextSources } from "./imageRoot";
-import { moduleGraph, packageName } from "./moduleGraph";
+import { moduleGraph, packageName } from "../support/module-graph";
 
 interface PackageJson {
   name: string;

@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { moduleGraph } from "../docker/moduleGraph";
+import { moduleGraph } from "../support/module-graph";
 
 const ROOT = resolve(__dirname, "..", "..");
 const README = join(ROOT, "README.md");

@@ -1,6 +1,7 @@
 // What the worker hands a sink or processor plugin at start-up, for tests that build one directly: real
-// metrics and a silent logger, plus the storage account a test gives. Anything else a plugin reaches for fails loudly.
+// metrics, no tracing and a silent logger, plus the storage account a test gives. Anything else a plugin reaches for fails loudly.
 import pino from "pino";
+import { NO_TRACING } from "../../worker/observability";
 import type { PluginRuntime } from "../../worker/plugins";
 import { WorkerMetrics } from "../../worker/telemetry/metrics";
 
@@ -14,6 +15,7 @@ export function pluginRuntime(parts: Partial<Pick<PluginRuntime, "blobService">>
       return parts.blobService;
     },
     metrics: new WorkerMetrics(),
+    tracing: NO_TRACING,
     logger: pino({ level: "silent" }),
     shareQuotas: () => undefined, // one process, no fleet: each deployment paces on its own
   };

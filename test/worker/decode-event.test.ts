@@ -1,7 +1,7 @@
 import type { ReceivedEventData } from "@azure/event-hubs";
 import { describe, expect, it } from "vitest";
 import { decodeEvent, MAX_BODY_DEPTH } from "../../worker/decode-event";
-import { isPoisonEventError } from "../../worker/processing/processor";
+import { isPoisonEventError } from "../../worker/failures";
 
 // The SDK's own shape for a received event (what the subscription hands to processEvents).
 function received(body: unknown, extra: Partial<ReceivedEventData> = {}): ReceivedEventData {

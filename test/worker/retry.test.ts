@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { PoisonEventError } from "../../worker/processing/processor";
+import { PoisonEventError } from "../../worker/failures";
 import { backoffDelayMs, RetryAbortedError, withRetry, type RetryPolicy } from "../../worker/retry";
 
 const policy: RetryPolicy = { maxAttempts: 4, baseDelayMs: 10, maxDelayMs: 40 };
@@ -64,7 +64,63 @@ describe("withRetry", () => {
     expect((failure as RetryAbortedError).attempts).toBe(1);
     expect(((failure as Error).cause as Error).message).toBe("flaky");
     expect(attempts).toEqual([1]);
+    // Already aborted: the first attempt still runs (finished work must still be written), no retry follows.
     await expect(withRetry(operation, slowPolicy, { signal: controller.signal })).rejects.toBeInstanceOf(RetryAbortedError);
-    expect(attempts).toEqual([1]);
+    expect(attempts).toEqual([1, 1]); // this call's first attempt, and nothing after it
+  });
+
+  it("retries without limit when asked, until it succeeds or the signal aborts", async () => {
+    const fast: RetryPolicy = { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 };
+    const { operation, attempts } = failing(7);
+    await expect(withRetry(operation, fast, { attempts: Infinity })).resolves.toBe("ok after 8");
+    expect(attempts).toHaveLength(8);
+    const controller = new AbortController();
+    const endless = withRetry(async (attempt) => {
+      if (attempt === 3) controller.abort();
+      throw new Error(`failure ${attempt}`);
+    }, fast, { attempts: Infinity, signal: controller.signal });
+    const failure = await endless.catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(RetryAbortedError);
+    expect(((failure as Error).cause as Error).message).toBe("failure 3");
+  });
+
+  it("waits what a failure asks for, up to the cap, and never less than the floor", async () => {
+    const delays: number[] = [];
+    const asking = (retryAfterMs: number) => Object.assign(new Error("throttled"), { retryAfterMs });
+    const errors = [asking(25), asking(5_000), new Error("plain")];
+    await withRetry(async (attempt) => {
+      if (attempt <= errors.length) throw errors[attempt - 1];
+      return "done";
+    }, policy, {
+      attempts: Infinity,
+      requestedDelayMs: (e) => (e as { retryAfterMs?: number }).retryAfterMs,
+      minDelayMs: 3,
+      random: () => 0,
+      onRetry: (_e, _attempt, delayMs) => delays.push(delayMs),
+    });
+    expect(delays).toEqual([25, 40, 3]);
+  });
+
+  it("waits only what a failure asks for when told so: no backoff under it, nothing when it asks nothing", async () => {
+    const delays: number[] = [];
+    const throttled = (retryAfterMs?: number) => Object.assign(new Error("throttled"), { name: "ThrottledError", retryAfterMs });
+    const errors = [throttled(7), throttled(), throttled(5_000), new Error("plain")];
+    await withRetry(async (attempt) => {
+      if (attempt <= errors.length) throw errors[attempt - 1];
+      return "done";
+    }, policy, {
+      requestedDelayMs: (e) => (e as { retryAfterMs?: number }).retryAfterMs,
+      onlyRequestedDelay: (e) => (e as Error).name === "ThrottledError",
+      attempts: Infinity,
+      random: () => 0.999999,
+      onRetry: (_e, _attempt, delayMs) => delays.push(delayMs),
+    });
+    expect(delays).toEqual([7, 0, 40, 39]);
+  });
+
+  it("stops doubling the ceiling after 29 doublings, so a loop that never gives up keeps its cap", () => {
+    const huge: RetryPolicy = { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: Number.MAX_SAFE_INTEGER };
+    expect(backoffDelayMs(huge, 30, () => 0.5)).toBe(2 ** 28);
+    expect(backoffDelayMs(huge, 1_000, () => 0.5)).toBe(2 ** 28);
   });
 });

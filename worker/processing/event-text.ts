@@ -1,4 +1,4 @@
-import { PoisonEventError } from "./processor";
+import { PoisonEventError } from "../failures";
 import { plural } from "../../common/plural";
 
 /**

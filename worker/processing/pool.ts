@@ -2,7 +2,8 @@ import path from "node:path";
 import { MessageChannel } from "node:worker_threads";
 import { pathToFileURL } from "node:url";
 import { Piscina } from "piscina";
-import { TransientError, type EventInput, type EventSettlement, type Processor } from "./processor";
+import { TransientError } from "../failures";
+import type { EventInput, EventSettlement, Processor } from "./processor";
 import { Semaphore } from "./semaphore";
 import { ProcessingTimeoutError, toSettlement, type PoolTask, type TaskOutcome } from "./thread-protocol";
 

@@ -1,5 +1,7 @@
 import { threadId, type MessagePort } from "node:worker_threads";
-import { PoisonEventError, settle, type EventInput, type EventSettlement } from "./processor";
+import { PoisonEventError } from "../failures";
+import type { EventInput, EventSettlement } from "./processor";
+import { settle } from "./settle";
 
 /**
  * One task for a pool thread: several events of one batch (one message each way instead of one per event),

@@ -59,6 +59,28 @@ export function describeValue(setting: Setting, raw: string | undefined): string
 }
 
 /**
+ * Checks raw settings against their declarations and reports every problem at once, one message each (the name,
+ * the flag, the value unless secret, what is wrong): the presence rules (`missing`, on the raw text) with the values'
+ * own errors; then, once every value parses, the rules between values (`conflicts`).
+ */
+export function checkSettings<S extends Settings>(
+  settings: S,
+  raw: RawSettings,
+  rules: { missing: Problem[]; conflicts: (values: Values<S>) => Problem[] },
+): { kind: "ok"; values: Values<S> } | { kind: "invalid"; problems: string[] } {
+  const result = schemaOf(settings).safeParse(raw);
+  const values = result.data as Values<S> | undefined;
+  const problems: Problem[] = values
+    ? [...rules.missing, ...rules.conflicts(values)]
+    : [...rules.missing, ...(result.error?.issues ?? []).map((issue): Problem => [String(issue.path[0]), issue.message])];
+  if (values && problems.length === 0) return { kind: "ok", values };
+  return {
+    kind: "invalid",
+    problems: problems.map(([name, message]) => `${name} (${flagOf(name)}) = ${describeValue(settings[name] as Setting, raw[name])}: ${message}`),
+  };
+}
+
+/**
  * Joins sets of settings into one, in order. A name may appear in several sets (settings shared by two
  * processors) only as the very same declaration, so two modules cannot declare one name differently.
  */

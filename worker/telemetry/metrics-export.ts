@@ -4,16 +4,8 @@
 import type { Meter, Observable } from "@opentelemetry/api";
 import type { Registry } from "prom-client";
 
-let meter: Meter | undefined;
-
-/** Set once at start-up by startTracing when a metrics exporter runs. */
-export function useMeter(value: Meter | undefined): void {
-  meter = value;
-}
-
-/** Observes the registry's worker metrics from now on; call once every metric is registered. */
-export function exportPrometheusMetrics(registry: Registry): void {
-  if (!meter) return;
+/** Observes the registry's worker metrics through the meter (startTracing's) from now on; call once every metric is registered. */
+export function exportPrometheusMetrics(registry: Registry, meter: Meter): void {
   const instruments = new Map<string, Observable>();
   for (const { name, help, type: typed } of registry.getMetricsAsArray()) {
     if (!name.startsWith("worker_")) continue;

@@ -1,7 +1,6 @@
 // Prometheus metrics of one worker process, in a registry of its own (tests create several).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { ModelTelemetry } from "../processing/model/model-endpoint";
-import type { ModelRouter } from "../processing/model/model-router";
+import type { ModelGauges, ModelTelemetry } from "../observability";
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 
@@ -91,8 +90,9 @@ export class WorkerMetrics {
   };
 
   /** Gauges read from the router, and from each deployment's governor and circuit breaker, at each scrape. */
-  observeModel(router: Pick<ModelRouter, "endpoints" | "waiting" | "waitedMs">): void {
-    const perDeployment = (name: string, help: string, read: (s: ReturnType<ModelRouter["endpoints"][number]["snapshot"]>, quota: ModelRouter["endpoints"][number]["quota"]) => number) =>
+  observeModel(router: ModelGauges): void {
+    type Deployment = ModelGauges["endpoints"][number];
+    const perDeployment = (name: string, help: string, read: (s: ReturnType<Deployment["snapshot"]>, quota: Deployment["quota"]) => number) =>
       new Gauge({
         name,
         help,

@@ -1,16 +1,9 @@
-// The worker's spans, named and attributed after the OpenTelemetry semantic conventions (messaging, gen_ai).
-// With tracing off (no tracer set by tracing.ts) every helper runs its work directly: no span, no context, no
-// allocation beyond the call. Attribute names are written out: the messaging and gen_ai conventions are only
+// The worker's spans (the Tracing of observability.ts) with OpenTelemetry, named and attributed after its semantic
+// conventions (messaging, gen_ai). Attribute names are written out: the messaging and gen_ai conventions are only
 // in the semantic-conventions package's unstable entry point.
 import { SpanKind, SpanStatusCode, trace, type Attributes, type Link, type Span, type SpanOptions, type Tracer } from "@opentelemetry/api";
 import type { ReceivedEventData } from "@azure/event-hubs";
-
-let tracer: Tracer | undefined;
-
-/** Set once at start-up by startTracing; undefined keeps tracing off. */
-export function useTracer(value: Tracer | undefined): void {
-  tracer = value;
-}
+import type { BatchCounts, DeadLetterFacts, ModelCallScope, PartitionScope, Tracing } from "../observability";
 
 /** The producer context properties the Azure SDK (Diagnostic-Id) and W3C carriers (traceparent) stamp on events. */
 const TRACE_PROPERTIES = ["Diagnostic-Id", "traceparent"] as const;
@@ -33,8 +26,7 @@ function recordFailure(span: Span, error: unknown): void {
 }
 
 /** Runs `work` inside a span that ends when it settles; a rejection marks the span failed. */
-function inSpan<T>(name: string, options: SpanOptions, work: (span: Span | undefined) => Promise<T>): Promise<T> {
-  if (!tracer) return work(undefined);
+function inSpan<T>(tracer: Tracer, name: string, options: SpanOptions, work: (span: Span) => Promise<T>): Promise<T> {
   return tracer.startActiveSpan(name, options, async (span) => {
     try {
       return await work(span);
@@ -47,13 +39,6 @@ function inSpan<T>(name: string, options: SpanOptions, work: (span: Span | undef
   });
 }
 
-export interface PartitionScope {
-  fullyQualifiedNamespace: string;
-  eventHubName: string;
-  consumerGroup: string;
-  partitionId: string;
-}
-
 const messagingAttributes = (scope: PartitionScope, operation: string): Attributes => ({
   "messaging.system": "eventhubs",
   "messaging.operation.type": operation === "settle" ? "settle" : "process",
@@ -64,78 +49,6 @@ const messagingAttributes = (scope: PartitionScope, operation: string): Attribut
   "server.address": scope.fullyQualifiedNamespace,
 });
 
-/**
- * One consumer span per batch, from receipt to its results being durable, linked to each event's producer
- * span. Model calls, sink writes, dead letters and checkpoints started inside `work` become its children.
- */
-export function traceBatch<T>(scope: PartitionScope, events: ReceivedEventData[], work: () => Promise<T>): Promise<T> {
-  if (!tracer) return work();
-  const links: Link[] = [];
-  for (const event of events) {
-    const link = producerLink(event.properties, { "messaging.eventhubs.message.sequence_number": event.sequenceNumber });
-    if (link) links.push(link);
-  }
-  const attributes: Attributes = { ...messagingAttributes(scope, "process"), "messaging.batch.message_count": events.length };
-  return inSpan(`process ${scope.eventHubName}`, { kind: SpanKind.CONSUMER, attributes, links }, () => work());
-}
-
-/** Adds what became of the batch to its span (the active one). */
-export function annotateBatch(outcome: { processed: number; deadLettered: number; retries: number; transientRetries: number }): void {
-  if (!tracer) return;
-  trace.getActiveSpan()?.setAttributes({
-    "worker.batch.processed": outcome.processed,
-    "worker.batch.dead_lettered": outcome.deadLettered,
-    "worker.batch.retries": outcome.retries,
-    "worker.batch.transient_retries": outcome.transientRetries,
-  });
-}
-
-/** One attempt to write a batch's results to the sink. */
-export function traceSinkWrite<T>(records: number, work: () => Promise<T>): Promise<T> {
-  if (!tracer) return work();
-  return inSpan("sink write", { kind: SpanKind.CLIENT, attributes: { "worker.sink.records": records } }, () => work());
-}
-
-export interface DeadLetterFacts {
-  partitionId: string;
-  sequenceNumber: number;
-  messageId?: string;
-  properties: Record<string, unknown>;
-  error: { name: string; message: string; attempts: number };
-}
-
-/** One attempt to store a dead letter, with the reason; linked to the event's producer span. */
-export function traceDeadLetter<T>(hub: string, record: DeadLetterFacts, work: () => Promise<T>): Promise<T> {
-  if (!tracer) return work();
-  const attributes: Attributes = {
-    "messaging.destination.name": hub,
-    "messaging.destination.partition.id": record.partitionId,
-    "messaging.eventhubs.message.sequence_number": record.sequenceNumber,
-    "worker.dead_letter.reason": record.error.message,
-    "worker.dead_letter.error_type": record.error.name,
-    "worker.dead_letter.attempts": record.error.attempts,
-  };
-  if (record.messageId !== undefined) attributes["messaging.message.id"] = record.messageId;
-  const link = producerLink(record.properties, {});
-  return inSpan("dead letter", { kind: SpanKind.INTERNAL, attributes, links: link ? [link] : [] }, () => work());
-}
-
-/** A checkpoint write (retries included), a settle operation in the messaging conventions. */
-export function traceCheckpoint<T>(scope: PartitionScope, sequenceNumber: number, work: () => Promise<T>): Promise<T> {
-  if (!tracer) return work();
-  const attributes: Attributes = { ...messagingAttributes(scope, "checkpoint"), "messaging.eventhubs.message.sequence_number": sequenceNumber };
-  return inSpan(`checkpoint ${scope.eventHubName}`, { kind: SpanKind.CLIENT, attributes }, () => work());
-}
-
-export interface ModelCallScope {
-  /** gen_ai.system: az.ai.openai or openai. */
-  system: string;
-  model: string;
-  /** The deployment's name in MODEL_DEPLOYMENTS. */
-  deployment: string;
-  serverAddress: string;
-}
-
 /** What the model answered, read from chat completions and embeddings responses alike. */
 interface ModelAnswer {
   model?: string;
@@ -143,33 +56,87 @@ interface ModelAnswer {
   choices?: Array<{ finish_reason?: string | null }>;
 }
 
-/**
- * A generative-AI client span per model request: model, token usage, finish reasons; a 429 is recorded as an
- * event with the wait the service asked for, and the span fails with error.type 429.
- */
-export function traceModelCall<T>(call: ModelCallScope, operation: "chat" | "embeddings", work: () => Promise<T>): Promise<T> {
-  if (!tracer) return work();
-  const attributes: Attributes = {
-    "gen_ai.operation.name": operation,
-    "gen_ai.system": call.system,
-    "gen_ai.request.model": call.model,
-    "server.address": call.serverAddress,
-    "worker.model.deployment": call.deployment,
-  };
-  return inSpan(`${operation} ${call.model}`, { kind: SpanKind.CLIENT, attributes }, async (span) => {
-    try {
-      const answer = await work();
-      annotateAnswer(span as Span, answer as ModelAnswer);
-      return answer;
-    } catch (error) {
-      if (error instanceof Error && error.name === "ThrottledError") {
-        const retryAfterMs = (error as { retryAfterMs?: number }).retryAfterMs;
-        span?.addEvent("gen_ai.throttled", { "http.response.status_code": 429, ...(retryAfterMs !== undefined ? { "worker.retry_after_ms": retryAfterMs } : {}) });
-        span?.setAttribute("http.response.status_code", 429);
-      }
-      throw error;
+/** Tracing with an OpenTelemetry tracer, from startTracing (tracing.ts). */
+export class OpenTelemetryTracing implements Tracing {
+  constructor(private readonly tracer: Tracer) {}
+
+  /**
+   * One consumer span per batch, from receipt to its results being durable, linked to each event's producer
+   * span. Model calls, sink writes, dead letters and checkpoints started inside `work` become its children.
+   */
+  traceBatch<T>(scope: PartitionScope, events: readonly ReceivedEventData[], work: () => Promise<T>): Promise<T> {
+    const links: Link[] = [];
+    for (const event of events) {
+      const link = producerLink(event.properties, { "messaging.eventhubs.message.sequence_number": event.sequenceNumber });
+      if (link) links.push(link);
     }
-  });
+    const attributes: Attributes = { ...messagingAttributes(scope, "process"), "messaging.batch.message_count": events.length };
+    return inSpan(this.tracer, `process ${scope.eventHubName}`, { kind: SpanKind.CONSUMER, attributes, links }, () => work());
+  }
+
+  /** Adds what became of the batch to its span (the active one). */
+  annotateBatch(outcome: BatchCounts): void {
+    trace.getActiveSpan()?.setAttributes({
+      "worker.batch.processed": outcome.processed,
+      "worker.batch.dead_lettered": outcome.deadLettered,
+      "worker.batch.retries": outcome.retries,
+      "worker.batch.transient_retries": outcome.transientRetries,
+    });
+  }
+
+  /** One attempt to write a batch's results to the sink. */
+  traceSinkWrite<T>(records: number, work: () => Promise<T>): Promise<T> {
+    return inSpan(this.tracer, "sink write", { kind: SpanKind.CLIENT, attributes: { "worker.sink.records": records } }, () => work());
+  }
+
+  /** One attempt to store a dead letter, with the reason; linked to the event's producer span. */
+  traceDeadLetter<T>(hub: string, record: DeadLetterFacts, work: () => Promise<T>): Promise<T> {
+    const attributes: Attributes = {
+      "messaging.destination.name": hub,
+      "messaging.destination.partition.id": record.partitionId,
+      "messaging.eventhubs.message.sequence_number": record.sequenceNumber,
+      "worker.dead_letter.reason": record.error.message,
+      "worker.dead_letter.error_type": record.error.name,
+      "worker.dead_letter.attempts": record.error.attempts,
+    };
+    if (record.messageId !== undefined) attributes["messaging.message.id"] = record.messageId;
+    const link = producerLink(record.properties, {});
+    return inSpan(this.tracer, "dead letter", { kind: SpanKind.INTERNAL, attributes, links: link ? [link] : [] }, () => work());
+  }
+
+  /** A checkpoint write (retries included), a settle operation in the messaging conventions. */
+  traceCheckpoint<T>(scope: PartitionScope, sequenceNumber: number, work: () => Promise<T>): Promise<T> {
+    const attributes: Attributes = { ...messagingAttributes(scope, "checkpoint"), "messaging.eventhubs.message.sequence_number": sequenceNumber };
+    return inSpan(this.tracer, `checkpoint ${scope.eventHubName}`, { kind: SpanKind.CLIENT, attributes }, () => work());
+  }
+
+  /**
+   * A generative-AI client span per model request: model, token usage, finish reasons; a 429 is recorded as an
+   * event with the wait the service asked for, and the span fails with error.type 429.
+   */
+  traceModelCall<T>(call: ModelCallScope, operation: "chat" | "embeddings", work: () => Promise<T>): Promise<T> {
+    const attributes: Attributes = {
+      "gen_ai.operation.name": operation,
+      "gen_ai.system": call.system,
+      "gen_ai.request.model": call.model,
+      "server.address": call.serverAddress,
+      "worker.model.deployment": call.deployment,
+    };
+    return inSpan(this.tracer, `${operation} ${call.model}`, { kind: SpanKind.CLIENT, attributes }, async (span) => {
+      try {
+        const answer = await work();
+        annotateAnswer(span, answer as ModelAnswer);
+        return answer;
+      } catch (error) {
+        if (error instanceof Error && error.name === "ThrottledError") {
+          const retryAfterMs = (error as { retryAfterMs?: number }).retryAfterMs;
+          span.addEvent("gen_ai.throttled", { "http.response.status_code": 429, ...(retryAfterMs !== undefined ? { "worker.retry_after_ms": retryAfterMs } : {}) });
+          span.setAttribute("http.response.status_code", 429);
+        }
+        throw error;
+      }
+    });
+  }
 }
 
 function annotateAnswer(span: Span, answer: ModelAnswer): void {

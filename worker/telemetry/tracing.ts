@@ -1,19 +1,26 @@
 // OpenTelemetry tracing, configured only by the standard environment variables. Decided once at start-up: with no
 // OTLP endpoint and no Application Insights connection string (or OTEL_SDK_DISABLED=true) nothing is loaded and
-// the span helpers (spans.ts) never touch the OpenTelemetry API. The SDK, the OTLP exporter and the Azure Monitor
-// distro are imported only when configured, so the default worker does not pay their start-up cost.
+// the worker runs with NO_TRACING (observability.ts), never touching the OpenTelemetry API. The SDK, the OTLP exporter
+// and the Azure Monitor distro are imported only when configured, so the default worker does not pay their start-up
+// cost.
 import { setTimeout as sleep } from "node:timers/promises";
+import type { Meter } from "@opentelemetry/api";
 import * as coreTracing from "@azure/core-tracing";
-import { useMeter } from "./metrics-export";
-import { useTracer } from "./spans";
+import type { Tracing } from "../observability";
+import { OpenTelemetryTracing } from "./spans";
 
 export type TracingBackend = "otlp" | "azure-monitor" | "otlp+azure-monitor";
 
 /** An unreachable collector must not eat the shutdown deadline: what is not exported by then is dropped. */
 const SHUTDOWN_LIMIT_MS = 5000;
 
-export interface Tracing {
+/** What startTracing started: the spans and the meter for the worker's wiring, and the way to stop exporting. */
+export interface TracingExport {
   readonly backend: TracingBackend;
+  /** The worker's spans, exported to the backend. */
+  readonly tracing: Tracing;
+  /** Where the worker's Prometheus metrics are sent too (Azure Monitor), if anywhere. */
+  readonly meter: Meter | undefined;
   /** Exports what is buffered (for at most 5 s) and stops; never throws. */
   shutdown(): Promise<void>;
 }
@@ -35,7 +42,7 @@ export function tracingBackend(env: NodeJS.ProcessEnv): TracingBackend | undefin
  * it, so the SDK's own spans (send, process, blob and HTTP calls) join the worker's traces. Returns undefined,
  * having loaded nothing, when tracing is off. Call it before the first span; Azure clients may exist already.
  */
-export async function startTracing(serviceName: string, env: NodeJS.ProcessEnv = process.env): Promise<Tracing | undefined> {
+export async function startTracing(serviceName: string, env: NodeJS.ProcessEnv = process.env): Promise<TracingExport | undefined> {
   const backend = tracingBackend(env);
   if (!backend) return undefined;
   const { metrics, trace } = await import("@opentelemetry/api");
@@ -50,6 +57,7 @@ export async function startTracing(serviceName: string, env: NodeJS.ProcessEnv =
   };
 
   let shutdown: () => Promise<void>;
+  let meter: Meter | undefined;
   if (backend === "otlp") {
     const { NodeTracerProvider } = await import("@opentelemetry/sdk-trace-node");
     // The sampler comes from OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG (default: parent-based, always on).
@@ -66,15 +74,14 @@ export async function startTracing(serviceName: string, env: NodeJS.ProcessEnv =
       instrumentationOptions: { azureSdk: { enabled: true }, http: { enabled: false } },
     });
     shutdown = () => shutdownAzureMonitor();
-    useMeter(metrics.getMeter("eventhubs-ai-worker"));
+    meter = metrics.getMeter("eventhubs-ai-worker");
   }
   await useOpenTelemetryInAzureSdk();
-  useTracer(trace.getTracer("eventhubs-ai-worker"));
   return {
     backend,
+    tracing: new OpenTelemetryTracing(trace.getTracer("eventhubs-ai-worker")),
+    meter,
     shutdown: async () => {
-      useTracer(undefined);
-      useMeter(undefined);
       await Promise.race([shutdown().catch(() => undefined), sleep(SHUTDOWN_LIMIT_MS, undefined, { ref: false })]);
     },
   };

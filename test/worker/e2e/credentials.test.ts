@@ -1,12 +1,13 @@
-// Wrong credentials and an unreachable namespace, with real worker and send processes: reported at once and
-// by name, never with an empty message, never echoing the key; a worker that cannot receive is not ready.
+// Wrong credentials, an unreachable namespace and a taken port, with real worker and send processes: reported at
+// once and by name, never with an empty message, never echoing the key; a worker that cannot receive is not ready;
+// a worker that fails to start closes what it started, and one that stops closes everything, in one order.
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { azuriteConnectionString, startAzurite, startLocalStack, type LocalStack } from "../../../emulator";
 import { waitFor } from "../../../tools/wait-for";
 import { fourPartitionHubs } from "../../support/hub-fixtures";
-import { exitOf, WorkerFleet } from "../../support/worker-process";
+import { exitOf, WorkerFleet, type LogLine } from "../../support/worker-process";
 
 let stack: LocalStack;
 const workers = new WorkerFleet(() => stack.env());
@@ -22,6 +23,9 @@ afterEach(async () => {
 afterAll(async () => {
   await stack?.stop();
 });
+
+/** What a worker logged closing, step by step. */
+const closeSteps = (logs: readonly LogLine[]) => logs.map((l) => l.step).filter((step) => typeof step === "string");
 
 /** A port nothing listens on: bound once, then released. */
 async function closedPort(): Promise<number> {
@@ -90,6 +94,35 @@ describe("credentials and reachability", () => {
     expect(emptyErrors).toEqual([]);
     worker.signal("SIGTERM");
     expect((await exitOf(worker, 30_000)).code).toBe(0);
+    expect(closeSteps(worker.logs)).toEqual([
+      "drain: finish the events already sent, commit and checkpoint",
+      "leave the fleet (the others take this replica's quota shares)",
+      "close subscription (release ownership)",
+      "close event hubs client",
+      "close processor",
+      "close sink",
+      "close metrics server",
+    ]);
+  });
+
+  it("a worker whose metrics port is taken stops with exit 1, naming METRICS_PORT, having closed what it had started", async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (taken.address() as { port: number }).port;
+      const worker = workers.start("port-taken", "creds", { METRICS_PORT: String(port) });
+      expect((await exitOf(worker, 60_000)).code).toBe(1);
+      expect(worker.logs.find((l) => l.level === 60)?.msg).toMatch(new RegExp(`^cannot listen on 127\\.0\\.0\\.1:${port} \\(METRICS_PORT\\): .*EADDRINUSE`));
+      expect(closeSteps(worker.logs)).toEqual([
+        "leave the fleet (the others take this replica's quota shares)",
+        "close subscription (release ownership)",
+        "close event hubs client",
+        "close processor",
+        "close sink",
+      ]);
+    } finally {
+      await new Promise<void>((resolve) => taken.close(() => resolve()));
+    }
   });
 
   it("npm run send with a wrong key fails at once, naming the failure", async () => {

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTextInsights } from "../../../worker/processing/text-insights-processor";
 import { createModuleProcessor } from "../../../worker/processing/module-processor";
 import { ProcessingPool } from "../../../worker/processing/pool";
-import { isPoisonEventError, isTransientFailure, PoisonEventError, type EventInput, type Processor } from "../../../worker/processing/processor";
+import { isPoisonEventError, isTransientFailure, PoisonEventError } from "../../../worker/failures";
+import type { EventInput, Processor } from "../../../worker/processing/processor";
 import { createTextAnalyzer, MAX_LEARNED_WORDS, type TextInsights } from "../../../worker/processing/text-insights";
 
 function input(sequenceNumber: number, body: unknown): EventInput {

@@ -1,7 +1,7 @@
 // PROCESSOR=azure-openai|openai with MODEL_TASK=embeddings: a batch's events go to the embeddings endpoint as
 // few requests as the input limit and token budget allow, so a backlog costs a fraction of a request per event.
 import { eventText } from "../event-text";
-import { type EventInput, type EventSettlement, type Processor } from "../processor";
+import type { EventInput, EventSettlement, Processor } from "../processor";
 import type { ModelRouter } from "./model-router";
 import { fitToBudget, type InputBudget } from "./tokens";
 

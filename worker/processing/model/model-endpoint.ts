@@ -4,7 +4,7 @@
 import type { TokenCredential } from "@azure/core-auth";
 import { getBearerTokenProvider } from "@azure/identity";
 import { APIConnectionError, APIError, AzureOpenAI, OpenAI } from "openai";
-import { traceModelCall, type ModelCallScope } from "../../telemetry/spans";
+import { NO_TRACING, type ModelCallScope, type ModelTelemetry, type Tracing } from "../../observability";
 import { CircuitBreaker, type CircuitStateName } from "./circuit-breaker";
 import { classifyModelError, outageHint, quotaHeaders, retryAfterMs, throttledKind } from "./model-failures";
 import { RateGovernor, type GovernorSnapshot, type Permit, type RateGovernorOptions } from "./rate-governor";
@@ -29,18 +29,11 @@ export interface DeploymentOptions {
   quota: DeploymentQuota;
 }
 
-export type ModelRequestOutcome = "ok" | "throttled" | "rejected" | "failed";
-
-/** What a deployment reports; the worker's Prometheus metrics implement it. */
-export interface ModelTelemetry {
-  request(partitionId: string, deployment: string, outcome: ModelRequestOutcome): void;
-  tokens(partitionId: string, deployment: string, prompt: number, completion: number): void;
-}
-
 export interface ModelEndpointOptions extends DeploymentOptions {
   timeoutMs: number;
   governor: Omit<RateGovernorOptions, "now">;
   telemetry?: ModelTelemetry;
+  tracing?: Tracing;
   now?: () => number;
 }
 
@@ -139,8 +132,8 @@ export class ModelEndpoint {
    * (PoisonEventError, ThrottledError, TransientError, ...), having told the governor and the breaker.
    */
   async send<T>(permit: Permit, partitionId: string, operation: "chat" | "embeddings", send: () => Promise<{ data: T; response: Response }>): Promise<T> {
-    const telemetry = this.options.telemetry;
-    return traceModelCall(this.traceScope, operation, async () => {
+    const { telemetry, tracing = NO_TRACING } = this.options;
+    return tracing.traceModelCall(this.traceScope, operation, async () => {
       const started = performance.now();
       try {
         const { data, response } = await send();

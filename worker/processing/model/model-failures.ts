@@ -1,7 +1,7 @@
-// How a model API's answers map onto the worker's failure kinds (see processing/processor.ts). The SDK's own
+// How a model API's answers map onto the worker's failure kinds (see failures.ts). The SDK's own
 // retries are off: the batch pipeline owns retries, the rate governor owns pacing.
 import { APIConnectionError, APIError } from "openai";
-import { PoisonEventError, ThrottledError, TransientError } from "../processor";
+import { PoisonEventError, ThrottledError, TransientError } from "../../failures";
 import type { QuotaHeaders, ThrottledKind } from "./rate-governor";
 
 /** The model is up but refuses this one event (bad request, content filter, too large): dead-letter it. */

@@ -9,9 +9,10 @@ import type { Processor } from "../processor";
 import { ChatProcessor, type ChatTaskOptions } from "./chat-processor";
 import { apiKeyOf, keyProblems, parseModelDeployments, type ModelDeployment } from "./deployments";
 import { EmbeddingsProcessor, type EmbeddingsTaskOptions } from "./embeddings-processor";
-import { ModelEndpoint, type DeploymentOptions, type ModelTelemetry } from "./model-endpoint";
+import { ModelEndpoint, type DeploymentOptions } from "./model-endpoint";
 import { ModelRouter } from "./model-router";
 import type { QuotaParticipant } from "../../fleet/fleet-coordinator";
+import type { ModelTelemetry, Tracing } from "../../observability";
 import type { RateGovernorOptions } from "./rate-governor";
 
 /** What a remote model is asked to do with each event. */
@@ -181,11 +182,12 @@ function quotaParticipant(router: ModelRouter, endpoint: ModelEndpoint): QuotaPa
 export function createModelProcessor(
   name: string,
   options: ModelProcessorOptions,
-  extra: { telemetry?: ModelTelemetry; spilloverAfterMs?: number } = {},
+  extra: { telemetry?: ModelTelemetry; tracing?: Tracing; spilloverAfterMs?: number } = {},
 ): ModelProcessorParts {
+  const { telemetry, tracing } = extra;
   const endpoints = options.deployments.map(
     (deployment) =>
-      new ModelEndpoint({ ...deployment, timeoutMs: options.timeoutMs, governor: options.governor, ...(extra.telemetry ? { telemetry: extra.telemetry } : {}) }),
+      new ModelEndpoint({ ...deployment, timeoutMs: options.timeoutMs, governor: options.governor, ...(telemetry ? { telemetry } : {}), ...(tracing ? { tracing } : {}) }),
   );
   const router = new ModelRouter(endpoints, extra.spilloverAfterMs === undefined ? {} : { spilloverAfterMs: extra.spilloverAfterMs });
   const { task } = options;
@@ -194,17 +196,17 @@ export function createModelProcessor(
 }
 
 /**
- * The same, for the worker: Entra ID for Azure deployments without a key, metrics, and one log line per
+ * The same, for the worker: Entra ID for Azure deployments without a key, metrics, spans, and one log line per
  * circuit change naming the deployment, what failed and what to check.
  */
-export async function startModelProcessor(name: string, options: ModelProcessorOptions, { metrics, logger, credential, shareQuotas }: PluginRuntime): Promise<Processor> {
+export async function startModelProcessor(name: string, options: ModelProcessorOptions, { metrics, tracing, logger, credential, shareQuotas }: PluginRuntime): Promise<Processor> {
   const deployments = options.deployments.map((deployment): DeploymentOptions => {
     const { connection } = deployment;
     return connection.provider === "azure-openai" && connection.apiKey === undefined
       ? { ...deployment, connection: { ...connection, credential: credential() } }
       : deployment;
   });
-  const { processor, router } = createModelProcessor(name, { ...options, deployments }, { telemetry: metrics.modelTelemetry });
+  const { processor, router } = createModelProcessor(name, { ...options, deployments }, { telemetry: metrics.modelTelemetry, tracing });
   metrics.observeModel(router);
   shareQuotas(router.endpoints.map((endpoint) => quotaParticipant(router, endpoint)));
   for (const endpoint of router.endpoints) {

@@ -1,7 +1,7 @@
 // Token counts for budgets and pacing. o200k_base is the encoding of current OpenAI models (gpt-4o and later);
 // for other models (older OpenAI, local Llama/Qwen) the count is an estimate, which is all pacing needs.
 import { countTokens, decode, encode } from "gpt-tokenizer/encoding/o200k_base";
-import { PoisonEventError } from "../processor";
+import { PoisonEventError } from "../../failures";
 
 export type InputOverflow = "truncate" | "dead-letter";
 

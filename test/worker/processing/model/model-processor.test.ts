@@ -9,7 +9,8 @@ import type { ChatResult } from "../../../../worker/processing/model/chat-proces
 import type { EmbeddingResult } from "../../../../worker/processing/model/embeddings-processor";
 import type { ModelConnection } from "../../../../worker/processing/model/model-endpoint";
 import { retryAfterMs } from "../../../../worker/processing/model/model-failures";
-import { isPoisonEventError, isTransientFailure, PoisonEventError, retryAfterMsOf, ThrottledError, type EventInput, type Processor } from "../../../../worker/processing/processor";
+import { isPoisonEventError, isTransientFailure, PoisonEventError, retryAfterMsOf, ThrottledError } from "../../../../worker/failures";
+import type { EventInput, Processor } from "../../../../worker/processing/processor";
 
 const event: EventInput = {
   partitionId: "2", sequenceNumber: 7, offset: "700", enqueuedTimeUtc: new Date(0).toISOString(),

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { CONSECUTIVE_FAILURES } from "../../../../worker/processing/model/circuit-breaker";
 import { ModelEndpoint, type DeploymentOptions } from "../../../../worker/processing/model/model-endpoint";
 import { ModelRouter } from "../../../../worker/processing/model/model-router";
-import { isTransientFailure } from "../../../../worker/processing/processor";
+import { isTransientFailure } from "../../../../worker/failures";
 import { waitFor } from "../../../../tools/wait-for";
 
 const routers: ModelRouter[] = [];

@@ -1,6 +1,7 @@
 // The runtime module graph of TypeScript entry points: every source file they load and every package they
 // import, following static imports, re-exports and literal dynamic imports. Type-only imports are erased by
-// the compiler, so they are listed apart: their packages are needed to build, not to run.
+// the compiler, so they are listed apart: their packages are needed to build, not to run. Also each file's
+// imports of other project files (importsOf), for checks on the import graph itself.
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import ts from "typescript";
@@ -27,8 +28,8 @@ function specifiersOf(file: string): { runtime: string[]; types: string[] } {
         (clause.isTypeOnly ||
           (clause.name === undefined && bindings !== undefined && ts.isNamedImports(bindings) && bindings.elements.every((e) => e.isTypeOnly)));
       (onlyTypes ? types : specifiers).push(node.moduleSpecifier.text);
-    } else if (ts.isExportDeclaration(node) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier) && !node.isTypeOnly) {
-      specifiers.push(node.moduleSpecifier.text);
+    } else if (ts.isExportDeclaration(node) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
+      (node.isTypeOnly ? types : specifiers).push(node.moduleSpecifier.text);
     } else if (
       ts.isCallExpression(node) &&
       (node.expression.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(node.expression) && node.expression.text === "require")) &&
@@ -44,7 +45,8 @@ function specifiersOf(file: string): { runtime: string[]; types: string[] } {
 }
 
 function resolveRelative(from: string, specifier: string): string {
-  const base = path.resolve(path.dirname(from), specifier);
+  // `./x.js` names the source `./x.ts`, as TypeScript wants a dynamic import written.
+  const base = path.resolve(path.dirname(from), specifier.replace(/\.js$/, ""));
   const candidate = [base, `${base}.ts`, path.join(base, "index.ts")].find((p) => p.endsWith(".ts") && existsSync(p));
   if (!candidate) throw new Error(`${from}: cannot resolve ${specifier}`);
   return candidate;
@@ -67,6 +69,12 @@ export function moduleGraph(entries: string[]): ModuleGraph {
     }
   }
   return graph;
+}
+
+/** The project's files that `file` imports, at run time or for types only: its edges in the import graph. */
+export function importsOf(file: string): string[] {
+  const { runtime, types } = specifiersOf(file);
+  return [...new Set([...runtime, ...types].filter((specifier) => specifier.startsWith(".")).map((specifier) => resolveRelative(file, specifier)))];
 }
 
 /** `@scope/name/sub` -> `@scope/name`; `name/sub` -> `name`. */
