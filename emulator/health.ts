@@ -1,5 +1,5 @@
 // A tiny readiness endpoint for scripts and tests: GET /health answers 200 with what is served when
-// both servers accept connections right now, 503 otherwise.
+// every listener (AMQP, Kafka, blob) accepts connections right now, 503 otherwise.
 import { createServer, type Server } from "node:http";
 import { connect } from "node:net";
 import type { AddressInfo } from "node:net";
@@ -26,13 +26,14 @@ function accepts(host: string, port: number, timeoutMs = 1000): Promise<boolean>
 }
 
 async function report(stack: LocalStack, host: string): Promise<{ status: number; body: Record<string, unknown> }> {
-  const [eventHubs, blob] = await Promise.all([accepts(host, stack.eventHubsPort), accepts(host, stack.blobPort)]);
-  const ready = eventHubs && blob;
+  const [eventHubs, kafka, blob] = await Promise.all([accepts(host, stack.eventHubsPort), accepts(host, stack.kafkaPort), accepts(host, stack.blobPort)]);
+  const ready = eventHubs && kafka && blob;
   return {
     status: ready ? 200 : 503,
     body: {
       status: ready ? "ok" : "unavailable",
       eventHubs: { up: eventHubs, port: stack.eventHubsPort, namespace: stack.config.namespace },
+      kafka: { up: kafka, port: stack.kafkaPort },
       blob: { up: blob, port: stack.blobPort },
       hubs: stack.config.hubs.map((hub) => ({
         name: hub.name,

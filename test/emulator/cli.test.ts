@@ -66,7 +66,7 @@ describe("npm run emulator (child process)", () => {
     expect(ready?.healthUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/health$/);
     const health = await fetch(ready!.healthUrl!);
     expect(health.status).toBe(200);
-    expect(await health.json()).toMatchObject({ status: "ok", hubs: [{ name: "eh1", partitionCount: 3 }] });
+    expect(await health.json()).toMatchObject({ status: "ok", kafka: { up: true, port: Number(env.KAFKA_BOOTSTRAP_SERVERS?.split(":")[1]) }, hubs: [{ name: "eh1", partitionCount: 3 }] });
 
     run.child.kill("SIGTERM");
     expect(await run.exited).toBe(0);
