@@ -9,6 +9,15 @@ import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 
 export const REPO_ROOT = resolve(__dirname, "..");
+
+/**
+ * The environment every child program gets besides its own settings: PATH and HOME, and Node's compile cache
+ * (NODE_COMPILE_CACHE) when this process has one, so a child loads its packages from V8's cached code.
+ */
+export function childEnvironment(settings: Record<string, string> = {}): Record<string, string> {
+  const { PATH = "", HOME = "", NODE_COMPILE_CACHE } = process.env;
+  return { PATH, HOME, ...(NODE_COMPILE_CACHE ? { NODE_COMPILE_CACHE } : {}), ...settings };
+}
 const NEWLINE = 0x0a;
 const KEPT_LOG_LINES = 200;
 
@@ -46,7 +55,7 @@ export class TsChild {
     const nodeArgs = options.nodeArgs ?? ["--import", "tsx"];
     this.child = spawn(process.execPath, [...nodeArgs, resolve(REPO_ROOT, options.entry), ...(options.args ?? [])], {
       cwd: REPO_ROOT,
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...options.env },
+      env: childEnvironment(options.env),
       stdio: ["ignore", "pipe", "pipe", ...(options.onMessage ? ["ipc" as const] : [])],
       detached: options.detached ?? false,
     });

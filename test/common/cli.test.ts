@@ -1,11 +1,12 @@
 // The shared command-line front end: what it makes of flags and environment variables, how it words a problem,
 // and every program that uses it run as a user runs it: --help exits 0, an unknown flag or a bad value exits 2
-// with a line naming the flag, the value and what is allowed, before anything connects.
-import { spawnSync } from "node:child_process";
+// with a line naming the flag, the value and what is allowed, before anything connects. The programs run side by
+// side (vitest's maxConcurrency of them at a time): each run is a process that mostly loads modules.
 import { Command, Option } from "commander";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { parseCommandLine, wholeNumber } from "../../common/cli";
+import { runProgram } from "../support/program";
 
 /** A small program of the programs' kind; commander's own messages are kept off the test output. */
 function program(): Command {
@@ -78,25 +79,17 @@ const PROGRAMS: Array<{ file: string; bad: string[]; line: RegExp }> = [
   { file: "bench/store-memory.ts", bad: ["--event-bytes", "0"], line: /^ {2}- --event-bytes: "0": allowed: an integer from 1 to 1000000$/m },
 ];
 
-function run(file: string, args: string[]) {
-  return spawnSync(process.execPath, ["--import", "tsx", file, ...args], {
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" },
-    encoding: "utf8",
-    timeout: 60_000,
-  });
-}
-
 describe.each(PROGRAMS)("$file", ({ file, bad, line }) => {
-  it("prints help with exit 0, and exits 2 on an unknown flag and on a bad value, naming it", () => {
-    const help = run(file, ["--help"]);
+  it.concurrent("prints help with exit 0, and exits 2 on an unknown flag and on a bad value, naming it", async () => {
+    const help = await runProgram(file, ["--help"]);
     expect(help.status).toBe(0);
     expect(help.stdout).toMatch(/^Usage: /);
 
-    const unknown = run(file, ["--bogus-flag"]);
+    const unknown = await runProgram(file, ["--bogus-flag"]);
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toContain("unknown option '--bogus-flag'");
 
-    const invalid = run(file, bad);
+    const invalid = await runProgram(file, bad);
     expect(invalid.status).toBe(2);
     expect(invalid.stderr).toMatch(line);
     expect(invalid.stdout).toBe("");

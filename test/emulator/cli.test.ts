@@ -8,7 +8,6 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { waitFor } from "../../tools/wait-for";
 
 const root = path.resolve(__dirname, "../..");
-const tsx = path.join(root, "node_modules/.bin/tsx");
 const retryOptions = { maxRetries: 2, retryDelayInMs: 100, timeoutInMs: 5000 };
 const workDir = mkdtempSync(path.join(os.tmpdir(), "eh-cli-"));
 const children: ChildProcess[] = [];
@@ -26,7 +25,8 @@ interface Run {
 }
 
 function runCli(args: string[]): Run {
-  const child = spawn(tsx, ["emulator/cli.ts", ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  // As `npm run emulator` runs it: node with tsx's loader, no wrapper process, so SIGTERM reaches the emulator.
+  const child = spawn(process.execPath, ["--import", "tsx", "emulator/cli.ts", ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
   children.push(child);
   let stdout = "";
   let stderr = "";

@@ -2,6 +2,7 @@
 // partitions, the workers' metrics, and their dead letters. Read-only unless --allow-writes.
 import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
+import { childEnvironment } from "../../tools/ts-child";
 import { waitFor } from "../../tools/wait-for";
 
 interface Overview {
@@ -14,8 +15,8 @@ interface Overview {
 describe("npm run dev with the explorer", () => {
   it("prints the explorer's URL and serves the live pipeline while it runs", async () => {
     // Slow enough to still be running while the test looks at the page's API.
-    const child = spawn("node_modules/.bin/tsx", ["tools/dev.ts", "--count", "100000", "--rate", "50", "--workers", "1", "--poison-every", "10"], {
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" },
+    const child = spawn(process.execPath, ["--import", "tsx", "tools/dev.ts", "--count", "100000", "--rate", "50", "--workers", "1", "--poison-every", "10"], {
+      env: childEnvironment(),
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,
     });

@@ -1,15 +1,17 @@
 // `npm run dev` as a user runs it (no TTY): local stack, two workers, producer, progress lines, summary.
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { childEnvironment } from "../../tools/ts-child";
+import { runProgram } from "../support/program";
 
 describe("npm run dev", () => {
   it("runs the whole pipeline locally and prints a per-partition summary", async () => {
     const tmp = mkdtempSync(join(tmpdir(), "dev-test-"));
-    const child = spawn("node_modules/.bin/tsx", ["tools/dev.ts", "--count", "200", "--rate", "0", "--workers", "2", "--poison-every", "50"], {
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", TMPDIR: tmp },
+    const child = spawn(process.execPath, ["--import", "tsx", "tools/dev.ts", "--count", "200", "--rate", "0", "--workers", "2", "--poison-every", "50"], {
+      env: childEnvironment({ TMPDIR: tmp }),
       stdio: ["ignore", "pipe", "pipe"],
     });
     let output = "";
@@ -39,12 +41,8 @@ describe("npm run dev", () => {
     rmSync(tmp, { recursive: true, force: true });
   }, 100_000);
 
-  it("names a bad flag as it was typed", () => {
-    const run = spawnSync("node_modules/.bin/tsx", ["tools/dev.ts", "--poison-every", "-1"], {
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" },
-      encoding: "utf8",
-      timeout: 60_000,
-    });
+  it("names a bad flag as it was typed", async () => {
+    const run = await runProgram("tools/dev.ts", ["--poison-every", "-1"]);
     expect(run.status).toBe(2);
     expect(run.stderr).toMatch(/^ {2}- --poison-every: /m);
   });

@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,6 +6,7 @@ import { checkpointContainerName } from "../../common/names";
 import { readSettingsTable, SETTINGS_DOC } from "../../tools/settings-table";
 import { settingsTable } from "../../worker/settings/declare";
 import { helpText, parseConfig, SETTINGS, type SettingName } from "../../worker/config";
+import { runProgram } from "../support/program";
 
 const VALID_ENV = {
   EVENTHUB_CONNECTION_STRING:
@@ -253,17 +253,11 @@ describe("worker configuration", () => {
 });
 
 describe("worker CLI exit codes", () => {
-  const tsx = "node_modules/.bin/tsx";
-  const run = (args: string[], env: Record<string, string>) =>
-    spawnSync(tsx, ["worker/cli.ts", ...args], {
-      env: { PATH: process.env.PATH ?? "", ...env },
-      encoding: "utf8",
-      timeout: 30_000,
-    });
+  const run = (args: string[], env: Record<string, string>) => runProgram("worker/cli.ts", args, env, 30_000);
 
-  it("exits 2 with one line per bad value before connecting to anything", () => {
+  it("exits 2 with one line per bad value before connecting to anything", async () => {
     // The endpoints point at a closed port: reaching them would hang or fail differently, not exit 2 at once.
-    const result = run(["--max-wait-ms", "soon", "--prefetch-count", "-1"], {
+    const result = await run(["--max-wait-ms", "soon", "--prefetch-count", "-1"], {
       ...VALID_ENV,
       START_POSITION: "yesterday",
       RETRY_MAX_ATTEMPTS: "0",
@@ -282,11 +276,11 @@ describe("worker CLI exit codes", () => {
     expect(result.stderr).toMatch(/^Invalid worker configuration \(5 problems\):/);
   });
 
-  it("exits 2 on an unknown flag and 0 on --help", () => {
-    const unknown = run(["--max-batch"], VALID_ENV);
+  it("exits 2 on an unknown flag and 0 on --help", async () => {
+    const unknown = await run(["--max-batch"], VALID_ENV);
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toContain("unknown option '--max-batch'");
-    const help = run(["--help"], {});
+    const help = await run(["--help"], {});
     expect(help.status).toBe(0);
     expect(help.stdout).toContain("--checkpoint-every-events");
   });

@@ -2,13 +2,12 @@
 // Azure SDK: records produced over Kafka are read over AMQP with the documented mapping, events sent with
 // the SDK reach a kafkajs consumer group of two members that rebalances and commits, a wrong password is
 // refused, a real worker process handles what a Kafka producer sent, and `npm run send -- --protocol kafka` sends.
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import { EventHubConsumerClient, EventHubProducerClient, earliestEventPosition, type ReceivedEventData } from "@azure/event-hubs";
 import { CompressionTypes, Kafka, logLevel, type Consumer, type KafkaMessage } from "kafkajs";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startLocalStack, type LocalStack } from "../../../emulator";
 import { fourPartitionHubs } from "../../support/hub-fixtures";
+import { runProgram } from "../../support/program";
 import { key, WorkerFleet } from "../../support/worker-process";
 import { waitFor } from "../../../tools/wait-for";
 
@@ -253,11 +252,7 @@ describe("kafkajs against the emulator", () => {
 
   it("npm run send -- --protocol kafka: sends the sample events with kafkajs, spread over the partitions", async () => {
     // Asynchronously: the emulator answering it runs in this process.
-    const send = (args: string[], env: Record<string, string>) =>
-      promisify(execFile)("node_modules/.bin/tsx", ["tools/send.ts", ...args], { env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env }, timeout: 60_000 }).then(
-        ({ stdout, stderr }) => ({ status: 0, stdout, stderr }),
-        (error: { code?: number; stdout?: string; stderr?: string }) => ({ status: error.code ?? -1, stdout: error.stdout ?? "", stderr: error.stderr ?? "" }),
-      );
+    const send = (args: string[], env: Record<string, string>) => runProgram("tools/send.ts", args, env);
     const run = await send(["--protocol", "kafka", "--count", "40", "--rate", "0", "--partition-key-mode", "round-robin"], {
       EVENTHUB_CONNECTION_STRING: stack.eventHubConnectionString,
       EVENTHUB_NAME: HUB_SEND,

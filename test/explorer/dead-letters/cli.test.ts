@@ -1,13 +1,16 @@
-// `npm run dead-letters` end to end: a real worker dead-letters poison events into Azurite; the CLI (a child
-// process, as a user runs it) lists, shows, replays and purges them against the emulator.
-import { spawn } from "node:child_process";
+// `npm run dead-letters` end to end: a real worker dead-letters poison events into Azurite; the CLI lists, shows,
+// replays and purges them against the emulator. The command lines run in this process (runDeadLetters, what the
+// program runs); two run as a user runs them, a child process, for the exit codes and streams the program hands on.
+import { Readable, Writable } from "node:stream";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { EventHubProducerClient } from "@azure/event-hubs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalStack, type LocalStack } from "../../../emulator";
+import { runDeadLetters } from "../../../explorer/dead-letters/cli";
 import { replayDeadLetters, REPLAY_ID_PROPERTY, SOURCE_PROPERTY } from "../../../explorer/dead-letters/replay";
 import { DeadLetterStore, MARK, parseDeadLetterId } from "../../../explorer/dead-letters/store";
 import { fourPartitionHubs, readDeadLetters, sendToEveryPartition } from "../../support/hub-fixtures";
+import { runProgram } from "../../support/program";
 import { waitFor } from "../../../tools/wait-for";
 import { type TestWorker, WorkerFleet } from "../../support/worker-process";
 import { readHub } from "../hub-events";
@@ -23,25 +26,26 @@ interface Run {
   stderr: string;
 }
 
-function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const child = spawn("node_modules/.bin/tsx", ["explorer/dead-letters/cli.ts", ...args], {
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...stack.env(), EVENTHUB_NAME: HUB, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`dead-letters ${args.join(" ")} did not finish in 45 s\n${stdout}\n${stderr}`));
-    }, 45_000);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
+const settings = (env: Record<string, string>) => ({ ...stack.env(), EVENTHUB_NAME: HUB, ...env });
+
+/** A command line run in this process, with the letters hub's settings for environment and no terminal. */
+async function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  const output = { stdout: "", stderr: "" };
+  const into = (stream: keyof typeof output) =>
+    new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        output[stream] += chunk.toString();
+        done();
+      },
     });
-  });
+  const code = await runDeadLetters(args, { env: settings(env), stdout: into("stdout"), stderr: into("stderr"), stdin: Readable.from([]) });
+  return { code, ...output };
+}
+
+/** The same command line as a user runs it: `npm run dead-letters`'s command, a child process. */
+async function cliProcess(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  const { status, stdout, stderr } = await runProgram("explorer/dead-letters/cli.ts", args, settings(env), 45_000);
+  return { code: status, stdout, stderr };
 }
 
 const container = () => BlobServiceClient.fromConnectionString(stack.storageConnectionString).getContainerClient(stack.deadLetterContainer);
@@ -62,7 +66,7 @@ afterAll(async () => {
 
 describe("npm run dead-letters", () => {
   it("lists with filters and shows one dead letter with body, properties, position and error", async () => {
-    const all = await cli(["list"]);
+    const all = await cliProcess(["list"]);
     expect(all.code, all.stderr).toBe(0);
     for (const p of ["0", "1", "2", "3"]) expect(all.stdout).toMatch(new RegExp(`^letters/ai-workers/${p}/3\\s+pending\\s`, "m"));
     expect(all.stdout).toContain("4 dead letters");
@@ -88,7 +92,7 @@ describe("npm run dead-letters", () => {
   });
 
   it("reports every bad input at once with exit code 2 and touches nothing", async () => {
-    const run = await cli(["purge", "nope", "--partition", "x", "--since", "yesterday", "--state", "gone", "--limit", "0"], { EVENTHUB_NAME: "bad name!" });
+    const run = await cliProcess(["purge", "nope", "--partition", "x", "--since", "yesterday", "--state", "gone", "--limit", "0"], { EVENTHUB_NAME: "bad name!" });
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('dead-letter id "nope": allowed: <hub>/<consumer group>/<partition>/<sequence number>');
     expect(run.stderr).toContain("--partition: allowed: partition ids separated by commas");

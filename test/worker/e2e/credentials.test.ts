@@ -1,12 +1,12 @@
 // Wrong credentials, an unreachable namespace and a taken port, with real worker and send processes: reported at
 // once and by name, never with an empty message, never echoing the key; a worker that cannot receive is not ready;
 // a worker that fails to start closes what it started, and one that stops closes everything, in one order.
-import { spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { azuriteConnectionString, startAzurite, startLocalStack, type LocalStack } from "../../../emulator";
 import { waitFor } from "../../../tools/wait-for";
 import { fourPartitionHubs } from "../../support/hub-fixtures";
+import { runProgram } from "../../support/program";
 import { exitOf, WorkerFleet, type LogLine } from "../../support/worker-process";
 
 let stack: LocalStack;
@@ -126,18 +126,8 @@ describe("credentials and reachability", () => {
   });
 
   it("npm run send with a wrong key fails at once, naming the failure", async () => {
-    const child = spawn("node_modules/.bin/tsx", ["tools/send.ts", "--count", "5"], {
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", EVENTHUB_CONNECTION_STRING: withWrongKey(), EVENTHUB_NAME: "creds" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stderr = "";
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const exit = await Promise.race([
-      new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code))),
-      new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), 45_000)),
-    ]);
-    if (exit === "timeout") child.kill("SIGKILL");
-    expect(exit).toBe(1);
+    const { status, stderr } = await runProgram("tools/send.ts", ["--count", "5"], { EVENTHUB_CONNECTION_STRING: withWrongKey(), EVENTHUB_NAME: "creds" }, 45_000);
+    expect(status).toBe(1);
     expect(stderr).toMatch(/send failed: Event Hubs refused the credentials \(UnauthorizedError: InvalidSignature/);
     expect(stderr).not.toContain(WRONG_KEY);
   });

@@ -3,9 +3,7 @@
 // call is a child span with token usage, a dead letter records its reason, the Azure SDK's spans join the same
 // traces, `npm run send` starts the traces the worker continues, APPLICATIONINSIGHTS_CONNECTION_STRING sends
 // them to a stand-in Application Insights ingestion endpoint, and with tracing off or disabled nothing is exported.
-import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { promisify } from "node:util";
 import { EventHubProducerClient } from "@azure/event-hubs";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { FakeModelServer } from "../../../bench/fake-model-server";
@@ -13,6 +11,7 @@ import { startLocalStack, type LocalStack } from "../../../emulator";
 import { AppInsightsReceiver } from "../../support/app-insights-receiver";
 import { fourPartitionHubs, keysOf, sendToEveryPartition } from "../../support/hub-fixtures";
 import { OtlpReceiver, type ReceivedSpan } from "../../support/otlp-receiver";
+import { runProgram } from "../../support/program";
 import { waitFor } from "../../../tools/wait-for";
 import { exitOf, WorkerFleet } from "../../support/worker-process";
 
@@ -155,10 +154,13 @@ describe("worker tracing", () => {
   });
 
   it("npm run send starts a trace per event that the worker's batch spans link to", async () => {
-    await promisify(execFile)("node_modules/.bin/tsx", ["tools/send.ts", "--count", "8", "--rate", "0", "--partition-key-mode", "round-robin"], {
-      env: { PATH: process.env.PATH ?? "", EVENTHUB_CONNECTION_STRING: stack.eventHubConnectionString, EVENTHUB_NAME: "sent", ...tracingEnv(), OTEL_SERVICE_NAME: "producer-under-test" },
-      timeout: 60_000,
+    const send = await runProgram("tools/send.ts", ["--count", "8", "--rate", "0", "--partition-key-mode", "round-robin"], {
+      EVENTHUB_CONNECTION_STRING: stack.eventHubConnectionString,
+      EVENTHUB_NAME: "sent",
+      ...tracingEnv(),
+      OTEL_SERVICE_NAME: "producer-under-test",
     });
+    expect(send.status, send.stderr).toBe(0);
     // The Azure SDK's message span per event (producer kind), each the root of the event's trace.
     const produced = receiver.spans.filter((s) => s.service === "producer-under-test" && s.kind === 4);
     expect(produced, receiver.describe()).toHaveLength(8);
