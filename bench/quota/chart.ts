@@ -7,8 +7,8 @@ export interface QuotaChartInput {
   fleet: ReadonlyArray<{ label: string; spreads: { goodputShare: { median: number } } }>;
 }
 
-const WIDTH = 900;
-const LEFT = 330;
+const WIDTH = 960;
+const LEFT = 390;
 const RIGHT = 70;
 const BAR = 22;
 const GAP = 8;
