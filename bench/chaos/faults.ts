@@ -30,6 +30,8 @@ export interface FaultRecord {
   /** Something the fault acted on: links detached, connections dropped, processes signalled. */
   affected: number;
   detail: string;
+  /** The worker process (one lifetime) a kill -9 or SIGTERM ended. */
+  instance?: string;
 }
 
 export interface FaultContext {
@@ -62,16 +64,16 @@ export class FaultInjector {
     return slot;
   }
 
-  private async act(kind: FaultKind): Promise<{ affected: number; detail: string }> {
+  private async act(kind: FaultKind): Promise<{ affected: number; detail: string; instance?: string }> {
     const { stack, fleet, restartAfterMs, azuriteDownMs } = this.context;
     switch (kind) {
       case "kill9": {
         const name = await fleet.crash(this.slot(), restartAfterMs);
-        return { affected: 1, detail: `killed ${name}` };
+        return { affected: 1, detail: `killed ${name}`, instance: name };
       }
       case "sigterm": {
         const exit = await fleet.terminate(this.slot(), 20_000);
-        return { affected: 1, detail: `stopped ${exit.name}: exit code ${exit.code}${exit.killed ? " (did not stop in time: killed)" : ""}` };
+        return { affected: 1, detail: `stopped ${exit.name}: exit code ${exit.code}${exit.killed ? " (did not stop in time: killed)" : ""}`, instance: exit.name };
       }
       case "detach": {
         const links = await stack.emulator.detachReceivers();

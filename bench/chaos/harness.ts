@@ -41,7 +41,7 @@ export interface ChaosOutcome {
   poisonSent: number;
   faults: FaultRecord[];
   verdict: ChaosVerdict;
-  /** Duplicates by the kind of the fault injected last before each was written. */
+  /** Duplicates by the kind of fault that caused them (verdict.ts: duplicatesByFault). */
   duplicatesByFault: Record<string, number>;
   /** Whether every event was accounted for before the drain timeout. */
   drained: boolean;

@@ -33,7 +33,7 @@ export function renderChaosReport(outcome: ChaosOutcome): string {
   const format = (cells: string[]) => `| ${cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join(" | ")} |`;
   lines.push(format(header), `|${widths.map((w, i) => (i === 0 ? "-".repeat(w + 2) : `${"-".repeat(w + 1)}:`)).join("|")}|`, ...rows.map(format));
   const byFault = Object.entries(outcome.duplicatesByFault).map(([kind, count]) => `${kind} ${count}`);
-  lines.push("", `duplicates by the fault injected last before them: ${byFault.join(", ") || "none"} (${((verdict.totals.duplicated / Math.max(1, outcome.sent)) * 100).toFixed(2)}% of the events sent)`);
+  lines.push("", `duplicates by the fault that caused them (the end of the process that wrote the first copy, else the last fault before): ${byFault.join(", ") || "none"} (${((verdict.totals.duplicated / Math.max(1, outcome.sent)) * 100).toFixed(2)}% of the events sent)`);
   lines.push(`producer duplicates (same event stored twice by send retries): ${verdict.duplicateSends}; unknown records: ${verdict.unknown}`);
   lines.push(`VERDICT: ${verdict.ok ? "PASS" : "FAIL"}`);
   for (const example of verdict.examples) lines.push(`  - ${example}`);

@@ -198,27 +198,32 @@ export function judge(runId: string, ledger: readonly LedgerEntry[], results: re
 export const BEFORE_ANY_FAULT = "before any fault";
 
 /**
- * Each duplicate (a result beyond an event's first) counted against the fault injected last before it was
- * written: which kind of fault costs repeated work, and so, with a remote model, repeated calls.
+ * Each duplicate (a result beyond an event's first) counted against the fault that caused it: the kill -9 or
+ * SIGTERM of the process that wrote the event's first result, when one ended that process before the duplicate
+ * was written (its successor replayed what it had done); otherwise the fault injected last before the duplicate.
+ * Which kind of fault costs repeated work, and so, with a remote model, repeated calls.
  */
 export function duplicatesByFault(
   runId: string,
   results: readonly ResultObservation[],
-  faults: ReadonlyArray<{ kind: string; atEpochMs: number }>,
+  faults: ReadonlyArray<{ kind: string; atEpochMs: number; instance?: string }>,
 ): Record<string, number> {
-  const byEvent = new Map<string, number[]>();
+  const byEvent = new Map<number, Array<{ at: number; instance: string }>>();
   for (const result of results) {
     const index = indexFromMessageId(runId, result.messageId);
     if (index === undefined || result.processedAtMs === undefined) continue;
-    const times = byEvent.get(String(index)) ?? [];
-    times.push(result.processedAtMs);
-    byEvent.set(String(index), times);
+    const copies = byEvent.get(index) ?? [];
+    copies.push({ at: result.processedAtMs, instance: result.instance });
+    byEvent.set(index, copies);
   }
   const ordered = [...faults].sort((a, b) => a.atEpochMs - b.atEpochMs);
   const counts: Record<string, number> = {};
-  for (const times of byEvent.values()) {
-    for (const at of times.sort((a, b) => a - b).slice(1)) {
-      const cause = ordered.filter((f) => f.atEpochMs <= at).at(-1)?.kind ?? BEFORE_ANY_FAULT;
+  for (const copies of byEvent.values()) {
+    const [first, ...repeats] = copies.sort((a, b) => a.at - b.at);
+    for (const { at } of repeats) {
+      const before = ordered.filter((f) => f.atEpochMs <= at);
+      const endOfFirstWriter = before.find((f) => f.instance !== undefined && f.instance === first!.instance);
+      const cause = (endOfFirstWriter ?? before.at(-1))?.kind ?? BEFORE_ANY_FAULT;
       counts[cause] = (counts[cause] ?? 0) + 1;
     }
   }

@@ -122,4 +122,20 @@ describe("duplicates by fault", () => {
     const faults = [{ kind: "sigterm", atEpochMs: 5_000 }, { kind: "kill9", atEpochMs: 3_000 }];
     expect(duplicatesByFault(RUN, results, faults)).toEqual({ [BEFORE_ANY_FAULT]: 1, kill9: 1, sigterm: 1 });
   });
+
+  it("counts a replay against the kill -9 of the process that wrote the first copy, though other faults came between", () => {
+    const [a, b] = ledgerOf(2);
+    const results = [
+      resultFor(a!, "w2#1", { processedAtMs: 1_000 }),
+      resultFor(a!, "w0#2", { processedAtMs: 9_000 }), // w2#1 was killed at 2,000; the SIGTERM at 8,000 ended another process
+      resultFor(b!, "w0#1", { processedAtMs: 1_100 }),
+      resultFor(b!, "w1#1", { processedAtMs: 9_100 }), // w0#1 ended by nothing: the last fault before it
+    ];
+    const faults = [
+      { kind: "kill9", atEpochMs: 2_000, instance: "w2#1" },
+      { kind: "drop", atEpochMs: 5_000 },
+      { kind: "sigterm", atEpochMs: 8_000, instance: "w1#3" },
+    ];
+    expect(duplicatesByFault(RUN, results, faults)).toEqual({ kill9: 1, sigterm: 1 });
+  });
 });
