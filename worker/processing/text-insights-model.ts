@@ -175,26 +175,28 @@ export type WinkNlp = ReturnType<typeof winkNLP>;
 
 let parts: Record<string, unknown> | undefined;
 
-/** The package's entry (dist/model.js) without its core, loaded once per thread: these parts are small. */
+/**
+ * The package's entry (dist/model.js) without its core, loaded once per thread: these parts are small. Each
+ * is required by its literal path, so the package shows as a run-time import of the worker (its image needs it).
+ */
 function modelParts(): Record<string, unknown> {
-  const part = (file: string) => require(path.join(MODEL_DIR, file)) as unknown;
   if (parts) return parts;
-  const metaCER = part("load-cer-meta-model.js") as () => unknown;
+  const metaCER = require("wink-eng-lite-web-model/dist/load-cer-meta-model.js") as () => unknown;
   let meta: unknown;
   parts = {
-    sbd: part("load-sbd-model.js"),
-    pos: part("load-pos-model.js"),
-    ner: part("load-ner-model.js"),
-    negation: part("load-negation-model.js"),
-    sa: part("load-sa-model.js"),
+    sbd: require("wink-eng-lite-web-model/dist/load-sbd-model.js") as unknown,
+    pos: require("wink-eng-lite-web-model/dist/load-pos-model.js") as unknown,
+    ner: require("wink-eng-lite-web-model/dist/load-ner-model.js") as unknown,
+    negation: require("wink-eng-lite-web-model/dist/load-negation-model.js") as unknown,
+    sa: require("wink-eng-lite-web-model/dist/load-sa-model.js") as unknown,
     // Its loader JSON-encodes its (module-level) machines again on every call, so a second instance would get
     // them encoded twice, a third three times...: every instance gets the first call's result.
     metaCER: () => (meta ??= metaCER()),
-    featureFn: part("feature.js"),
+    featureFn: require("wink-eng-lite-web-model/dist/feature.js") as unknown,
     addons: {
-      stem: part("porter-stemmer.js"),
-      lemmatize: part("lemmatize.js"),
-      readabilityStats: part("readability-stats.js"),
+      stem: require("wink-eng-lite-web-model/dist/porter-stemmer.js") as unknown,
+      lemmatize: require("wink-eng-lite-web-model/dist/lemmatize.js") as unknown,
+      readabilityStats: require("wink-eng-lite-web-model/dist/readability-stats.js") as unknown,
       wordVectors: undefined,
     },
   };
