@@ -1,19 +1,22 @@
 // `npm run bench:costs`: what each step of the worker's main thread costs per event, measured in isolation on
-// the benchmark's events (batches of 100, as the worker receives them): decoding, handing a batch to a thread
-// and its results back (as the pool did before: decoded events cloned, a progress message per event; and as
-// it does now: metadata cloned, bodies packed and transferred), result serialisation, the stdout write and the
-// checkpoint bookkeeping. Each step runs for about a second; the median of 5 such rounds is printed.
+// the benchmark's events (in batches of the worker's default size, as it receives them): decoding, handing a
+// batch to a thread and its results back (as the pool did before: decoded events cloned, a progress message
+// per event; and as it does now: metadata cloned, bodies packed and transferred), result serialisation, the
+// stdout write and the checkpoint bookkeeping. Each step runs for about a second; the median of 5 such rounds is printed.
 import { closeSync, openSync, writeSync } from "node:fs";
 import { MessageChannel, receiveMessageOnPort } from "node:worker_threads";
 import type { ReceivedEventData } from "@azure/event-hubs";
 import { CheckpointPolicy } from "../worker/checkpoint-policy";
+import { SETTINGS } from "../worker/config";
 import { decodeEvent, receivedInput } from "../worker/decode-event";
 import { packEvents } from "../worker/processing/thread-protocol";
 import { serializeResultRecord, type ResultRecord } from "../worker/sinks/sink";
 import { percentileOfSorted } from "./stats";
 import { CONTENT_TYPE, generateEvents } from "./workload";
 
-const BATCH = 100;
+/** The worker's defaults: what it receives at once, and when it checkpoints. */
+const BATCH = Number(SETTINGS.MAX_BATCH_SIZE.default);
+const CHECKPOINT_SCHEDULE = { everyEvents: Number(SETTINGS.CHECKPOINT_EVERY_EVENTS.default), everyMs: Number(SETTINGS.CHECKPOINT_EVERY_MS.default) };
 const ROUNDS = 5;
 const ROUND_MS = 1000;
 
@@ -81,7 +84,7 @@ function main(): void {
   };
   const chunk = records.map((record) => serializeResultRecord(record) + "\n").join("");
   const devNull = openSync("/dev/null", "w");
-  const policy = new CheckpointPolicy({ everyEvents: 500, everyMs: 5000 }, Date.now());
+  const policy = new CheckpointPolicy(CHECKPOINT_SCHEDULE, Date.now());
 
   const steps: Array<[string, () => number]> = [
     ["decode (before): metadata, UTF-8, JSON.parse", () => timed(() => batch.forEach((event) => decodeEvent("0", event)))],
