@@ -297,8 +297,7 @@ describe("pool backpressure", () => {
       await withModulePool("busy-main", source, { threads: 1, maxQueue: 1, timeoutMs: 1000 }, async (pool) => {
         const started = new Promise((resolve) => (channel.onmessage = resolve));
         const first = pool.process(input(1, "x")) as Promise<{ threadId: number }>;
-        await started;
-        await new Promise((resolve) => setImmediate(resolve)); // the pool has read the thread's report of the start
+        await started; // the event runs on the thread (its watch, in shared memory, says so)
         // Busy (blocked) well past the time limit plus the watchdog's grace, while the thread finishes the event.
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3000);
         const { threadId } = await first;
