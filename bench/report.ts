@@ -1,5 +1,6 @@
 // The benchmark's report: one JSON document (bench/results/latest.json) and its Markdown rendering
 // (latest.md). The chart is drawn by chart.ts from the same document.
+import { plural } from "../common/plural";
 import type { IdleBurstRun } from "./scenarios/idle-burst";
 import type { LatencyRun, ReceiveFloorRun } from "./scenarios/latency";
 import type { Spread } from "./stats";
@@ -113,7 +114,7 @@ export function toMarkdown(report: BenchReport): string {
   if (ratios.processorThreadScaling) lines.push(`| processor alone, ${workload.processorThreads} threads / 1 thread | ${showSpread(ratios.processorThreadScaling, 2, "x")} |`);
   lines.push("", "## Latency", "");
   lines.push(`Offered ${number(latency.offeredRate)} events/s (achieved ${number(latency.achievedRate)}), ${number(latency.latency.samples)} events measured ` +
-    `(enqueued time to result line read from the worker's stdout, warm-up excluded). ${report.latencyRuns.length} runs, one per repetition; ` +
+    `(enqueued time to result line read from the worker's stdout, warm-up excluded). ${plural(report.latencyRuns.length, "run")}, one per repetition; ` +
     `below, the run with the median p99. Every run's p50 / p99 / max: ${report.latencyRuns.map((run) => `${number(run.p50, 1)} / ${number(run.p99, 1)} / ${number(run.max, 1)} ms`).join("; ")}.`, "");
   const floor = report.receiveFloor.latency;
   lines.push("| Reader | p50 | p90 | p99 | max |", "|---|---:|---:|---:|---:|");
