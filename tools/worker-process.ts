@@ -15,7 +15,7 @@ import { waitFor } from "./wait-for";
 export type { WorkerStatus } from "../worker/index";
 
 /** `node <node args> <entry>` from package.json's "worker" script (`exec node ...`: npm signals node itself). */
-function workerCommand(): { nodeArgs: string[]; entry: string } {
+export function workerCommand(): { nodeArgs: string[]; entry: string } {
   const scripts = (JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { scripts?: Record<string, string> }).scripts ?? {};
   const words = (scripts.worker ?? "").trim().replace(/^exec\s+/, "").split(/\s+/);
   const entryAt = words.findIndex((word) => /\.(c|m)?[jt]s$/.test(word));

@@ -2,7 +2,7 @@ import type { ReceivedEventData } from "@azure/event-hubs";
 import type { Logger } from "pino";
 import type { DeadLetterRecord } from "../common/dead-letter-record";
 import { deadLetterBody } from "./dead-letter";
-import { decodeEvent, messageIdOf, toIsoTime } from "./decode-event";
+import { decodeEvent, messageIdOf, receivedInput, toIsoTime } from "./decode-event";
 import { isPoisonEventError, isTransientFailure, retryAfterMsOf } from "./failures";
 import { NO_TRACING, type Tracing } from "./observability";
 import type { EventInput, EventSettlement, Processor } from "./processing/processor";
@@ -78,8 +78,9 @@ type EventOutcome =
  * Processes one partition's batch so that one bad event never stalls the partition and nothing is lost, in
  * two steps: run() processes, commit() makes the outcome durable (process() does both).
  *
- * run(): every event is decoded and the batch is handed to the processor at once: in one processMany call
- * when the processor has one (the pool sends a thread a share of the batch per message; embeddings pack it
+ * run(): the batch is handed to the processor at once: as received, in one processReceived call, when the
+ * processor decodes bodies itself (the pool: its threads decode them, each taking a share of the batch per
+ * message); else decoded here, in one processMany call when the processor has one (embeddings pack the batch
  * into few requests), else event by event (the model's rate governor bounds real concurrency). Failed events
  * are retried together in rounds (see settleAll); a body that cannot be decoded is poison. Events that fail
  * for good become dead letters with the error; transient failures never do. run() never rejects.
@@ -113,7 +114,8 @@ export class BatchPipeline {
   async run(partitionId: string, events: ReceivedEventData[], stop: StopSignals = {}): Promise<ProcessedBatch> {
     const ordered = [...events].sort((a, b) => a.sequenceNumber - b.sequenceNumber);
     const batch: ProcessedBatch = { partitionId, records: [], deadLetters: [], retries: 0, transientRetries: 0, processingMs: [], interrupted: 0 };
-    const decoded = ordered.map((event) => decodeOrPoison(partitionId, event));
+    // A processor that decodes bodies itself (the pool, on its threads) gets them as received.
+    const decoded = ordered.map((event) => (this.deps.processor.processReceived ? receivedInput(partitionId, event) : decodeOrPoison(partitionId, event)));
     const outcomes = await this.settleAll(partitionId, ordered, decoded, batch, stop);
 
     const firstInterrupted = outcomes.findIndex((o) => o.kind === "interrupted");
@@ -263,12 +265,14 @@ export class BatchPipeline {
     return outcomes;
   }
 
-  /** One attempt for each input: one processMany call, or one process call per event. Never rejects. */
+  /** One attempt for each input: one processReceived or processMany call, or one process call per event. Never rejects. */
   private async attempt(inputs: EventInput[], signal: AbortSignal | undefined): Promise<EventSettlement[]> {
     const { processor } = this.deps;
     let settlements: EventSettlement[];
     if (signal?.aborted) settlements = inputs.map(() => ({ ok: false, error: signal.reason }));
-    else if (processor.processMany) {
+    else if (processor.processReceived) {
+      settlements = await processor.processReceived(inputs, signal).catch((error: unknown) => inputs.map((): EventSettlement => ({ ok: false, error })));
+    } else if (processor.processMany) {
       settlements = await processor.processMany(inputs, signal).catch((error: unknown) => inputs.map((): EventSettlement => ({ ok: false, error })));
     } else {
       settlements = await Promise.all(inputs.map((input) => settle(() => processor.process(input, signal))));

@@ -6,23 +6,25 @@ import type { EventInput } from "./processing/processor";
  * Turns a received event into the plain EventInput a processor sees.
  *
  * Expects the subscription to use `skipParsingBodyAsJson: true`, so a data-section body arrives as the raw
- * bytes that were sent and is decoded here by its content type:
- * - `application/json` or `*+json`: parsed JSON; invalid JSON or UTF-8 is a poison event;
- * - `text/*`: UTF-8 text; invalid UTF-8 is a poison event;
- * - any other content type (e.g. `application/octet-stream`): the bytes, as a Uint8Array;
- * - no content type: JSON when the bytes parse as JSON (the SDK's producers JSON-encode non-binary bodies
- *   without setting one), else UTF-8 text when valid, else the bytes.
- * Bodies that are not bytes (AMQP value/sequence sections, or bodies the SDK already parsed when
- * skipParsingBodyAsJson is off) pass through unchanged.
- * A body nested deeper than MAX_BODY_DEPTH is a poison event, whatever its content type.
+ * bytes that were sent and is decoded by its content type (see decodeBody).
  */
 export function decodeEvent(partitionId: string, event: ReceivedEventData): EventInput {
+  const input = receivedInput(partitionId, event);
+  input.body = decodeBody(input.body, input.contentType);
+  return input;
+}
+
+/**
+ * The EventInput with its body as received, not decoded yet: for a processor that decodes bodies itself
+ * (Processor.processReceived; the pool does it on its threads, off the event loop).
+ */
+export function receivedInput(partitionId: string, event: ReceivedEventData): EventInput {
   const input: EventInput = {
     partitionId,
     sequenceNumber: event.sequenceNumber,
     offset: String(event.offset),
     enqueuedTimeUtc: toIsoTime(event.enqueuedTimeUtc),
-    body: decodeBody(event.body, event.contentType),
+    body: event.body,
     properties: { ...event.properties },
   };
   const messageId = messageIdOf(event);
@@ -83,7 +85,18 @@ export function valueTooDeep(value: unknown, limit = MAX_BODY_DEPTH): boolean {
 
 const tooDeep = () => new PoisonEventError(`body nests arrays/objects more than ${MAX_BODY_DEPTH} levels deep; at most ${MAX_BODY_DEPTH} are allowed`);
 
-function decodeBody(body: unknown, contentType: string | undefined): unknown {
+/**
+ * A body as a processor sees it, decoded by its content type:
+ * - `application/json` or `*+json`: parsed JSON; invalid JSON or UTF-8 is a poison event;
+ * - `text/*`: UTF-8 text; invalid UTF-8 is a poison event;
+ * - any other content type (e.g. `application/octet-stream`): the bytes, as a Uint8Array;
+ * - no content type: JSON when the bytes parse as JSON (the SDK's producers JSON-encode non-binary bodies
+ *   without setting one), else UTF-8 text when valid, else the bytes.
+ * Bodies that are not bytes (AMQP value/sequence sections, or bodies the SDK already parsed when
+ * skipParsingBodyAsJson is off) pass through unchanged.
+ * A body nested deeper than MAX_BODY_DEPTH is a poison event, whatever its content type.
+ */
+export function decodeBody(body: unknown, contentType: string | undefined): unknown {
   if (!(body instanceof Uint8Array)) {
     if (valueTooDeep(body)) throw tooDeep();
     return body;

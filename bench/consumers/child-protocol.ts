@@ -3,9 +3,11 @@
 // `{"benchSummary": {...}}` on stderr (stdout carries result lines, as the worker's does).
 import { earliestEventPosition, type SubscribeOptions } from "@azure/event-hubs";
 import { z } from "zod";
+import { idleShare, readMachineCpu, type CpuCost, type MachineCpu } from "../cpu-usage";
 import type { LatencySummary } from "../stats";
 
-export interface ChildSummary {
+/** What a child measured; its CpuCost is its own CPU time (all its threads) and the machine's idle share over the measured window. */
+export interface ChildSummary extends CpuCost {
   /** Events fully handled within the measured window. */
   events: number;
   /** From the first event received (or submitted) to the last one done. */
@@ -66,6 +68,23 @@ export function reportSummary(summary: ChildSummary): void {
   process.stderr.write(`${JSON.stringify({ benchSummary: summary })}\n`);
 }
 
+/** Measures this process's CPU cost of a window: call `start()` as it opens, `cost()` as it closes. */
+export class CpuMeter {
+  private startedAt: { process: NodeJS.CpuUsage; machine: MachineCpu | undefined } | undefined;
+
+  start(): void {
+    this.startedAt ??= { process: process.cpuUsage(), machine: readMachineCpu() };
+  }
+
+  cost(): CpuCost {
+    if (!this.startedAt) return { cpuSeconds: 0, machineIdleShare: Number.NaN };
+    const { user, system } = process.cpuUsage(this.startedAt.process);
+    const machine = readMachineCpu();
+    const { machine: startMachine } = this.startedAt;
+    return { cpuSeconds: (user + system) / 1e6, machineIdleShare: machine && startMachine ? idleShare(startMachine, machine) : Number.NaN };
+  }
+}
+
 export function isChildSummary(value: unknown): value is ChildSummary {
   return typeof value === "object" && value !== null && typeof (value as ChildSummary).events === "number" && typeof (value as ChildSummary).seconds === "number";
 }
@@ -80,6 +99,7 @@ export class RunWindow {
   private done = 0;
   private readonly finished: Promise<ChildSummary>;
   private finish: (completed: boolean) => void = () => undefined;
+  private readonly cpu = new CpuMeter();
   checkpoints = 0;
 
   constructor(
@@ -91,7 +111,7 @@ export class RunWindow {
       this.finish = (completed) => {
         clearTimeout(timer);
         const seconds = this.firstAt === undefined || this.lastAt === undefined ? 0 : (this.lastAt - this.firstAt) / 1000;
-        resolve({ events: this.done, seconds, checkpoints: this.checkpoints, completed });
+        resolve({ events: this.done, seconds, checkpoints: this.checkpoints, completed, ...this.cpu.cost() });
       };
     });
   }
@@ -99,6 +119,7 @@ export class RunWindow {
   /** Call when events arrive, before handling them. */
   started(): void {
     this.firstAt ??= performance.now();
+    this.cpu.start();
   }
 
   /** Call when `count` more events are done. */

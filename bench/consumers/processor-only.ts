@@ -1,13 +1,14 @@
 // Configuration 2, the processor ceiling: the default text-insights processor (startTextInsights, the
 // worker's thread count and queue) on the benchmark's events, with no Event Hubs at all. It is driven the
 // way the worker drives it: batches of the worker's batch size through processMany, at most
-// BENCH_BATCHES_IN_FLIGHT at once (one per partition, which already keeps every thread busy).
-// Bodies are decoded before the clock starts. Child process of `npm run bench`.
+// BENCH_BATCHES_IN_FLIGHT at once (one per partition, which already keeps every thread busy), with bodies as
+// received (bytes) through processReceived, so the threads decode them as they do in the worker. Child
+// process of `npm run bench`.
 import { z } from "zod";
 import type { EventInput } from "../../worker/index";
 import { startTextInsights } from "../../worker/processing/text-insights-processor";
 import { CONTENT_TYPE, generateEvents } from "../workload";
-import { readChildSettings, reportSummary } from "./child-protocol";
+import { CpuMeter, readChildSettings, reportSummary } from "./child-protocol";
 
 async function main(): Promise<void> {
   const settings = readChildSettings({
@@ -27,13 +28,14 @@ async function main(): Promise<void> {
     offset: String(event.index),
     enqueuedTimeUtc,
     contentType: CONTENT_TYPE,
-    body: JSON.parse(event.body.toString("utf8")) as unknown,
+    body: event.body,
     properties: {},
   }));
   const processor = await startTextInsights({ threads: settings.BENCH_THREADS, maxQueue: settings.BENCH_MAX_QUEUE, timeoutMs: settings.BENCH_TIMEOUT_MS });
-  const processMany = processor.processMany?.bind(processor);
-  if (!processMany) throw new Error("the text-insights processor has no processMany");
+  const processReceived = processor.processReceived.bind(processor);
   const deadline = performance.now() + settings.BENCH_TIME_LIMIT_MS;
+  const cpu = new CpuMeter();
+  cpu.start();
   const started = performance.now();
   let next = 0;
   let done = 0;
@@ -42,13 +44,13 @@ async function main(): Promise<void> {
     while (next < inputs.length && performance.now() < deadline) {
       const batch = inputs.slice(next, next + settings.BENCH_BATCH_SIZE);
       next += batch.length;
-      const settlements = await processMany(batch);
+      const settlements = await processReceived(batch);
       done += settlements.filter((s) => s.ok).length;
     }
   };
   await Promise.all(Array.from({ length: settings.BENCH_BATCHES_IN_FLIGHT }, submitter));
   const seconds = (performance.now() - started) / 1000;
-  reportSummary({ events: done, seconds, checkpoints: 0, completed: done === inputs.length });
+  reportSummary({ events: done, seconds, checkpoints: 0, completed: done === inputs.length, ...cpu.cost() });
   await processor.close();
 }
 

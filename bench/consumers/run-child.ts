@@ -15,6 +15,7 @@ export async function runConsumerChild(
   env: Record<string, string>,
   timeoutMs: number,
   whileReady?: () => Promise<void>,
+  nodeArgs?: string[],
 ): Promise<ChildMeasurement> {
   let summary: ChildSummary | undefined;
   let ready = false;
@@ -22,6 +23,7 @@ export async function runConsumerChild(
     name,
     entry,
     env,
+    ...(nodeArgs ? { nodeArgs } : {}),
     onLog: (entry) => {
       if (isChildSummary(entry.benchSummary)) summary = entry.benchSummary;
       if (entry.benchReady === true) ready = true;

@@ -8,6 +8,7 @@ import type { LocalStack } from "../../emulator/index";
 import type { WorkerConfig } from "../../worker/index";
 import { waitFor } from "../../tools/wait-for";
 import { runConsumerChild, type ChildMeasurement } from "../consumers/run-child";
+import { CpuWatch, type CpuCost } from "../cpu-usage";
 import {
   PARTITIONS,
   RAW_CONSUMER_GROUP,
@@ -17,6 +18,7 @@ import {
   workerDefaults,
 } from "../local-hub";
 import { BenchWorker } from "../worker-process";
+import { workerCommand } from "../../tools/worker-process";
 import { benchText, sendAll, type BenchEvent } from "../workload";
 
 export interface ThroughputSettings {
@@ -28,7 +30,7 @@ export interface ThroughputSettings {
   childEnv?: Record<string, string>;
 }
 
-export interface WorkerDrain {
+export interface WorkerDrain extends CpuCost {
   events: number;
   seconds: number;
   completed: boolean;
@@ -39,6 +41,8 @@ export interface WorkerDrain {
 export interface ThroughputRepetition {
   raw: ChildMeasurement;
   processor: ChildMeasurement;
+  /** The processor alone on one thread (only when the worker runs more), for how it scales with threads. */
+  processorOneThread?: ChildMeasurement;
   sample: ChildMeasurement;
   sampleBatched: ChildMeasurement;
   worker: WorkerDrain;
@@ -70,16 +74,20 @@ function sampleEnv(stack: LocalStack, consumerGroup: string, expected: number, t
 
 async function drainWithWorker(stack: LocalStack, expected: number, timeLimitMs: number, childEnv: Record<string, string>, log: (line: string) => void): Promise<WorkerDrain> {
   const worker = new BenchWorker({ name: "worker", env: { ...stack.env(), ...childEnv } });
+  const cpu = new CpuWatch(worker.pid);
   try {
     await worker.started(60_000);
     const done = () => worker.stdoutLines >= expected || !worker.running;
     await waitFor("the worker to drain the backlog", done, timeLimitMs).catch(() => log(`worker: time limit reached with ${worker.stdoutLines}/${expected} results`));
     const { firstStdoutAt, lastStdoutAt, stdoutLines } = worker;
     const seconds = firstStdoutAt === undefined || lastStdoutAt === undefined ? 0 : (lastStdoutAt - firstStdoutAt) / 1000;
+    cpu.sample();
+    const cost = firstStdoutAt === undefined || lastStdoutAt === undefined ? { cpuSeconds: Number.NaN, machineIdleShare: Number.NaN } : cpu.between(firstStdoutAt, lastStdoutAt);
     const checkpointsWritten = await worker.counter("worker_checkpoints_total", { result: "written" });
     const peakRssBytes = await worker.peakRssBytes();
-    return { events: stdoutLines, seconds, completed: stdoutLines >= expected, peakRssBytes, checkpointsWritten };
+    return { events: stdoutLines, seconds, completed: stdoutLines >= expected, peakRssBytes, checkpointsWritten, ...cost };
   } finally {
+    cpu.stop();
     await worker.stop();
   }
 }
@@ -105,19 +113,23 @@ export async function runThroughputRepetition(events: readonly BenchEvent[], set
       await producer.close();
     }
 
-    const processor = await runConsumerChild("processor-only", "bench/consumers/processor-only.ts", {
-      BENCH_EXPECTED_EVENTS: String(expected),
-      BENCH_PARTITIONS: String(PARTITIONS),
-      BENCH_THREADS: String(threads),
-      BENCH_MAX_QUEUE: String(maxQueue),
-      BENCH_TIMEOUT_MS: String(timeoutMs),
-      BENCH_BATCH_SIZE: String(workerSubscription.maxBatchSize),
-      BENCH_BATCHES_IN_FLIGHT: String(PARTITIONS),
-      BENCH_TIME_LIMIT_MS: String(settings.timeLimitMs),
-      BENCH_TEXT: benchText(),
-      ...childEnv,
-    }, settings.timeLimitMs + 60_000);
-    log(`  processor only: ${Math.round(eventsPerSecond(processor))} events/s`);
+    const processorAlone = (threadCount: number) =>
+      runConsumerChild("processor-only", "bench/consumers/processor-only.ts", {
+        BENCH_EXPECTED_EVENTS: String(expected),
+        BENCH_PARTITIONS: String(PARTITIONS),
+        BENCH_THREADS: String(threadCount),
+        BENCH_MAX_QUEUE: String(maxQueue),
+        BENCH_TIMEOUT_MS: String(timeoutMs),
+        BENCH_BATCH_SIZE: String(workerSubscription.maxBatchSize),
+        BENCH_BATCHES_IN_FLIGHT: String(PARTITIONS),
+        BENCH_TIME_LIMIT_MS: String(settings.timeLimitMs),
+        BENCH_TEXT: benchText(),
+        ...childEnv,
+      }, settings.timeLimitMs + 60_000, undefined, workerCommand().nodeArgs); // the worker's V8 flags: its heap and GC helper sizes
+    const processor = await processorAlone(threads);
+    log(`  processor only, ${threads} thread(s): ${Math.round(eventsPerSecond(processor))} events/s`);
+    const processorOneThread = threads > 1 ? await processorAlone(1) : undefined;
+    if (processorOneThread) log(`  processor only, 1 thread: ${Math.round(eventsPerSecond(processorOneThread))} events/s`);
 
     const raw = await runConsumerChild("raw-receive", "bench/consumers/raw-receive.ts",
       { ...hubEnv(stack, RAW_CONSUMER_GROUP, expected, settings.timeLimitMs, workerSubscription), ...childEnv }, settings.timeLimitMs + 60_000);
@@ -136,7 +148,7 @@ export async function runThroughputRepetition(events: readonly BenchEvent[], set
 
     const worker = await drainWithWorker(stack, expected, settings.timeLimitMs, childEnv, log);
     log(`  worker: ${Math.round(eventsPerSecond(worker))} events/s, peak RSS ${Math.round(worker.peakRssBytes / 1024 / 1024)} MB`);
-    return { raw, processor, sample, sampleBatched, worker, threads };
+    return { raw, processor, ...(processorOneThread ? { processorOneThread } : {}), sample, sampleBatched, worker, threads };
   } finally {
     await stack.stop();
   }

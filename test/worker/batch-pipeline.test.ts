@@ -305,4 +305,38 @@ describe("BatchPipeline with the real text-insights pool", () => {
       error: { name: "PoisonEventError", attempts: 1 },
     });
   });
+
+  it("decodes bodies on the threads, from views into a shared frame, and still dead-letters the ones that cannot be decoded", async () => {
+    const bodies: Array<[string | Buffer, string | undefined]> = [
+      [JSON.stringify({ text: "The refund arrived, thank you so much!" }), "application/json"],
+      ["{\"text\": \"broken", "application/json"], // invalid JSON
+      [Buffer.from([0x48, 0xc3, 0x28]), "text/plain"], // invalid UTF-8
+      ["[".repeat(1200) + "]".repeat(1200), undefined], // JSON nested deeper than MAX_BODY_DEPTH
+      ["plain text without a content type, and a terrible delay", undefined],
+    ];
+    // As rhea delivers them: each body a view into the frame it arrived in, not a buffer of its own.
+    const frame = Buffer.concat(bodies.map(([body]) => Buffer.from(body)));
+    let offset = 0;
+    const events = bodies.map(([body, contentType], i) => {
+      const length = Buffer.byteLength(body);
+      const received = event(i, frame.subarray(offset, offset + length), contentType);
+      offset += length;
+      return received;
+    });
+    const sink = new MemorySink();
+    const deadLetters = new MemoryDeadLetters();
+    const outcome = await batchPipeline(processor, sink, deadLetters).process("2", events);
+    expect(outcome).toMatchObject({ processed: 2, deadLettered: 3 });
+    const results = (sink.writes[0] ?? []).map((record) => [record.sequenceNumber, (JSON.parse(record.resultJson) as { sentiment: { label: string } }).sentiment.label]);
+    expect(results).toEqual([[0, "positive"], [4, "negative"]]);
+    const reasons = [...deadLetters.records.values()].map((letter) => [letter.sequenceNumber, letter.error.name, letter.error.message]);
+    expect(reasons).toEqual(
+      expect.arrayContaining([
+        [1, "PoisonEventError", expect.stringMatching(/not valid JSON but contentType is "application\/json"/)],
+        [2, "PoisonEventError", expect.stringMatching(/not valid UTF-8 but contentType is "text\/plain"/)],
+        [3, "PoisonEventError", expect.stringMatching(/more than 1000 levels deep/)],
+      ]),
+    );
+    expect(deadLetters.records.get(1)?.body).toMatchObject({ data: "{\"text\": \"broken" }); // its own bytes, not its frame's
+  });
 });

@@ -6,8 +6,8 @@ import { integer } from "../settings/values";
 const GROUP = "Processing threads (PROCESSOR=text-insights or a module):";
 
 export const POOL_SETTINGS = {
-  PROCESSOR_THREADS: { group: GROUP, value: integer(1, 256), default: String(Math.max(1, availableParallelism() - 1)),
-    defaultShown: "CPUs − 1, at least 1", help: "worker threads for text-insights and module processors" },
+  PROCESSOR_THREADS: { group: GROUP, value: integer(1, 256), default: String(availableParallelism()),
+    defaultShown: "CPUs", help: "worker threads for text-insights and module processors; they run at a lower priority than the main thread, which takes its share of a core first" },
   PROCESSOR_TIMEOUT_MS: { group: GROUP, value: integer(10, 3_600_000), default: "30000",
     help: "longest one event may take on a processing thread (ms); then it fails (retried, then dead-lettered) and a thread stuck in code that never yields is replaced" },
   PROCESSOR_MAX_QUEUE: { group: GROUP, value: integer(1, 1_000_000), default: "1000",

@@ -1,11 +1,11 @@
 import path from "node:path";
-import { MessageChannel } from "node:worker_threads";
 import { pathToFileURL } from "node:url";
 import { Piscina } from "piscina";
+import { decodeBody } from "../decode-event";
 import { TransientError } from "../failures";
 import type { EventInput, EventSettlement, Processor } from "./processor";
 import { Semaphore } from "./semaphore";
-import { ProcessingTimeoutError, toSettlement, type PoolTask, type TaskOutcome } from "./thread-protocol";
+import { newWatch, packEvents, ProcessingTimeoutError, toSettlement, Watch, type PoolTask, type TaskOutcome } from "./thread-protocol";
 
 /**
  * Tasks posted to a thread ahead of the one it runs, so it never waits for the main thread to send the next
@@ -13,16 +13,27 @@ import { ProcessingTimeoutError, toSettlement, type PoolTask, type TaskOutcome }
  */
 const TASKS_POSTED_PER_THREAD = 4;
 
-/** Set when a task's thread stopped yielding and was terminated. */
-interface Watchdog {
-  stalled: boolean;
-  replaced: Promise<unknown>;
-  /** The task has its outcome: a progress report that arrives after it (ports are not ordered) is stale. */
-  finished?: boolean;
-}
+/**
+ * The fewest events a batch's share for one thread holds: a smaller batch goes to one thread whole. A task
+ * costs both threads a message (tens of microseconds); this many events take a thread a few milliseconds.
+ */
+const MIN_EVENTS_PER_TASK = 16;
 
 /** How much longer than PROCESSOR_TIMEOUT_MS the watchdog waits for a thread that stopped yielding. */
 const WATCHDOG_GRACE_MS = 1000;
+/** How often the watchdog looks at the running tasks' watches. */
+const WATCHDOG_INTERVAL_MS = 100;
+
+/** A task on its way or running, as the watchdog follows it. */
+interface RunningTask {
+  readonly watch: Int32Array;
+  /** The watch's ACTIVITY when last looked at, and since when it has not moved while an event was running. */
+  activity: number;
+  quietSince: number | undefined;
+  /** Set when its thread stopped yielding and was terminated. */
+  stalled: boolean;
+  replaced: Promise<unknown>;
+}
 
 export interface ProcessingPoolOptions {
   /** Reported as Processor.name and in results. */
@@ -38,18 +49,19 @@ export interface ProcessingPoolOptions {
 }
 
 /**
- * A Processor that runs events on a fixed set of worker threads (piscina), keeping CPU-bound inference off
- * the event loop so ownership renewal and AMQP keep running. A batch is split into one task per thread, so
- * every thread works on it and each event costs no message of its own.
+ * A Processor that runs events on a fixed set of worker threads (piscina), keeping CPU-bound work off the
+ * event loop so ownership renewal and AMQP keep running. A batch is split into one task per thread (a small
+ * one goes to one thread whole), so every thread works on it and each event costs no message of its own. With
+ * processReceived the threads also decode the bodies: the main thread only copies their bytes into the task.
  *
- * Bounded: at most `threads` tasks run and `maxQueue` wait inside piscina; any further `process` call waits
- * for a permit before it is handed to piscina, so a slow model slows the callers (the partition batches)
- * instead of growing a queue. The callers are bounded in turn by the subscription's batch size.
+ * Bounded: at most `threads` tasks run and `maxQueue` wait inside piscina; any further call waits for a
+ * permit before it is handed to piscina, so a slow model slows the callers (the partition batches) instead of
+ * growing a queue. The callers are bounded in turn by the subscription's batch size.
  */
 export class ProcessingPool implements Processor {
   private readonly admission: Semaphore;
-  /** Per thread: the task whose event started last on it, and the timer that declares the thread stuck. */
-  private readonly threadGuards = new Map<number, { owner: Watchdog; timer: NodeJS.Timeout; started: number }>();
+  private readonly running = new Set<RunningTask>();
+  private watchdog: NodeJS.Timeout | undefined;
   private highestQueued = 0;
 
   private constructor(
@@ -82,7 +94,7 @@ export class ProcessingPool implements Processor {
     });
     const pool = new ProcessingPool(options.name, piscina, threads, maxQueue, options.timeoutMs);
     try {
-      const warmUps = await Promise.all(Array.from({ length: threads }, () => pool.submit({ warmUp: true })));
+      const warmUps = await Promise.all(Array.from({ length: threads }, () => pool.submit({ warmUp: true }, [])));
       for (const settlement of warmUps.flat()) if (!settlement.ok) throw settlement.error;
     } catch (error) {
       await piscina.destroy();
@@ -100,30 +112,57 @@ export class ProcessingPool implements Processor {
   }
 
   /** The events in one task per thread; a task whose wait for room is aborted settles its events with the abort reason. */
-  async processMany(inputs: EventInput[], signal?: AbortSignal): Promise<EventSettlement[]> {
-    const perTask = Math.max(1, Math.ceil(inputs.length / this.threads));
-    const tasks: Array<Promise<EventSettlement[]>> = [];
-    for (let start = 0; start < inputs.length; start += perTask) tasks.push(this.runShare(inputs.slice(start, start + perTask), signal));
-    return (await Promise.all(tasks)).flat();
+  processMany(inputs: EventInput[], signal?: AbortSignal): Promise<EventSettlement[]> {
+    return this.runShares(inputs, false, signal);
   }
 
   /**
-   * One share of a batch on a thread. Each event has PROCESSOR_TIMEOUT_MS on the thread; a thread that does not
-   * answer within that for every event of the share (a synchronous hang) is terminated by piscina and replaced,
-   * and the share's events run again one task each, so only the event that hangs is charged with it.
+   * As processMany, for bodies as received: the threads decode them. A body that is not bytes (an AMQP value)
+   * is checked here, because handing a value nested too deep to a thread would overflow the stack.
    */
-  private async runShare(share: EventInput[], signal?: AbortSignal): Promise<EventSettlement[]> {
-    const watchdog: Watchdog = { stalled: false, replaced: Promise.resolve() };
+  async processReceived(inputs: EventInput[], signal?: AbortSignal): Promise<EventSettlement[]> {
+    const settlements: EventSettlement[] = new Array(inputs.length);
+    const sent: number[] = [];
+    inputs.forEach((input, i) => {
+      if (input.body instanceof Uint8Array) return void sent.push(i);
+      try {
+        decodeBody(input.body, input.contentType);
+        sent.push(i);
+      } catch (error) {
+        settlements[i] = { ok: false, error };
+      }
+    });
+    const outcomes = await this.runShares(sent.map((i) => inputs[i] as EventInput), true, signal);
+    sent.forEach((i, k) => (settlements[i] = outcomes[k] as EventSettlement));
+    return settlements;
+  }
+
+  private async runShares(inputs: EventInput[], received: boolean, signal: AbortSignal | undefined): Promise<EventSettlement[]> {
+    const tasks = Math.max(1, Math.min(this.threads, Math.floor(inputs.length / MIN_EVENTS_PER_TASK)));
+    const perTask = Math.ceil(inputs.length / tasks);
+    const shares: Array<Promise<EventSettlement[]>> = [];
+    for (let start = 0; start < inputs.length; start += perTask) shares.push(this.runShare(inputs.slice(start, start + perTask), received, signal));
+    return (await Promise.all(shares)).flat();
+  }
+
+  /**
+   * One share of a batch on a thread. Each event has PROCESSOR_TIMEOUT_MS on the thread; a thread that stops
+   * yielding for longer (a synchronous hang) is terminated and replaced, and the share's events run again one
+   * task each, so only the event that hangs is charged with it.
+   */
+  private async runShare(share: EventInput[], received: boolean, signal?: AbortSignal): Promise<EventSettlement[]> {
+    const { events, transfer } = packEvents(share, received);
+    const task: RunningTask = { watch: newWatch(), activity: 0, quietSince: undefined, stalled: false, replaced: Promise.resolve() };
     try {
-      return await this.submit({ inputs: share, timeoutMs: this.timeoutMs }, signal, watchdog);
+      return await this.submit({ events, timeoutMs: this.timeoutMs, watch: task.watch }, transfer, signal, task);
     } catch (error) {
-      if (watchdog.stalled) {
-        await watchdog.replaced; // so the share's events do not land on the thread being terminated
-        if (share.length > 1) return (await Promise.all(share.map((input) => this.runShare([input], signal)))).flat();
+      if (task.stalled) {
+        await task.replaced; // so the share's events do not land on the thread being terminated
+        if (share.length > 1) return (await Promise.all(share.map((input) => this.runShare([input], received, signal)))).flat();
         return [{ ok: false, error: new ProcessingTimeoutError(this.timeoutMs) }];
       }
       if (signal?.aborted) return share.map((): EventSettlement => ({ ok: false, error: signal.reason }));
-      // Another task's watchdog terminated the thread this one shared: not these events' doing.
+      // The watchdog terminated the thread this task shared with a stuck one: not these events' doing.
       if (error instanceof Error && /worker exited with code|terminating worker thread/i.test(error.message)) {
         return share.map((): EventSettlement => ({ ok: false, error: new TransientError("the processing thread was replaced; the event runs again") }));
       }
@@ -151,52 +190,73 @@ export class ProcessingPool implements Processor {
     await this.piscina.close();
   }
 
-  /**
-   * Waits for room (abortable by `signal`), then runs the task. The thread reports the start of each event on a
-   * message port. A thread that starts no event and finishes no task for PROCESSOR_TIMEOUT_MS (plus a grace) is
-   * stuck in code that never yields, and the culprit is the event that started last on it: the watchdog marks
-   * that task, terminates the thread, and piscina replaces it. (piscina's own task abort would do the same, but
-   * it keeps a thread with an abortable task from taking any other task.)
-   */
-  private async submit(task: PoolTask, signal?: AbortSignal, watchdog?: Watchdog): Promise<EventSettlement[]> {
+  /** Waits for room (abortable by `signal`), then runs the task, followed by the watchdog while it runs. */
+  private async submit(task: PoolTask, transferList: ArrayBuffer[], signal?: AbortSignal, running?: RunningTask): Promise<EventSettlement[]> {
     await this.admission.acquire(signal);
-    const channel = watchdog ? new MessageChannel() : undefined;
     try {
-      channel?.port1.on("message", ([threadId, started]: [number, number]) => this.eventStarted(threadId, started, watchdog as Watchdog));
-      channel?.port1.unref();
-      const running = channel ? this.piscina.run({ ...task, progress: channel.port2 } as PoolTask, { transferList: [channel.port2] }) : this.piscina.run(task);
+      if (running) this.follow(running);
+      const outcome = this.piscina.run(task, { transferList });
       this.highestQueued = Math.max(this.highestQueued, this.piscina.queueSize);
-      return (await running).map(toSettlement);
+      return (await outcome).map(toSettlement);
     } finally {
-      if (watchdog) watchdog.finished = true;
-      channel?.port1.close();
-      for (const [threadId, guard] of this.threadGuards) {
-        if (guard.owner === watchdog) {
-          clearTimeout(guard.timer);
-          this.threadGuards.delete(threadId);
-        }
-      }
+      if (running) this.unfollow(running);
       this.admission.release();
     }
   }
 
-  private eventStarted(threadId: number, started: number, owner: Watchdog): void {
-    if (owner.finished) return;
-    const guard = this.threadGuards.get(threadId);
-    if (guard && guard.started > started) return; // a later event's report arrived first, on another task's port
-    clearTimeout(guard?.timer);
-    const timer = setTimeout(() => {
-      // A main thread that was busy runs due timers before it reads the messages that arrived meanwhile: judge
-      // after those are read, so a task whose outcome is already here, or a thread that started another event,
-      // is not taken for stuck.
-      setImmediate(() => {
-        if (owner.finished || this.threadGuards.get(threadId)?.timer !== timer) return;
-        this.threadGuards.delete(threadId);
-        owner.stalled = true;
-        owner.replaced = this.piscina.threads.find((thread) => thread.threadId === threadId)?.terminate() ?? Promise.resolve();
-      });
-    }, this.timeoutMs + WATCHDOG_GRACE_MS);
-    this.threadGuards.set(threadId, { owner, timer, started });
+  private follow(task: RunningTask): void {
+    this.running.add(task);
+    this.watchdog ??= setInterval(() => this.lookForStuckThreads(), WATCHDOG_INTERVAL_MS).unref();
+  }
+
+  private unfollow(task: RunningTask): void {
+    this.running.delete(task);
+    if (this.running.size > 0) return;
+    clearInterval(this.watchdog);
+    this.watchdog = undefined;
+  }
+
+  /**
+   * A thread is stuck in code that never yields when, while one of its events runs, none of its tasks' watches
+   * has moved for PROCESSOR_TIMEOUT_MS plus a grace: its event loop has not turned and it has started no event.
+   * (A thread waiting for a promise keeps turning; its own timer ends an event that never settles.) The culprit
+   * is the event that started last on it: the watchdog marks that task, terminates the thread, and piscina
+   * replaces it. (piscina's own task abort would do the same, but it keeps a thread with an abortable task from
+   * taking any other task.) The watches are shared memory, so what the watchdog reads is the thread's state now,
+   * however late it looks: a thread whose event finished while the main thread was busy is not taken for stuck.
+   */
+  private lookForStuckThreads(): void {
+    const now = performance.now();
+    const quietThreads = new Map<number, boolean>();
+    for (const task of this.running) {
+      const { watch } = task;
+      const thread = Atomics.load(watch, Watch.THREAD);
+      if (Atomics.load(watch, Watch.STARTED) === Atomics.load(watch, Watch.FINISHED)) {
+        task.quietSince = undefined; // no event of it is running
+        continue;
+      }
+      const activity = Atomics.load(watch, Watch.ACTIVITY);
+      if (task.quietSince === undefined || activity !== task.activity) {
+        task.activity = activity;
+        task.quietSince = now;
+      }
+      const quiet = now - task.quietSince > this.timeoutMs + WATCHDOG_GRACE_MS;
+      quietThreads.set(thread, (quietThreads.get(thread) ?? true) && quiet);
+    }
+    for (const [thread, stuck] of quietThreads) if (stuck) this.replaceStuckThread(thread);
+  }
+
+  private replaceStuckThread(threadId: number): void {
+    let culprit: RunningTask | undefined;
+    for (const task of this.running) {
+      const { watch } = task;
+      if (Atomics.load(watch, Watch.THREAD) !== threadId || Atomics.load(watch, Watch.STARTED) === Atomics.load(watch, Watch.FINISHED)) continue;
+      if (!culprit || Atomics.load(watch, Watch.ORDER) > Atomics.load(culprit.watch, Watch.ORDER)) culprit = task;
+    }
+    if (!culprit || culprit.stalled) return;
+    for (const task of this.running) if (Atomics.load(task.watch, Watch.THREAD) === threadId) task.quietSince = undefined;
+    culprit.stalled = true;
+    culprit.replaced = this.piscina.threads.find((thread) => thread.threadId === threadId)?.terminate() ?? Promise.resolve();
   }
 }
 

@@ -12,7 +12,7 @@ export interface EventInput {
   enqueuedTimeUtc: string;
   messageId?: string;
   contentType?: string;
-  /** Decoded body: a JSON value, a string, or a Uint8Array (see decode-event.ts). */
+  /** Decoded body: a JSON value, a string, or a Uint8Array (see decode-event.ts); as received only for processReceived. */
   body: unknown;
   properties: Record<string, unknown>;
   /**
@@ -36,6 +36,12 @@ export interface Processor {
    * processor itself broke (e.g. a pool thread died): then every event counts as a failed attempt.
    */
   processMany?(inputs: EventInput[], signal?: AbortSignal): Promise<EventSettlement[]>;
+  /**
+   * Optional: as processMany, for inputs whose body is as received (the bytes of a data section, or an AMQP
+   * value), not decoded yet: the processor decodes each as decode-event.ts's decodeBody does (the pool, on its
+   * threads, off the event loop), and an event whose body cannot be decoded settles with a PoisonEventError.
+   */
+  processReceived?(inputs: EventInput[], signal?: AbortSignal): Promise<EventSettlement[]>;
   /** Tasks waiting for a processing thread (pool-backed processors), for the queue-depth gauge. */
   readonly queued?: number;
   /** Why the processor cannot work now (every model deployment's circuit open): readiness reports it, not ready. */

@@ -2,10 +2,12 @@
 import { defineProcessor } from "../plugins";
 import { POOL_SETTINGS, poolOptions, type PoolOptions } from "./pool-settings";
 import { ProcessingPool } from "./pool";
+import { sharedModel, type TextInsightsWorkerData } from "./text-insights-model";
 
-/** Starts the pool; resolves once every thread has loaded the language model. */
+/** Starts the pool; resolves once every thread has built its NLP instance on the process's shared model. */
 export function startTextInsights(options: PoolOptions): Promise<ProcessingPool> {
-  return ProcessingPool.start({ name: "text-insights", entry: "text-insights-thread", ...options });
+  const workerData: TextInsightsWorkerData = { textInsightsModel: sharedModel() };
+  return ProcessingPool.start({ name: "text-insights", entry: "text-insights-thread", ...options, workerData });
 }
 
 export const textInsightsProcessor = defineProcessor({

@@ -1,7 +1,6 @@
-import winkNLP from "wink-nlp";
-import model from "wink-eng-lite-web-model";
 import { eventText } from "./event-text";
 import type { EventInput } from "./processor";
+import { newNlpInstance, type WinkNlp } from "./text-insights-model";
 
 /**
  * Offline NLP on one event's text with wink-nlp and its English "lite web" model: sentiment, entities,
@@ -36,42 +35,20 @@ const PII_ENTITY_TYPES = new Set(["EMAIL", "URL"]);
  */
 export const MAX_LEARNED_WORDS = 50_000;
 
-type Lexicon = { list: unknown[]; intrinsicSize: number };
-
-type ModelParts = { core: () => { features: { lexeme: Lexicon } }; metaCER: () => unknown };
-const modelParts = model as unknown as ModelParts;
-/**
- * The model's metaCER() JSON-encodes its (module-level) machines again on every call, so a second instance
- * would get them encoded twice, a third three times...: every instance gets the first call's result.
- */
-let metaCER: unknown;
-
-/** A wink-nlp instance and its lexicon (read through the model it loaded, which wink keeps and extends). */
-function loadNlp(): { nlp: ReturnType<typeof winkNLP>; lexicon: Lexicon } {
-  let core: ReturnType<ModelParts["core"]> | undefined;
-  const nlp = winkNLP({
-    ...modelParts,
-    core: () => (core = modelParts.core()),
-    metaCER: () => (metaCER ??= modelParts.metaCER()),
-  } as unknown as typeof model);
-  if (!core) throw new Error("wink-nlp did not load the model's core");
-  return { nlp, lexicon: core.features.lexeme };
-}
-
 /** Analyses text with an NLP instance that is replaced once it has learned `maxLearnedWords` words. */
 export function createTextAnalyzer(maxLearnedWords = MAX_LEARNED_WORDS): { analyze: (text: string) => TextInsights; learnedWords: () => number } {
-  let loaded = loadNlp();
-  const learnedWords = () => loaded.lexicon.list.length - loaded.lexicon.intrinsicSize;
+  let loaded = newNlpInstance();
+  const learnedWords = () => loaded.vocabulary.list.length - loaded.vocabulary.intrinsicSize;
   return {
     analyze: (text) => {
-      if (learnedWords() >= maxLearnedWords) loaded = loadNlp();
+      if (learnedWords() >= maxLearnedWords) loaded = newNlpInstance();
       return analyzeWith(loaded.nlp, text);
     },
     learnedWords,
   };
 }
 
-// Loaded once per thread, at first import: ~80 ms and a few MB.
+// Built once per thread, at first import, on the process's shared model.
 const analyzer = createTextAnalyzer();
 
 export function analyzeEvent(input: EventInput): TextInsights {
@@ -82,7 +59,7 @@ export function analyzeText(text: string): TextInsights {
   return analyzer.analyze(text);
 }
 
-function analyzeWith(nlp: ReturnType<typeof winkNLP>, text: string): TextInsights {
+function analyzeWith(nlp: WinkNlp, text: string): TextInsights {
   const its = nlp.its;
   const doc = nlp.readDoc(text);
   const tokens = doc.tokens();

@@ -1,16 +1,87 @@
-import { threadId, type MessagePort } from "node:worker_threads";
+// What crosses between the pool (pool.ts, main thread) and its threads (pool-thread.ts): the tasks, their
+// outcomes, and the task's watch, a few integers in shared memory through which the pool's watchdog sees what
+// a thread is doing without a message per event.
 import { PoisonEventError } from "../failures";
 import type { EventInput, EventSettlement } from "./processor";
-import { settle } from "./settle";
 
 /**
- * One task for a pool thread: several events of one batch (one message each way instead of one per event),
- * or a warm-up that only makes the thread load its model or module.
+ * One task for a pool thread: several events of one batch in one message each way, or a warm-up that only
+ * makes the thread load its model or module.
  */
-export type PoolTask =
-  | { warmUp: true; inputs?: undefined }
-  /** `progress` hears [thread id, events started on it] as each event starts: the main thread's watchdog (see pool.ts). */
-  | { warmUp?: false; inputs: EventInput[]; timeoutMs: number; progress?: MessagePort };
+export type PoolTask = { warmUp: true } | EventsTask;
+
+export interface EventsTask {
+  warmUp?: false;
+  events: EventsOnWire;
+  timeoutMs: number;
+  /** Written by the thread as it works (see Watch); read by the pool's watchdog. */
+  watch: Int32Array;
+}
+
+/**
+ * A task's events: each without its body, and the bodies that are bytes packed into one buffer that is
+ * transferred, not copied (a received body is a view into the frame it arrived in, and cloning a view clones
+ * its whole buffer).
+ */
+export interface EventsOnWire {
+  events: Array<Omit<EventInput, "body">>;
+  /** Per event, [start, end) of its body in `bytes`, or [-1, -1] when its body is `values[i]`. */
+  spans: Int32Array;
+  /** Bodies that are not bytes (JSON values, strings, AMQP values); undefined where the body is in `bytes`. */
+  values: unknown[];
+  bytes: ArrayBuffer;
+  /** The bodies are as received, and the thread decodes them (decode-event.ts); else they are decoded already. */
+  received: boolean;
+}
+
+/** Indices of a task's watch (an Int32Array over a SharedArrayBuffer). */
+export const Watch = {
+  /** The thread running the task (its threadId), once it has started it. */
+  THREAD: 0,
+  /** Events of the task started so far. */
+  STARTED: 1,
+  /** Events of the task finished so far: an event is running while STARTED > FINISHED. */
+  FINISHED: 2,
+  /** The thread's count of events started, at the start of the task's running event: the latest one ran last. */
+  ORDER: 3,
+  /** Moves whenever the thread's event loop turns or an event starts: a thread whose count stands still is busy in code that does not yield. */
+  ACTIVITY: 4,
+  SIZE: 5,
+} as const;
+
+export function newWatch(): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(Watch.SIZE * Int32Array.BYTES_PER_ELEMENT));
+}
+
+/** On the main thread: the events as one message, and what to transfer with it. */
+export function packEvents(inputs: readonly EventInput[], received: boolean): { events: EventsOnWire; transfer: ArrayBuffer[] } {
+  let length = 0;
+  for (const { body } of inputs) if (body instanceof Uint8Array) length += body.byteLength;
+  const bytes = new Uint8Array(length);
+  const spans = new Int32Array(inputs.length * 2);
+  const values: unknown[] = new Array(inputs.length);
+  const events = new Array<Omit<EventInput, "body">>(inputs.length);
+  let offset = 0;
+  inputs.forEach(({ body, ...event }, i) => {
+    events[i] = event;
+    if (body instanceof Uint8Array) {
+      bytes.set(body, offset);
+      spans[2 * i] = offset;
+      offset += body.byteLength;
+      spans[2 * i + 1] = offset;
+    } else {
+      spans[2 * i] = spans[2 * i + 1] = -1;
+      values[i] = body;
+    }
+  });
+  return { events: { events, spans, values, bytes: bytes.buffer, received }, transfer: [bytes.buffer] };
+}
+
+/** On the thread: event i's body as it was packed (bytes come back as a view into the transferred buffer). */
+export function unpackedBody({ spans, values, bytes }: EventsOnWire, i: number): unknown {
+  const start = spans[2 * i] as number;
+  return start < 0 ? values[i] : new Uint8Array(bytes, start, (spans[2 * i + 1] as number) - start);
+}
 
 /**
  * One event took longer than PROCESSOR_TIMEOUT_MS. An ordinary failure: retried, then dead-lettered with this
@@ -41,45 +112,8 @@ interface ThreadError {
   status?: number;
 }
 
-/**
- * In the thread: runs the handler on each input in turn (one outcome each, in order; one event failing does
- * not affect the others), after `warmUp` (loading the model or module, at once when already loaded). A
- * warm-up task runs only `warmUp` and returns its single outcome.
- */
-export async function runTask(task: PoolTask, handler: (input: EventInput) => unknown, warmUp: () => unknown = () => null): Promise<TaskOutcome[]> {
-  if (task.warmUp) return [toOutcome(await settle(warmUp))];
-  // A thread that replaced a stuck one loads its module on its first task: that loading is the thread's, so
-  // it happens before any event's time limit starts (or the watchdog hears of an event), and a load that
-  // fails fails each event of the task with its reason.
-  const loaded = await settle(warmUp);
-  if (!loaded.ok) return task.inputs.map(() => toOutcome(loaded));
-  const outcomes: TaskOutcome[] = [];
-  // Results are serialised here, on the thread: text is cheap to pass back, and the sinks write it as it is.
-  for (const input of task.inputs) {
-    task.progress?.postMessage([threadId, ++eventsStarted]);
-    outcomes.push(toOutcome(await settle(() => withinTime(() => handler(input), task.timeoutMs))));
-  }
-  task.progress?.close();
-  return outcomes;
-}
-
-/** Events started on this thread; orders progress reports that arrive on different tasks' ports. */
-let eventsStarted = 0;
-
-/** A promise that never settles ends here after timeoutMs (a synchronous hang is the main thread's watchdog's). */
-async function withinTime<T>(run: () => T, timeoutMs: number): Promise<Awaited<T>> {
-  let timer: NodeJS.Timeout | undefined;
-  const expiry = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ProcessingTimeoutError(timeoutMs)), timeoutMs);
-  });
-  try {
-    return await Promise.race([Promise.resolve().then(run), expiry]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function toOutcome(settlement: EventSettlement): TaskOutcome {
+/** On the thread: a settlement as it crosses back. */
+export function toOutcome(settlement: EventSettlement): TaskOutcome {
   return settlement.ok ? settlement : { ok: false, error: describeError(settlement.error) };
 }
 

@@ -9,6 +9,9 @@ import { ProcessingPool } from "../../../worker/processing/pool";
 import { isPoisonEventError, isTransientFailure, PoisonEventError } from "../../../worker/failures";
 import type { EventInput, Processor } from "../../../worker/processing/processor";
 import { createTextAnalyzer, MAX_LEARNED_WORDS, type TextInsights } from "../../../worker/processing/text-insights";
+import { modelLoads, sharedModel } from "../../../worker/processing/text-insights-model";
+import winkNLP from "wink-nlp";
+import winkModel from "wink-eng-lite-web-model";
 
 function input(sequenceNumber: number, body: unknown): EventInput {
   return { partitionId: "1", sequenceNumber, offset: String(sequenceNumber * 100), enqueuedTimeUtc: new Date(0).toISOString(), body, properties: {} };
@@ -55,6 +58,46 @@ describe("text-insights on the worker-thread pool", () => {
     const binary = await processor.process(input(6, new Uint8Array([1, 2, 3]))).catch((e: unknown) => e);
     expect(isPoisonEventError(binary)).toBe(true);
     expect((binary as Error).message).toMatch(/binary data \(3 bytes\)/);
+  });
+});
+
+describe("text-insights threads share one language model", () => {
+  it("reads the model once per process; every thread builds its NLP instances on that one copy", async () => {
+    const model = sharedModel();
+    const instancesBefore = Atomics.load(model.instances, 0);
+    const pool = await startTextInsights({ threads: 2, maxQueue: 2, timeoutMs: 30_000 });
+    try {
+      // Each thread counted its instance in the shared memory this process holds: a copy would not show it.
+      expect(Atomics.load(model.instances, 0)).toBe(instancesBefore + 2);
+      expect(modelLoads()).toBe(1);
+      const texts = ["I love this phone, the camera is wonderful!", "Worst service ever, I hate it."];
+      const onThreads = (await pool.processMany(texts.map((text, i) => input(i, text)))).map((s) => (s.ok ? JSON.parse(s.json) : s.error));
+      // The same analysis as an instance built the package's own way (its core model loaded in full, unshared).
+      const nlp = winkNLP(winkModel);
+      expect(onThreads.map((r: TextInsights) => r.stats.tokens)).toEqual(texts.map((text) => nlp.readDoc(text).tokens().length()));
+      expect(onThreads.map((r: TextInsights) => r.sentiment.score)).toEqual(texts.map((text) => Math.round(nlp.readDoc(text).out(nlp.its.sentiment) as unknown as number * 1000) / 1000));
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it("decodes received bodies on the threads; a body that is not bytes and nests too deep never reaches one", async () => {
+    const pool = await startTextInsights({ threads: 1, maxQueue: 2, timeoutMs: 30_000 });
+    try {
+      let deep: unknown = "bottom";
+      for (let i = 0; i < 1200; i++) deep = [deep];
+      const received = [
+        { ...input(1, Buffer.from(JSON.stringify({ text: "Thanks, great support!" }))), contentType: "application/json" },
+        { ...input(2, Buffer.from("not json")), contentType: "application/json" },
+        input(3, deep), // an AMQP value section: not bytes
+      ];
+      const [ok, invalid, tooDeep] = await pool.processReceived(received);
+      expect(ok?.ok && (JSON.parse(ok.json) as TextInsights).sentiment.label).toBe("positive");
+      expect(invalid?.ok === false && isPoisonEventError(invalid.error) && (invalid.error as Error).message).toMatch(/not valid JSON/);
+      expect(tooDeep?.ok === false && isPoisonEventError(tooDeep.error) && (tooDeep.error as Error).message).toMatch(/more than 1000 levels deep/);
+    } finally {
+      await pool.close();
+    }
   });
 });
 
@@ -169,7 +212,7 @@ describe("pool backpressure", () => {
     });
   });
 
-  it("processMany sends one task per thread and settles every event on its own, in order", async () => {
+  it("processMany sends one task per thread and settles every event on its own, in order; a small batch goes to one thread", async () => {
     const source = `import { threadId } from "node:worker_threads";
       export function process(input) {
         if (input.body === "poison") { const e = new Error("unreadable " + input.sequenceNumber); e.name = "PoisonEventError"; throw e; }
@@ -178,19 +221,24 @@ describe("pool backpressure", () => {
         return { seq: input.sequenceNumber, threadId };
       }`;
     await withModulePool("mixed", source, { threads: 2, maxQueue: 0, timeoutMs: 30_000 }, async (pool) => {
-      const bodies = ["ok", "poison", "ok", "flaky", "ok", "no-json", "ok", "ok"];
+      const bodies = ["ok", "poison", "ok", "flaky", "ok", "no-json", ...Array.from({ length: 26 }, () => "ok")];
       const settlements = await pool.processMany(bodies.map((body, i) => input(i, body)));
-      expect(settlements).toHaveLength(8);
+      expect(settlements).toHaveLength(32);
       const ok = settlements.flatMap((s, i) => (s.ok ? [{ i, result: JSON.parse(s.json) as { seq: number; threadId: number } }] : []));
-      expect(ok.map(({ i, result }) => [i, result.seq])).toEqual([[0, 0], [2, 2], [4, 4], [6, 6], [7, 7]]);
-      // Two threads, maxQueue 0: the batch went out as exactly two tasks, one per thread.
-      expect(new Set(ok.map(({ result }) => result.threadId)).size).toBe(2);
+      expect(ok.map(({ i, result }) => [i, result.seq])).toEqual([0, 2, 4, ...Array.from({ length: 26 }, (_, k) => k + 6)].map((i) => [i, i]));
+      // Two threads, maxQueue 0: the batch went out as exactly two tasks, one per thread, in order.
+      const threadsOf = (results: typeof ok) => [...new Set(results.map(({ result }) => result.threadId))];
+      expect(threadsOf(ok)).toHaveLength(2);
+      expect(threadsOf(ok.filter(({ i }) => i < 16))).toHaveLength(1);
       const failed = (i: number) => settlements[i] as { ok: false; error: Error };
       expect(isPoisonEventError(failed(1).error)).toBe(true);
       expect(failed(1).error.message).toBe("unreadable 1");
       expect(isPoisonEventError(failed(3).error)).toBe(false); // transient: the batch processor retries it
       expect(isPoisonEventError(failed(5).error)).toBe(true); // a result without a JSON form is permanent
       expect(failed(5).error.message).toMatch(/not JSON-serialisable/);
+      // Fewer events than two tasks' worth: one task, so one thread, although both are idle.
+      const small = await pool.processMany(Array.from({ length: 8 }, (_, i) => input(i, "ok")));
+      expect(new Set(small.map((s) => s.ok && (JSON.parse(s.json) as { threadId: number }).threadId)).size).toBe(1);
     });
   });
 
@@ -249,8 +297,7 @@ describe("pool backpressure", () => {
       await withModulePool("busy-main", source, { threads: 1, maxQueue: 1, timeoutMs: 1000 }, async (pool) => {
         const started = new Promise((resolve) => (channel.onmessage = resolve));
         const first = pool.process(input(1, "x")) as Promise<{ threadId: number }>;
-        await started;
-        await new Promise((resolve) => setImmediate(resolve)); // the pool has read the thread's report of the start
+        await started; // the event runs on the thread (its watch, in shared memory, says so)
         // Busy (blocked) well past the time limit plus the watchdog's grace, while the thread finishes the event.
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3000);
         const { threadId } = await first;
