@@ -15,7 +15,8 @@ interface ResultLine {
 }
 
 export class BlobResults {
-  readonly results: ResultObservation[] = [];
+  /** Per blob, its lines in the order they were appended (a deleted blob's lines stay, its new ones follow). */
+  private readonly byBlob = new Map<string, ResultObservation[]>();
   /** Lines that were not whole JSON result records (never expected: appends are whole lines). */
   truncatedLines = 0;
   private readonly readBytes = new Map<string, number>();
@@ -25,6 +26,16 @@ export class BlobResults {
     /** The fleet's name for the worker process with this pid. */
     private readonly instanceOf: (pid: number | undefined) => string,
   ) {}
+
+  /**
+   * Every result read so far, blob by blob in name order, each blob in append order. A partition's blobs are
+   * named by the hour its events were enqueued in, so this is the order its owners wrote them, also when a run
+   * crosses an hour: the order of reading is not (one poll can read the next hour's blob before the rest of the
+   * previous one is seen).
+   */
+  get results(): ResultObservation[] {
+    return [...this.byBlob.keys()].sort().flatMap((name) => this.byBlob.get(name) ?? []);
+  }
 
   /** Reads what was appended to every results blob since the last call. */
   async poll(): Promise<void> {
@@ -39,7 +50,7 @@ export class BlobResults {
     if (size <= offset) return;
     const text = (await client.downloadToBuffer(offset, size - offset, leaseId ? { conditions: { leaseId } } : {})).toString("utf8");
     this.readBytes.set(name, size);
-    for (const line of text.split("\n")) if (line.trim()) this.record(line);
+    for (const line of text.split("\n")) if (line.trim()) this.record(name, line);
   }
 
   /** The blob was deleted: when it is created again, it is read from its start. */
@@ -47,7 +58,7 @@ export class BlobResults {
     this.readBytes.delete(name);
   }
 
-  private record(line: string): void {
+  private record(blob: string, line: string): void {
     let parsed: ResultLine;
     try {
       parsed = JSON.parse(line) as ResultLine;
@@ -55,7 +66,9 @@ export class BlobResults {
       this.truncatedLines++;
       return;
     }
-    this.results.push({
+    const lines = this.byBlob.get(blob) ?? [];
+    this.byBlob.set(blob, lines);
+    lines.push({
       instance: this.instanceOf(parsed.result?.workerPid),
       partitionId: parsed.partitionId,
       sequenceNumber: parsed.sequenceNumber,

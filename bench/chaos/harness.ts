@@ -119,15 +119,11 @@ async function countDeadLetters(stack: ChaosStack): Promise<number> {
 async function waitForDrain(stack: ChaosStack, results: BlobResults, events: StampedEvents, timeoutMs: number): Promise<boolean> {
   const goodMessageIds = new Set(events.ledger.filter((e) => !e.poison).map((e) => `${events.runId}-${e.index}`));
   const poison = events.ledger.length - goodMessageIds.size;
-  const processed = new Set<string>();
-  let scanned = 0;
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     await results.poll().catch(() => undefined); // Azurite may be restarting
-    for (; scanned < results.results.length; scanned++) {
-      const messageId = results.results[scanned]!.messageId;
-      if (messageId !== undefined && goodMessageIds.has(messageId)) processed.add(messageId);
-    }
+    const processed = new Set<string>();
+    for (const { messageId } of results.results) if (messageId !== undefined && goodMessageIds.has(messageId)) processed.add(messageId);
     if (processed.size >= goodMessageIds.size && (await countDeadLetters(stack).catch(() => -1)) >= poison) return true;
     await sleep(500);
   }
