@@ -80,7 +80,6 @@ describe("load balancing across worker processes", () => {
     const env = { MAX_BATCH_SIZE: "5", CHECKPOINT_EVERY_EVENTS: "10", PROCESSOR: "test/support/slow-processor.mjs" };
     const [a, b] = await startSplitPair("crash", env);
     const describe = () => `${a.describe()}\n${b.describe()}`;
-    const victimPartitions = (await a.status()).ownedPartitions;
 
     // 200 events a partition: at 10 ms each the victim needs 2 s for its partitions, far more than the crash takes to land.
     const sent = await sendToEveryPartition(stack.eventHubConnectionString, "crash", 200);
@@ -95,10 +94,8 @@ describe("load balancing across worker processes", () => {
     // from their checkpoints: at least once, so duplicates are allowed, gaps are not.
     await waitFor("every event processed", () => keysOf([...a.results, ...b.results]).size === sent.length, 60_000, describe);
     expect(keysOf([...a.results, ...b.results])).toEqual(keysOf(sent));
-    await waitFor("the survivor to own all 4", async () => (await b.status()).ownedPartitions.length === 4, 10_000, describe);
     // Whatever the victim had not checkpointed, the survivor processed (the keys above); here: it took the partitions.
-    const survivorOwns = new Set((await b.status()).ownedPartitions);
-    for (const partition of victimPartitions) expect(survivorOwns.has(partition)).toBe(true);
+    await waitFor("the survivor to own all 4", async () => (await b.status()).ownedPartitions.length === 4, 10_000, describe);
     const owners = await ownersOf("crash");
     const survivor = (await b.status()).ownerId;
     expect([...owners.values()].every((o) => o === survivor)).toBe(true);
