@@ -5,7 +5,6 @@ import { randomUUID } from "node:crypto";
 import type { TokenCredential } from "@azure/core-auth";
 import { EventHubConsumerClient, earliestEventPosition, latestEventPosition } from "@azure/event-hubs";
 import { BlobCheckpointStore } from "@azure/eventhubs-checkpointstore-blob";
-import { DefaultAzureCredential } from "@azure/identity";
 import type { Meter } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import { BatchPipeline } from "./batch-pipeline";
@@ -40,10 +39,16 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
-/** DefaultAzureCredential is created only if some setting needs Entra ID, and only once. */
+/**
+ * DefaultAzureCredential is created only if some setting needs Entra ID, and only once; its package (MSAL and
+ * its dependencies, megabytes of code) is loaded only then, so a worker on connection strings does not carry it.
+ */
 function lazyCredential(): () => TokenCredential {
   let credential: TokenCredential | undefined;
-  return () => (credential ??= new DefaultAzureCredential());
+  return () => {
+    const { DefaultAzureCredential } = require("@azure/identity") as typeof import("@azure/identity");
+    return (credential ??= new DefaultAzureCredential());
+  };
 }
 
 /** The load-balanced client, named `replica`, with its ownership kept through `ownership`. */

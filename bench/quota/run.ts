@@ -12,7 +12,7 @@ import { EventHubProducerClient } from "@azure/event-hubs";
 import { Command } from "commander";
 import { z } from "zod";
 import type { LocalStack } from "../../emulator/index";
-import { DEFAULT_SYSTEM_PROMPT } from "../../worker/processing/model/model-processor";
+import { DEFAULT_SYSTEM_PROMPT } from "../../worker/processing/model/model-settings";
 import { waitFor } from "../../tools/wait-for";
 import { optionsOrExit, wholeNumber } from "../../common/cli";
 import { FakeModelServer } from "../fake-model-server";

@@ -3,7 +3,7 @@
 import { defineProcessor } from "../../plugins";
 import { httpUrl, matching, text } from "../../settings/values";
 import { AZURE_OPENAI_API_VERSION, DEFAULT_AZURE_OPENAI_API_VERSION } from "./deployments";
-import { MODEL_SETTINGS, modelOptions, singleDeploymentConflicts, startModelProcessor } from "./model-processor";
+import { loadModelProcessor, MODEL_SETTINGS, modelOptions, singleDeploymentConflicts } from "./model-settings";
 
 const GROUP = "Azure OpenAI (PROCESSOR=azure-openai):";
 
@@ -37,5 +37,5 @@ export const azureOpenAIProcessor = defineProcessor({
       },
     ]);
   },
-  create: (options, runtime) => startModelProcessor("azure-openai", options, runtime),
+  create: (options, runtime) => loadModelProcessor("azure-openai", options, runtime),
 });

@@ -1,7 +1,7 @@
 // PROCESSOR=model: the deployments MODEL_DEPLOYMENTS lists, of either provider, routed by priority and weight and
 // paced by each deployment's quota, which the replicas of the consumer group share.
 import { defineProcessor } from "../../plugins";
-import { deploymentOptions, MODEL_SETTINGS, missingDeploymentKeys, modelConflicts, modelOptions, startModelProcessor } from "./model-processor";
+import { deploymentOptions, loadModelProcessor, MODEL_SETTINGS, missingDeploymentKeys, modelConflicts, modelOptions } from "./model-settings";
 
 export const modelProcessor = defineProcessor({
   name: "model",
@@ -10,5 +10,5 @@ export const modelProcessor = defineProcessor({
   missing: (raw, env) => missingDeploymentKeys(raw, env),
   conflicts: (values) => modelConflicts(values),
   options: (values, { env }) => modelOptions(values, (values.MODEL_DEPLOYMENTS ?? []).map((deployment) => deploymentOptions(deployment, env))),
-  create: (options, runtime) => startModelProcessor("model", options, runtime),
+  create: (options, runtime) => loadModelProcessor("model", options, runtime),
 });

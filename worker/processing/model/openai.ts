@@ -3,7 +3,7 @@
 import { defineProcessor } from "../../plugins";
 import { httpUrl, text } from "../../settings/values";
 import { DEFAULT_OPENAI_BASE_URL } from "./deployments";
-import { MODEL_SETTINGS, modelOptions, singleDeploymentConflicts, startModelProcessor } from "./model-processor";
+import { loadModelProcessor, MODEL_SETTINGS, modelOptions, singleDeploymentConflicts } from "./model-settings";
 
 const GROUP = "OpenAI or an OpenAI-compatible server such as Ollama, vLLM, LM Studio, llama.cpp (PROCESSOR=openai):";
 
@@ -30,5 +30,5 @@ export const openAIProcessor = defineProcessor({
       },
     ]);
   },
-  create: (options, runtime) => startModelProcessor("openai", options, runtime),
+  create: (options, runtime) => loadModelProcessor("openai", options, runtime),
 });

@@ -4,7 +4,8 @@
 import type { AccessToken, TokenCredential } from "@azure/core-auth";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { FakeModelServer } from "../../../../bench/fake-model-server";
-import { createModelProcessor, type ModelTask } from "../../../../worker/processing/model/model-processor";
+import { createModelProcessor } from "../../../../worker/processing/model/model-processor";
+import type { ModelTask } from "../../../../worker/processing/model/model-settings";
 import type { ChatResult } from "../../../../worker/processing/model/chat-processor";
 import type { EmbeddingResult } from "../../../../worker/processing/model/embeddings-processor";
 import type { ModelConnection } from "../../../../worker/processing/model/model-endpoint";
