@@ -20,6 +20,7 @@ import { OwnershipTracker } from "./ownership-tracker";
 import { PartitionHandler } from "./partition-handler";
 import type { PluginRuntime } from "./plugins";
 import { startProcessor } from "./processing/index";
+import type { Processor } from "./processing/processor";
 import { readinessRules, watchLoadBalancing } from "./readiness";
 import { startSink } from "./sinks/index";
 import { checkEventHubAccess, ensureContainer, StartupError } from "./startup-checks";
@@ -86,9 +87,9 @@ export async function startWorker(config: WorkerConfig, logger: Logger, telemetr
 
   const closers = new Closers(logger);
   try {
-    // Metrics first: processors report to them. The queue gauge reads the processor made below.
-    let queued: () => number | undefined = () => undefined;
-    const metrics = new WorkerMetrics({ queueDepth: () => queued() });
+    // Metrics first: processors report to them. The pool gauges read the processor made below.
+    let pool: Pick<Processor, "queued" | "threadsRunning"> = {};
+    const metrics = new WorkerMetrics({ queueDepth: () => pool.queued, processingThreads: () => pool.threadsRunning });
     const quotas: QuotaParticipant[] = [];
     const runtime: PluginRuntime = { credential, blobService, metrics, tracing, logger, shareQuotas: (participants) => quotas.push(...participants) };
     // The sink before the processor that feeds it, so that the processor is closed first.
@@ -96,7 +97,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger, telemetr
     closers.push("close sink", () => sink.close());
     const processor = await startProcessor(config.processor, runtime);
     closers.push("close processor", () => processor.close());
-    queued = () => processor.queued;
+    pool = processor;
     if (meter) exportPrometheusMetrics(metrics.registry, meter); // every metric is registered by now
 
     // This process's name in ownership records and fleet records alike.

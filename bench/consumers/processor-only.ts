@@ -15,6 +15,7 @@ async function main(): Promise<void> {
     BENCH_EXPECTED_EVENTS: z.coerce.number().int().min(1),
     BENCH_PARTITIONS: z.coerce.number().int().min(1),
     BENCH_THREADS: z.coerce.number().int().min(1),
+    BENCH_THREAD_IDLE_MS: z.coerce.number().int().min(1),
     BENCH_MAX_QUEUE: z.coerce.number().int().min(1),
     BENCH_TIMEOUT_MS: z.coerce.number().int().min(1),
     BENCH_BATCH_SIZE: z.coerce.number().int().min(1),
@@ -31,7 +32,7 @@ async function main(): Promise<void> {
     body: event.body,
     properties: {},
   }));
-  const processor = await startTextInsights({ threads: settings.BENCH_THREADS, maxQueue: settings.BENCH_MAX_QUEUE, timeoutMs: settings.BENCH_TIMEOUT_MS });
+  const processor = await startTextInsights({ threads: settings.BENCH_THREADS, idleThreadMs: settings.BENCH_THREAD_IDLE_MS, maxQueue: settings.BENCH_MAX_QUEUE, timeoutMs: settings.BENCH_TIMEOUT_MS });
   const processReceived = processor.processReceived.bind(processor);
   const deadline = performance.now() + settings.BENCH_TIME_LIMIT_MS;
   const cpu = new CpuMeter();

@@ -97,7 +97,7 @@ export async function runThroughputRepetition(events: readonly BenchEvent[], set
   try {
     const defaults: WorkerConfig = workerDefaults(stack);
     if (defaults.processor.kind !== "text-insights") throw new Error(`the worker's default processor is ${defaults.processor.kind}, not text-insights`);
-    const { threads, maxQueue, timeoutMs } = defaults.processor;
+    const { threads, idleThreadMs, maxQueue, timeoutMs } = defaults.processor;
     const workerSubscription = {
       maxBatchSize: defaults.subscription.maxBatchSize,
       maxWaitMs: defaults.subscription.maxWaitTimeMs,
@@ -118,6 +118,7 @@ export async function runThroughputRepetition(events: readonly BenchEvent[], set
         BENCH_EXPECTED_EVENTS: String(expected),
         BENCH_PARTITIONS: String(PARTITIONS),
         BENCH_THREADS: String(threadCount),
+        BENCH_THREAD_IDLE_MS: String(idleThreadMs),
         BENCH_MAX_QUEUE: String(maxQueue),
         BENCH_TIMEOUT_MS: String(timeoutMs),
         BENCH_BATCH_SIZE: String(workerSubscription.maxBatchSize),

@@ -283,7 +283,7 @@ describe("BatchPipeline", () => {
 describe("BatchPipeline with the real text-insights pool", () => {
   let processor: Processor;
   beforeAll(async () => {
-    processor = await startTextInsights({ threads: 2, maxQueue: 2, timeoutMs: 30_000 });
+    processor = await startTextInsights({ threads: 2, idleThreadMs: 60_000, maxQueue: 2, timeoutMs: 30_000 });
   });
   afterAll(async () => {
     await processor.close();

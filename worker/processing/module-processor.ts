@@ -12,9 +12,10 @@ export interface ModuleProcessorOptions extends PoolOptions {
 }
 
 /**
- * Runs a user's module (see examples/word-count.ts) on the worker-thread pool. Every thread imports the
+ * Runs a user's module (see examples/word-count.ts) on the worker-thread pool. The first thread imports the
  * module and runs its init() before the processor is returned, so a missing file, a module without a
- * process function, or a failing init() stops start-up with an error naming the path.
+ * process function, or a failing init() stops start-up with an error naming the path; a thread started later
+ * does the same before its first event.
  */
 export async function createModuleProcessor(options: ModuleProcessorOptions): Promise<Processor> {
   const modulePath = resolveUserModulePath(options.modulePath);
@@ -23,6 +24,7 @@ export async function createModuleProcessor(options: ModuleProcessorOptions): Pr
       name: `module:${modulePath}`,
       entry: "module-thread",
       threads: options.threads,
+      idleThreadMs: options.idleThreadMs,
       maxQueue: options.maxQueue,
       timeoutMs: options.timeoutMs,
       workerData: { modulePath },

@@ -40,7 +40,10 @@ export interface ProcessingPoolOptions {
   name: string;
   /** Thread entry file name next to this file, without extension (e.g. "text-insights-thread"). */
   entry: string;
+  /** Most threads; the first runs always, the others start when every running thread is busy. */
   threads: number;
+  /** How long a thread beyond the first may go without work before it stops (PROCESSOR_THREAD_IDLE_MS). */
+  idleThreadMs: number;
   /** Tasks (shares of a batch) that may wait inside the pool for a thread; further callers wait for room (backpressure). */
   maxQueue: number;
   /** Longest one event may take on a thread (PROCESSOR_TIMEOUT_MS). */
@@ -49,8 +52,11 @@ export interface ProcessingPoolOptions {
 }
 
 /**
- * A Processor that runs events on a fixed set of worker threads (piscina), keeping CPU-bound work off the
- * event loop so ownership renewal and AMQP keep running. A batch is split into one task per thread (a small
+ * A Processor that runs events on worker threads (piscina), keeping CPU-bound work off the event loop so
+ * ownership renewal and AMQP keep running. One thread runs always; up to `threads` run while there is work for
+ * them, and a thread beyond the first that has had none for `idleThreadMs` stops (its heap, tens of MB, is
+ * returned). A task goes to an idle thread; when every thread is busy, a new one is started rather than the task
+ * queued behind a busy one, until `threads` run; then it is posted to the least busy. A batch is split into one task per thread (a small
  * one goes to one thread whole), so every thread works on it and each event costs no message of its own. With
  * processReceived the threads also decode the bodies: the main thread only copies their bytes into the task.
  *
@@ -74,28 +80,30 @@ export class ProcessingPool implements Processor {
     this.admission = new Semaphore(threads + maxQueue);
   }
 
-  /** Starts the threads and waits until each has loaded its model or module; a load failure rejects here. */
+  /** Starts the first thread and waits until it has loaded its model or module; a load failure rejects here. */
   static async start(options: ProcessingPoolOptions): Promise<ProcessingPool> {
     const { threads, maxQueue } = options;
     if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`threads must be an integer >= 1, got ${threads}`);
     if (!Number.isInteger(maxQueue) || maxQueue < 0) throw new RangeError(`maxQueue must be an integer >= 0, got ${maxQueue}`);
+    if (!(options.idleThreadMs > 0)) throw new RangeError(`idleThreadMs must be > 0, got ${options.idleThreadMs}`);
     const filename = threadEntryPath(options.entry);
     const piscina = new Piscina<PoolTask, TaskOutcome[]>({
       filename,
       name: "default",
-      minThreads: threads,
+      minThreads: 1,
       maxThreads: threads,
       maxQueue,
-      idleTimeout: Number.POSITIVE_INFINITY, // loading a model is expensive: keep threads alive
+      idleTimeout: options.idleThreadMs,
       // Synchronous handlers still run the posted tasks one after another.
       concurrentTasksPerWorker: TASKS_POSTED_PER_THREAD,
+      loadBalancer: growBeforeQueueing(threads),
       execArgv: threadExecArgv(filename),
       workerData: options.workerData,
     });
     const pool = new ProcessingPool(options.name, piscina, threads, maxQueue, options.timeoutMs);
     try {
-      const warmUps = await Promise.all(Array.from({ length: threads }, () => pool.submit({ warmUp: true }, [])));
-      for (const settlement of warmUps.flat()) if (!settlement.ok) throw settlement.error;
+      const [warmUp] = await pool.submit({ warmUp: true }, []);
+      if (warmUp && !warmUp.ok) throw warmUp.error;
     } catch (error) {
       await piscina.destroy();
       throw error;
@@ -173,6 +181,11 @@ export class ProcessingPool implements Processor {
   /** Tasks waiting inside piscina for a thread (never more than maxQueue). */
   get queued(): number {
     return this.piscina.queueSize;
+  }
+
+  /** Threads running now (between 1 and `threads`). */
+  get threadsRunning(): number {
+    return this.piscina.threads.length;
   }
 
   /** The most tasks ever seen waiting inside piscina. */
@@ -258,6 +271,27 @@ export class ProcessingPool implements Processor {
     culprit.stalled = true;
     culprit.replaced = this.piscina.threads.find((thread) => thread.threadId === threadId)?.terminate() ?? Promise.resolve();
   }
+}
+
+type LoadBalancer = NonNullable<NonNullable<ConstructorParameters<typeof Piscina>[0]>["loadBalancer"]>;
+
+/**
+ * An idle thread if there is one; else, while fewer than `maxThreads` run, none (piscina then starts a thread and
+ * the task goes to whichever is free first: a new thread, ready in a fraction of a second, or a busy one
+ * finishing); else the least busy thread with room for a posted task.
+ */
+function growBeforeQueueing(maxThreads: number): LoadBalancer {
+  return (_task, workers) => {
+    let leastBusy: (typeof workers)[number] | null = null;
+    let running = 0;
+    for (const worker of workers) {
+      if (worker.terminating || worker.destroyed) continue;
+      running++;
+      if (worker.currentUsage === 0) return worker;
+      if (worker.currentUsage < TASKS_POSTED_PER_THREAD && (!leastBusy || worker.currentUsage < leastBusy.currentUsage)) leastBusy = worker;
+    }
+    return running < maxThreads ? null : leastBusy;
+  };
 }
 
 /** The thread entry next to this file, with this file's own extension: .ts from sources (tsx, vitest), .js compiled (the image). */

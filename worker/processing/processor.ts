@@ -44,6 +44,8 @@ export interface Processor {
   processReceived?(inputs: EventInput[], signal?: AbortSignal): Promise<EventSettlement[]>;
   /** Tasks waiting for a processing thread (pool-backed processors), for the queue-depth gauge. */
   readonly queued?: number;
+  /** Processing threads running now (pool-backed processors), for the threads gauge. */
+  readonly threadsRunning?: number;
   /** Why the processor cannot work now (every model deployment's circuit open): readiness reports it, not ready. */
   unavailable?(): string | undefined;
   /** What is wrong but does not stop processing (one deployment's open circuit while others carry the load). */

@@ -114,20 +114,24 @@ export class WorkerMetrics {
     gauge("worker_model_quota_wait_seconds_total", "Time requests spent waiting for a deployment, summed", () => router.waitedMs / 1000);
   }
 
-  constructor(options: { queueDepth?: () => number | undefined } = {}) {
+  constructor(options: { queueDepth?: () => number | undefined; processingThreads?: () => number | undefined } = {}) {
     // Default metrics include event-loop delay (nodejs_eventloop_lag_* from monitorEventLoopDelay).
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 20 });
-    const { queueDepth } = options;
-    if (queueDepth) {
-      new Gauge({
-        name: "worker_processor_queue_depth",
-        help: "Tasks waiting in the processor's bounded queue",
-        registers: [this.registry],
-        collect() {
-          const depth = queueDepth();
-          if (depth !== undefined) this.set(depth);
-        },
-      });
-    }
+    const { queueDepth, processingThreads } = options;
+    if (queueDepth) this.optionalGauge("worker_processor_queue_depth", "Tasks waiting in the processor's bounded queue", queueDepth);
+    if (processingThreads) this.optionalGauge("worker_processing_threads", "Processing threads running (the pool starts them under load and stops idle ones)", processingThreads);
+  }
+
+  /** A gauge read when scraped, left unset while `read` has no value. */
+  private optionalGauge(name: string, help: string, read: () => number | undefined): void {
+    new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        const value = read();
+        if (value !== undefined) this.set(value);
+      },
+    });
   }
 }

@@ -6,11 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTextInsights } from "../../../worker/processing/text-insights-processor";
 import { createModuleProcessor } from "../../../worker/processing/module-processor";
 import { ProcessingPool } from "../../../worker/processing/pool";
+import type { PoolOptions } from "../../../worker/processing/pool-settings";
 import { isPoisonEventError, isTransientFailure, PoisonEventError } from "../../../worker/failures";
 import type { EventInput, Processor } from "../../../worker/processing/processor";
 import { createTextAnalyzer, MAX_LEARNED_WORDS, type TextInsights } from "../../../worker/processing/text-insights";
 import { modelLoads, sharedModel } from "../../../worker/processing/text-insights-model";
 import winkNLP from "wink-nlp";
+import { waitFor } from "../../../tools/wait-for";
 import winkModel from "wink-eng-lite-web-model";
 
 function input(sequenceNumber: number, body: unknown): EventInput {
@@ -20,7 +22,7 @@ function input(sequenceNumber: number, body: unknown): EventInput {
 describe("text-insights on the worker-thread pool", () => {
   let processor: Processor;
   beforeAll(async () => {
-    processor = await startTextInsights({ threads: 2, maxQueue: 4, timeoutMs: 30_000 });
+    processor = await startTextInsights({ threads: 2, idleThreadMs: 60_000, maxQueue: 4, timeoutMs: 30_000 });
   });
   afterAll(async () => {
     await processor.close();
@@ -65,10 +67,15 @@ describe("text-insights threads share one language model", () => {
   it("reads the model once per process; every thread builds its NLP instances on that one copy", async () => {
     const model = sharedModel();
     const instancesBefore = Atomics.load(model.instances, 0);
-    const pool = await startTextInsights({ threads: 2, maxQueue: 2, timeoutMs: 30_000 });
+    const pool = await startTextInsights({ threads: 2, idleThreadMs: 60_000, maxQueue: 2, timeoutMs: 30_000 });
     try {
-      // Each thread counted its instance in the shared memory this process holds: a copy would not show it.
-      expect(Atomics.load(model.instances, 0)).toBe(instancesBefore + 2);
+      // One thread at start; a batch of two shares starts the second. Each thread counted its instance in the
+      // shared memory this process holds: a copy would not show it.
+      expect(Atomics.load(model.instances, 0)).toBe(instancesBefore + 1);
+      // (The second share reaches the pool while the first thread holds the first: a second thread starts.)
+      await pool.processMany(Array.from({ length: 64 }, (_, i) => input(i, "Thanks, the parcel arrived.")));
+      expect(pool.threadsRunning).toBe(2);
+      await waitFor("the second thread's NLP instance", () => Atomics.load(model.instances, 0) === instancesBefore + 2, 10_000);
       expect(modelLoads()).toBe(1);
       const texts = ["I love this phone, the camera is wonderful!", "Worst service ever, I hate it."];
       const onThreads = (await pool.processMany(texts.map((text, i) => input(i, text)))).map((s) => (s.ok ? JSON.parse(s.json) : s.error));
@@ -82,7 +89,7 @@ describe("text-insights threads share one language model", () => {
   });
 
   it("decodes received bodies on the threads; a body that is not bytes and nests too deep never reaches one", async () => {
-    const pool = await startTextInsights({ threads: 1, maxQueue: 2, timeoutMs: 30_000 });
+    const pool = await startTextInsights({ threads: 1, idleThreadMs: 60_000, maxQueue: 2, timeoutMs: 30_000 });
     try {
       let deep: unknown = "bottom";
       for (let i = 0; i < 1200; i++) deep = [deep];
@@ -111,7 +118,7 @@ describe("custom processor modules", () => {
   });
 
   it("runs the documented word-count example on the pool", async () => {
-    const processor = await createModuleProcessor({ modulePath: "worker/processing/examples/word-count.ts", threads: 1, maxQueue: 2, timeoutMs: 30_000 });
+    const processor = await createModuleProcessor({ modulePath: "worker/processing/examples/word-count.ts", threads: 1, idleThreadMs: 60_000, maxQueue: 2, timeoutMs: 30_000 });
     try {
       expect(processor.name).toMatch(/^module:.*word-count\.ts$/);
       await expect(processor.process(input(1, { text: "the cat and the hat" }))).resolves.toEqual({
@@ -137,7 +144,7 @@ describe("custom processor modules", () => {
          async process(input) { return { seq: input.sequenceNumber, inits, threadId, upper: String(input.body).toUpperCase() }; },
        };`,
     );
-    const processor = await createModuleProcessor({ modulePath: file, threads: 2, maxQueue: 2, timeoutMs: 30_000 });
+    const processor = await createModuleProcessor({ modulePath: file, threads: 2, idleThreadMs: 60_000, maxQueue: 2, timeoutMs: 30_000 });
     try {
       const results = (await Promise.all([1, 2, 3, 4, 5, 6].map((n) => processor.process(input(n, `event ${n}`))))) as Array<{
         seq: number; inits: number; threadId: number; upper: string;
@@ -153,19 +160,19 @@ describe("custom processor modules", () => {
   it("rejects a module without a process function, naming the path and what is expected", async () => {
     const file = path.join(dir, "bad.ts");
     await writeFile(file, "export const handle = (x: unknown) => x;\nexport const version = 1;\n");
-    const failure = await createModuleProcessor({ modulePath: file, threads: 1, maxQueue: 1, timeoutMs: 30_000 }).catch((e: unknown) => e);
+    const failure = await createModuleProcessor({ modulePath: file, threads: 1, idleThreadMs: 60_000, maxQueue: 1, timeoutMs: 30_000 }).catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(Error);
     expect((failure as Error).message).toContain(file);
     expect((failure as Error).message).toMatch(/no process function \(exports found: \[.*handle.*version.*\]\); expected a module exporting `process\(input: EventInput\)/);
   });
 
   it("rejects a missing module file and a module whose init() throws", async () => {
-    await expect(createModuleProcessor({ modulePath: "no/such/model.ts", threads: 1, maxQueue: 1, timeoutMs: 30_000 })).rejects.toThrow(
+    await expect(createModuleProcessor({ modulePath: "no/such/model.ts", threads: 1, idleThreadMs: 60_000, maxQueue: 1, timeoutMs: 30_000 })).rejects.toThrow(
       /processor module "no\/such\/model\.ts" not found \(looked for the file .*no\/such\/model\.ts\)/,
     );
     const file = path.join(dir, "broken-init.mjs");
     await writeFile(file, "export function init() { throw new Error('model weights missing'); }\nexport function process() { return 1; }\n");
-    await expect(createModuleProcessor({ modulePath: file, threads: 1, maxQueue: 1, timeoutMs: 30_000 })).rejects.toThrow(/broken-init\.mjs.*model weights missing/);
+    await expect(createModuleProcessor({ modulePath: file, threads: 1, idleThreadMs: 60_000, maxQueue: 1, timeoutMs: 30_000 })).rejects.toThrow(/broken-init\.mjs.*model weights missing/);
   });
 });
 
@@ -173,7 +180,7 @@ describe("custom processor modules", () => {
 async function withModulePool(
   name: string,
   source: string,
-  options: { threads: number; maxQueue: number; timeoutMs: number },
+  options: PoolOptions,
   use: (pool: ProcessingPool) => Promise<void>,
 ): Promise<void> {
   const dir = await mkdtemp(path.join(tmpdir(), `wc-${name}-`));
@@ -188,11 +195,51 @@ async function withModulePool(
   }
 }
 
+/**
+ * A module source whose events with the body "gate" tell `channelName` their thread's id and wait for the next "go";
+ * other bodies run as `rest` says. With the gate, a test decides when a thread is busy, not the machine's speed.
+ */
+function gatedModule(channelName: string, rest: string): string {
+  return `import { BroadcastChannel, threadId } from "node:worker_threads";
+    const channel = new BroadcastChannel(${JSON.stringify(channelName)});
+    channel.unref();
+    const waiting = new Set();
+    channel.onmessage = ({ data }) => {
+      if (data !== "go") return;
+      for (const open of waiting) open();
+      waiting.clear();
+    };
+    export async function process(input) {
+      if (input.body === "gate") {
+        const opened = new Promise((resolve) => waiting.add(resolve));
+        channel.postMessage(threadId);
+        await opened;
+        return { seq: input.sequenceNumber, threadId };
+      }
+      ${rest}
+    }`;
+}
+
+/** Opens the gate (see gatedModule) once `threads` different threads wait at it; the channel closes then. */
+function openGateWhen(channelName: string, threads: number): Promise<number[]> {
+  const channel = new BroadcastChannel(channelName);
+  const waiting = new Set<number>();
+  return new Promise((resolve) => {
+    channel.onmessage = (message) => {
+      waiting.add((message as { data: number }).data);
+      if (waiting.size < threads) return;
+      channel.postMessage("go");
+      channel.close();
+      resolve([...waiting]);
+    };
+  });
+}
+
 describe("pool backpressure", () => {
   it("keeps at most maxQueue tasks inside the pool; further callers wait and all finish", async () => {
     const source = `import { setTimeout } from "node:timers/promises";
       export async function process(input) { await setTimeout(20); return input.sequenceNumber * 2; }`;
-    await withModulePool("slow", source, { threads: 1, maxQueue: 2, timeoutMs: 30_000 }, async (pool) => {
+    await withModulePool("slow", source, { threads: 1, idleThreadMs: 60_000, maxQueue: 2, timeoutMs: 30_000 }, async (pool) => {
       let highestQueued = 0;
       let highestWaiting = 0;
       const sampler = setInterval(() => {
@@ -213,16 +260,17 @@ describe("pool backpressure", () => {
   });
 
   it("processMany sends one task per thread and settles every event on its own, in order; a small batch goes to one thread", async () => {
-    const source = `import { threadId } from "node:worker_threads";
-      export function process(input) {
-        if (input.body === "poison") { const e = new Error("unreadable " + input.sequenceNumber); e.name = "PoisonEventError"; throw e; }
-        if (input.body === "flaky") throw new Error("backend hiccup");
-        if (input.body === "no-json") return { big: 1n };
-        return { seq: input.sequenceNumber, threadId };
-      }`;
-    await withModulePool("mixed", source, { threads: 2, maxQueue: 0, timeoutMs: 30_000 }, async (pool) => {
-      const bodies = ["ok", "poison", "ok", "flaky", "ok", "no-json", ...Array.from({ length: 26 }, () => "ok")];
+    const source = gatedModule("mixed-gate", `
+      if (input.body === "poison") { const e = new Error("unreadable " + input.sequenceNumber); e.name = "PoisonEventError"; throw e; }
+      if (input.body === "flaky") throw new Error("backend hiccup");
+      if (input.body === "no-json") return { big: 1n };
+      return { seq: input.sequenceNumber, threadId };`);
+    await withModulePool("mixed", source, { threads: 2, idleThreadMs: 60_000, maxQueue: 0, timeoutMs: 30_000 }, async (pool) => {
+      // Each share starts with a gate that opens once both threads wait at it: one thread cannot take both.
+      const gate = openGateWhen("mixed-gate", 2);
+      const bodies = ["gate", "poison", "ok", "flaky", "ok", "no-json", ...Array.from({ length: 10 }, () => "ok"), "gate", ...Array.from({ length: 15 }, () => "ok")];
       const settlements = await pool.processMany(bodies.map((body, i) => input(i, body)));
+      await gate;
       expect(settlements).toHaveLength(32);
       const ok = settlements.flatMap((s, i) => (s.ok ? [{ i, result: JSON.parse(s.json) as { seq: number; threadId: number } }] : []));
       expect(ok.map(({ i, result }) => [i, result.seq])).toEqual([0, 2, 4, ...Array.from({ length: 26 }, (_, k) => k + 6)].map((i) => [i, i]));
@@ -242,6 +290,24 @@ describe("pool backpressure", () => {
     });
   });
 
+  it("starts a thread when every running one is busy, and stops one beyond the first that has had no work", async () => {
+    const source = gatedModule("grow-gate", "return { seq: input.sequenceNumber, threadId };");
+    await withModulePool("grow", source, { threads: 2, idleThreadMs: 200, maxQueue: 0, timeoutMs: 30_000 }, async (pool) => {
+      expect(pool.threadsRunning).toBe(1);
+      const batch = Array.from({ length: 32 }, (_, i) => input(i, i % 16 === 0 ? "gate" : "ok"));
+      for (let round = 0; round < 2; round++) {
+        // The first thread waits at its share's gate, so the second share needs a second thread.
+        const gate = openGateWhen("grow-gate", 2);
+        const settled = pool.processMany(batch);
+        const threads = await gate;
+        expect(threads).toHaveLength(2);
+        expect(pool.threadsRunning).toBe(2);
+        expect((await settled).every((s) => s.ok)).toBe(true);
+        await waitFor("the idle thread to stop", () => pool.threadsRunning === 1, 10_000);
+      }
+    });
+  });
+
   it("an event that never settles, or never yields its thread, fails alone with the time limit; the pool carries on", async () => {
     const source = `export function process(input) {
         if (input.body === "never") return new Promise(() => {});
@@ -249,7 +315,7 @@ describe("pool backpressure", () => {
         return { seq: input.sequenceNumber };
       }`;
     // A limit far above what an "ok" event takes even on a loaded machine, so only the hanging events reach it.
-    await withModulePool("hang", source, { threads: 1, maxQueue: 4, timeoutMs: 2000 }, async (pool) => {
+    await withModulePool("hang", source, { threads: 1, idleThreadMs: 60_000, maxQueue: 4, timeoutMs: 2000 }, async (pool) => {
       const bodies = ["ok", "never", "ok", "spin", "ok"];
       // As the batch processor does: events that failed transiently (they shared the thread that was replaced)
       // run again; the events that hang are charged with the time limit.
@@ -294,7 +360,7 @@ describe("pool backpressure", () => {
       }`;
     const channel = new BroadcastChannel(channelName);
     try {
-      await withModulePool("busy-main", source, { threads: 1, maxQueue: 1, timeoutMs: 1000 }, async (pool) => {
+      await withModulePool("busy-main", source, { threads: 1, idleThreadMs: 60_000, maxQueue: 1, timeoutMs: 1000 }, async (pool) => {
         const started = new Promise((resolve) => (channel.onmessage = resolve));
         const first = pool.process(input(1, "x")) as Promise<{ threadId: number }>;
         await started; // the event runs on the thread (its watch, in shared memory, says so)
@@ -317,7 +383,7 @@ describe("pool backpressure", () => {
         if (input.body === "spin") for (;;) {}
         return { seq: input.sequenceNumber };
       }`;
-    await withModulePool("reload", source, { threads: 1, maxQueue: 4, timeoutMs: 1000 }, async (pool) => {
+    await withModulePool("reload", source, { threads: 1, idleThreadMs: 60_000, maxQueue: 4, timeoutMs: 1000 }, async (pool) => {
       const [spun] = await pool.processMany([input(1, "spin")]);
       expect(spun?.ok === false && (spun.error as Error).name).toBe("ProcessingTimeoutError");
       // The thread that spun was replaced; the new one spends 1.5 s loading before this event starts.
@@ -328,7 +394,7 @@ describe("pool backpressure", () => {
   it("an aborted caller that is still waiting for room never reaches the pool", async () => {
     const source = `import { setTimeout } from "node:timers/promises";
       let seen = 0; export async function process() { seen++; await setTimeout(30); return seen; }`;
-    await withModulePool("count", source, { threads: 1, maxQueue: 0, timeoutMs: 30_000 }, async (pool) => {
+    await withModulePool("count", source, { threads: 1, idleThreadMs: 60_000, maxQueue: 0, timeoutMs: 30_000 }, async (pool) => {
       const controller = new AbortController();
       const first = pool.process(input(1, "a"), controller.signal);
       const second = pool.process(input(2, "b"), controller.signal).catch((e: unknown) => e);
