@@ -1,23 +1,8 @@
 // The explorer's and the dead-letter CLI's connection settings: the worker's own settings and rules, read without
 // loading a single processor or sink (nor the model SDK, the NLP model or the sinks' clients behind them).
-import { execFile } from "node:child_process";
-import { join, relative } from "node:path";
-import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { parseConnection } from "../../explorer/settings";
-import { packageName } from "../support/module-graph";
-
-const REPO = join(__dirname, "..", "..");
-
-/** The files and packages a fresh Node process has loaded once `entry` is imported, as the programs run it (tsx). */
-async function loadedBy(entry: string): Promise<{ files: string[]; packages: Set<string> }> {
-  const script = `require(${JSON.stringify(entry)}); process.stdout.write(JSON.stringify(Object.keys(require.cache)));`;
-  const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", "-e", script], { cwd: REPO, timeout: 60_000 });
-  const loaded = (JSON.parse(stdout) as string[]).map((file) => relative(REPO, file).split("\\").join("/"));
-  const inPackages = (file: string) => file.startsWith("node_modules/");
-  const packages = new Set(loaded.filter(inPackages).map((file) => packageName(file.slice("node_modules/".length))));
-  return { files: loaded.filter((file) => !inPackages(file)), packages };
-}
+import { loadedBy } from "../support/loaded-modules";
 
 const isPlugin = (file: string) => file.startsWith("worker/processing/") || file.startsWith("worker/sinks/");
 
@@ -32,7 +17,7 @@ describe("connection settings", () => {
   it("(the check sees plugins where they are loaded: the worker's whole configuration)", async () => {
     const { files, packages } = await loadedBy("./worker/config.ts");
     expect(files).toEqual(expect.arrayContaining(["worker/sinks/http-sink.ts", "worker/processing/model/azure-openai.ts"]));
-    expect(packages.has("openai")).toBe(true);
+    expect(packages.has("piscina")).toBe(true);
   });
 
   it("are checked by the worker's rules, every problem at once", () => {

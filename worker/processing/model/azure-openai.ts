@@ -3,7 +3,8 @@
 import { defineProcessor } from "../../plugins";
 import { httpUrl, matching, text } from "../../settings/values";
 import { AZURE_OPENAI_API_VERSION, DEFAULT_AZURE_OPENAI_API_VERSION } from "./deployments";
-import { loadModelProcessor, MODEL_SETTINGS, modelOptions, singleDeploymentConflicts } from "./model-settings";
+import { MODEL_SETTINGS, modelOptions, singleDeploymentConflicts } from "./model-settings";
+import { loadModelProcessor } from "./load-model-processor";
 
 const GROUP = "Azure OpenAI (PROCESSOR=azure-openai):";
 

@@ -1,7 +1,8 @@
 // PROCESSOR=model: the deployments MODEL_DEPLOYMENTS lists, of either provider, routed by priority and weight and
 // paced by each deployment's quota, which the replicas of the consumer group share.
 import { defineProcessor } from "../../plugins";
-import { deploymentOptions, loadModelProcessor, MODEL_SETTINGS, missingDeploymentKeys, modelConflicts, modelOptions } from "./model-settings";
+import { deploymentOptions, MODEL_SETTINGS, missingDeploymentKeys, modelConflicts, modelOptions } from "./model-settings";
+import { loadModelProcessor } from "./load-model-processor";
 
 export const modelProcessor = defineProcessor({
   name: "model",

@@ -1,12 +1,12 @@
 // PROCESSOR=model|azure-openai|openai: the settings the three share (the deployments, the task, its budget, the
 // pacing) and the options they make. The processor itself is in model-processor.ts, loaded only when one of the
-// three is chosen: it brings the OpenAI client and the tokenizer, whose 200,000-entry table alone is about 17 MB
-// of heap that the main thread would carry, and the garbage collector walk, for nothing under text-insights.
+// three starts (load-model-processor.ts): it brings the OpenAI client and the tokenizer, whose 200,000-entry table
+// alone is about 17 MB of heap that the main thread would carry, and the garbage collector walk, for nothing
+// under text-insights.
 import { z } from "zod";
-import type { Environment, PluginRuntime } from "../../plugins";
+import type { Environment } from "../../plugins";
 import type { Problem, Values } from "../../settings/declare";
 import { integer, jsonSchema, oneOf, text, type SettingValue } from "../../settings/values";
-import type { Processor } from "../processor";
 import type { ChatTaskOptions } from "./chat-processor";
 import { apiKeyOf, keyProblems, parseModelDeployments, type ModelDeployment } from "./deployments";
 import type { EmbeddingsTaskOptions } from "./embeddings-processor";
@@ -144,7 +144,3 @@ export function modelOptions(values: ModelValues, deployments: DeploymentOptions
   };
 }
 
-/** Loads the processor's module (see above) and starts the processor. */
-export async function loadModelProcessor(name: string, options: ModelProcessorOptions, runtime: PluginRuntime): Promise<Processor> {
-  return (await import("./model-processor.js")).startModelProcessor(name, options, runtime);
-}

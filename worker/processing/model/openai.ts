@@ -3,7 +3,8 @@
 import { defineProcessor } from "../../plugins";
 import { httpUrl, text } from "../../settings/values";
 import { DEFAULT_OPENAI_BASE_URL } from "./deployments";
-import { loadModelProcessor, MODEL_SETTINGS, modelOptions, singleDeploymentConflicts } from "./model-settings";
+import { MODEL_SETTINGS, modelOptions, singleDeploymentConflicts } from "./model-settings";
+import { loadModelProcessor } from "./load-model-processor";
 
 const GROUP = "OpenAI or an OpenAI-compatible server such as Ollama, vLLM, LM Studio, llama.cpp (PROCESSOR=openai):";
 
