@@ -46,10 +46,7 @@ export interface RunningWorker {
  */
 function lazyCredential(): () => TokenCredential {
   let credential: TokenCredential | undefined;
-  return () => {
-    const { DefaultAzureCredential } = require("@azure/identity") as typeof import("@azure/identity");
-    return (credential ??= new DefaultAzureCredential());
-  };
+  return () => (credential ??= new (require("@azure/identity") as typeof import("@azure/identity")).DefaultAzureCredential());
 }
 
 /** The load-balanced client, named `replica`, with its ownership kept through `ownership`. */

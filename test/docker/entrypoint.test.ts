@@ -272,6 +272,9 @@ describe("the image's entrypoint and health check, run against the emulator", ()
     await worker!.ready();
     await send(stack, "image", "image-1", "1");
     expect(await worker!.resultOf("image-1")).toMatchObject({ partitionId: "1", sequenceNumber: 0, result: { sentiment: expect.anything() } });
+    // The pool's threads gauge reads the processor the worker started: at least the thread that ran the event.
+    const metrics = await (await fetch(`http://127.0.0.1:${worker!.metricsPort()}/metrics`)).text();
+    expect(Number(/^worker_processing_threads (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
   });
 
   it("stops cleanly on SIGTERM, as a container runtime sends it, and then fails the HEALTHCHECK", async () => {

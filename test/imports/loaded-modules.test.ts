@@ -1,5 +1,5 @@
 // What the worker's main thread carries before it starts: the remote-model processors' runtime (the OpenAI client,
-// the tokenizer's tables, about 17 MB of heap) and Entra ID's libraries load only when chosen or needed.
+// the tokenizer's tables, over 10 MB of heap) and Entra ID's libraries load only when chosen or needed.
 import { describe, expect, it } from "vitest";
 import { loadedBy } from "../support/loaded-modules";
 

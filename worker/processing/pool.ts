@@ -56,9 +56,10 @@ export interface ProcessingPoolOptions {
  * ownership renewal and AMQP keep running. One thread runs always; up to `threads` run while there is work for
  * them, and a thread beyond the first that has had none for `idleThreadMs` stops (its heap, tens of MB, is
  * returned). A task goes to an idle thread; when every thread is busy, a new one is started rather than the task
- * queued behind a busy one, until `threads` run; then it is posted to the least busy. A batch is split into one task per thread (a small
- * one goes to one thread whole), so every thread works on it and each event costs no message of its own. With
- * processReceived the threads also decode the bodies: the main thread only copies their bytes into the task.
+ * queued behind a busy one, until `threads` run; then it is posted to the least busy. A batch is split into one
+ * task per thread (a small one goes to one thread whole), so every thread works on it and each event costs no
+ * message of its own. With processReceived the threads also decode the bodies: the main thread only copies
+ * their bytes into the task.
  *
  * Bounded: at most `threads` tasks run and `maxQueue` wait inside piscina; any further call waits for a
  * permit before it is handed to piscina, so a slow model slows the callers (the partition batches) instead of
@@ -85,7 +86,6 @@ export class ProcessingPool implements Processor {
     const { threads, maxQueue } = options;
     if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`threads must be an integer >= 1, got ${threads}`);
     if (!Number.isInteger(maxQueue) || maxQueue < 0) throw new RangeError(`maxQueue must be an integer >= 0, got ${maxQueue}`);
-    if (!(options.idleThreadMs > 0)) throw new RangeError(`idleThreadMs must be > 0, got ${options.idleThreadMs}`);
     const filename = threadEntryPath(options.entry);
     const piscina = new Piscina<PoolTask, TaskOutcome[]>({
       filename,

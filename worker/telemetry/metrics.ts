@@ -109,21 +109,20 @@ export class WorkerMetrics {
     perDeployment("worker_model_share_requests_per_second", "This process's share of the deployment's request quota, set by the fleet; 0 = not coordinated", (s) => s.share?.requestsPerSecond ?? 0);
     perDeployment("worker_model_quota_requests_per_second", "The deployment's request quota for the whole fleet (requestsPerMinute / 60); 0 = not configured", (_s, quota) => (quota.requestsPerMinute ?? 0) / 60);
     perDeployment("worker_model_circuit_open", "1 while the deployment's circuit is open or half-open (its requests held after repeated outage failures)", (s) => (s.circuit === "closed" ? 0 : 1));
-    const gauge = (name: string, help: string, read: () => number) => new Gauge({ name, help, registers: [this.registry], collect() { this.set(read()); } });
-    gauge("worker_model_requests_waiting", "Model requests waiting for a deployment", () => router.waiting);
-    gauge("worker_model_quota_wait_seconds_total", "Time requests spent waiting for a deployment, summed", () => router.waitedMs / 1000);
+    this.scrapedGauge("worker_model_requests_waiting", "Model requests waiting for a deployment", () => router.waiting);
+    this.scrapedGauge("worker_model_quota_wait_seconds_total", "Time requests spent waiting for a deployment, summed", () => router.waitedMs / 1000);
   }
 
   constructor(options: { queueDepth?: () => number | undefined; processingThreads?: () => number | undefined } = {}) {
     // Default metrics include event-loop delay (nodejs_eventloop_lag_* from monitorEventLoopDelay).
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 20 });
     const { queueDepth, processingThreads } = options;
-    if (queueDepth) this.optionalGauge("worker_processor_queue_depth", "Tasks waiting in the processor's bounded queue", queueDepth);
-    if (processingThreads) this.optionalGauge("worker_processing_threads", "Processing threads running (the pool starts them under load and stops idle ones)", processingThreads);
+    if (queueDepth) this.scrapedGauge("worker_processor_queue_depth", "Tasks waiting in the processor's bounded queue", queueDepth);
+    if (processingThreads) this.scrapedGauge("worker_processing_threads", "Processing threads running (the pool starts them under load and stops idle ones)", processingThreads);
   }
 
-  /** A gauge read when scraped, left unset while `read` has no value. */
-  private optionalGauge(name: string, help: string, read: () => number | undefined): void {
+  /** A gauge read when scraped, left as it was while `read` has no value. */
+  private scrapedGauge(name: string, help: string, read: () => number | undefined): void {
     new Gauge({
       name,
       help,

@@ -1,7 +1,7 @@
 // PROCESSOR=model|azure-openai|openai: the settings the three share (the deployments, the task, its budget, the
 // pacing) and the options they make. The processor itself is in model-processor.ts, loaded only when one of the
 // three starts (load-model-processor.ts): it brings the OpenAI client and the tokenizer, whose 200,000-entry table
-// alone is about 17 MB of heap that the main thread would carry, and the garbage collector walk, for nothing
+// alone is over 10 MB of heap that the main thread would carry, and the garbage collector walk, for nothing
 // under text-insights.
 import { z } from "zod";
 import type { Environment } from "../../plugins";
