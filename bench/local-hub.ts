@@ -22,7 +22,7 @@ export async function startBenchStack(): Promise<LocalStack> {
 }
 
 /** The worker's configuration when only the connection settings are given: its real defaults on this machine. */
-export function workerDefaults(stack: LocalStack, overrides: Record<string, string> = {}): WorkerConfig {
+export function workerDefaults(stack: Pick<LocalStack, "env">, overrides: Record<string, string> = {}): WorkerConfig {
   const parsed = validateSettings({ ...stack.env(), ...overrides });
   if (parsed.kind !== "ok") throw new Error(`the local stack's settings do not make a valid worker configuration: ${JSON.stringify(parsed)}`);
   return parsed.config;

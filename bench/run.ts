@@ -61,8 +61,8 @@ const extraThreadMb = (r: ThroughputRepetition) => mb(r.processor.peakRssBytes -
 
 /**
  * The throughput repetitions, on one backlog generated here. The backlog (about 50 MB of heap for 100,000 events)
- * is dropped before the latency runs: this process hosts their emulator, and while it held the backlog the last
- * latency run of a full run had the longest tail (p99 69 and 82 ms against 40-45 ms before it).
+ * is dropped before the latency runs: this process reads their results, and a larger heap makes its pauses longer
+ * (with the backlog held, the last latency run of a full run had the longest tail: p99 69 and 82 ms against 40-45 ms).
  */
 async function measureThroughput(options: BenchOptions, childEnv: Record<string, string>): Promise<{ runs: ThroughputRepetition[]; workload: { events: number; meanBodyBytes: number } }> {
   const events = generateEvents(options.eventsPerPartition * PARTITIONS, PARTITIONS);

@@ -1,13 +1,16 @@
 // End-to-end latency at a fixed offered load: the worker (defaults) is running and owns every partition
 // of an empty hub; the producer then offers `rate` events/s for `seconds`. An event's latency is from its
 // enqueued time (stamped by the emulator when stored) to the moment its result line is read from the
-// worker's stdout here (same clock: both in this process). The first `warmUpSeconds` are left out.
+// worker's stdout here (same wall clock). The first `warmUpSeconds` are left out. The emulator and Azurite
+// run in a child process (bench/stack-process.ts), so this process's own pauses are only the producer's and
+// the reader's.
 // Checkpoint writes per second in this steady state are read from the worker's /metrics.
 import { EventHubProducerClient } from "@azure/event-hubs";
 import { waitFor } from "../../tools/wait-for";
 import { runConsumerChild } from "../consumers/run-child";
-import { PARTITIONS, RAW_CONSUMER_GROUP, startBenchStack, workerDefaults } from "../local-hub";
+import { PARTITIONS, RAW_CONSUMER_GROUP, workerDefaults } from "../local-hub";
 import { sendAtRate } from "../paced-producer";
+import { startBenchStackProcess } from "../stack-process";
 import { summarizeLatency, type LatencySummary } from "../stats";
 import { BenchWorker } from "../worker-process";
 import { generateEvents } from "../workload";
@@ -45,7 +48,7 @@ export interface ReceiveFloorRun {
  * of a partial batch), i.e. the floor under any processor's figure.
  */
 export async function runReceiveFloor(settings: LatencySettings): Promise<ReceiveFloorRun> {
-  const stack = await startBenchStack();
+  const stack = await startBenchStackProcess();
   const producer = new EventHubProducerClient(stack.eventHubConnectionString, stack.eventHubName);
   try {
     const { subscription } = workerDefaults(stack);
@@ -74,7 +77,7 @@ export async function runReceiveFloor(settings: LatencySettings): Promise<Receiv
 }
 
 export async function runLatency(settings: LatencySettings, log: (line: string) => void): Promise<LatencyRun> {
-  const stack = await startBenchStack();
+  const stack = await startBenchStackProcess();
   const samples: number[] = [];
   let measureFrom = Number.POSITIVE_INFINITY;
   const worker = new BenchWorker({
