@@ -1,6 +1,7 @@
-// A fresh local stack (our Event Hubs emulator + Azurite, in this process) for one measurement, with a
-// consumer group per configuration so each reads the same stored events from the start. Also reads the
-// worker's own defaults, so the baselines use exactly the settings the worker runs with.
+// A fresh local stack (our Event Hubs emulator + Azurite, in this process; bench/stack-process.ts runs it in a
+// child for the latency runs) for one measurement, with a consumer group per configuration so each reads the
+// same stored events from the start. Also reads the worker's own defaults, so the baselines use exactly the
+// settings the worker runs with.
 import { availableParallelism } from "node:os";
 import { startLocalStack, type LocalStack } from "../emulator/index";
 import { validateSettings, type WorkerConfig } from "../worker/config";

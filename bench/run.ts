@@ -9,7 +9,8 @@ import { parseBenchOptions, type BenchOptions } from "./options";
 import { writeResults } from "./results-dir";
 import { evaluateTargets, toMarkdown, type BenchReport, type ConfigurationResult } from "./report";
 import { runIdleBurst, type IdleBurstRun } from "./scenarios/idle-burst";
-import { runLatency, runReceiveFloor, type LatencyRun, type ReceiveFloorRun } from "./scenarios/latency";
+import { runReceiveFloor, type LatencyRun, type ReceiveFloorRun } from "./scenarios/latency";
+import { runLatencyInChild } from "./scenarios/latency-child";
 import { eventsPerSecond, runThroughputRepetition, type ThroughputRepetition } from "./scenarios/throughput";
 import { spread } from "./stats";
 import { generateEvents, meanBodyBytes } from "./workload";
@@ -59,11 +60,7 @@ const machineLimit = (cpus: number, r: ThroughputRepetition) => cpus / (r.proces
 /** What each processing thread beyond the first adds to the processor alone's peak RSS (same events, same process otherwise). */
 const extraThreadMb = (r: ThroughputRepetition) => mb(r.processor.peakRssBytes - r.processorOneThread!.peakRssBytes) / (r.threads - 1);
 
-/**
- * The throughput repetitions, on one backlog generated here. The backlog (about 50 MB of heap for 100,000 events)
- * is dropped before the latency runs: this process reads their results, and a larger heap makes its pauses longer
- * (with the backlog held, the last latency run of a full run had the longest tail: p99 69 and 82 ms against 40-45 ms).
- */
+/** The throughput repetitions, on one backlog generated here (about 50 MB of heap for 100,000 events), dropped after them. */
 async function measureThroughput(options: BenchOptions, childEnv: Record<string, string>): Promise<{ runs: ThroughputRepetition[]; workload: { events: number; meanBodyBytes: number } }> {
   const events = generateEvents(options.eventsPerPartition * PARTITIONS, PARTITIONS);
   const workload = { events: events.length, meanBodyBytes: Math.round(meanBodyBytes(events)) };
@@ -87,7 +84,7 @@ async function main(options: BenchOptions): Promise<void> {
   const latencySettings = { rate: options.latencyRate, seconds: options.latencySeconds, warmUpSeconds: options.warmUpSeconds, workerEnv: childEnv };
   for (let run = 1; run <= options.runs; run++) {
     log(`latency at ${options.latencyRate} events/s for ${options.latencySeconds} s, run ${run}/${options.runs}`);
-    const latency = await runLatency(latencySettings, log);
+    const latency = await runLatencyInChild(latencySettings, log);
     log(`  p50 ${latency.latency.p50.toFixed(1)} ms, p99 ${latency.latency.p99.toFixed(1)} ms`);
     latencyRuns.push(latency);
     log(`receive-only latency floor at ${options.latencyRate} events/s, run ${run}/${options.runs}`);

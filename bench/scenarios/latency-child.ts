@@ -1,0 +1,44 @@
+// One latency run (runLatency) in a fresh process of its own: the process that reads the worker's results and
+// times them carries nothing else. In the benchmark's main process, after the throughput repetitions, its heap
+// was 190-320 MB and its major GCs fell inside every latency run (p99 65, 67 and 72 ms in one full run, against
+// 36-41 ms for the same run in a fresh process). Settings arrive as JSON in BENCH_LATENCY_SETTINGS; progress
+// lines and the result are JSON lines on stderr.
+import { TsChild } from "../../tools/ts-child";
+import { benchText } from "../workload";
+import { runLatency, type LatencyRun, type LatencySettings } from "./latency";
+
+interface LatencyChildLine {
+  benchLog?: string;
+  benchLatency?: LatencyRun;
+}
+
+/** Runs one latency run in a child; its progress lines go to `log`. */
+export async function runLatencyInChild(settings: LatencySettings, log: (line: string) => void): Promise<LatencyRun> {
+  let result: LatencyRun | undefined;
+  const child = new TsChild({
+    name: "latency-run",
+    entry: "bench/scenarios/latency-child.ts",
+    env: { BENCH_LATENCY_SETTINGS: JSON.stringify(settings), BENCH_TEXT: benchText() },
+    onLog: (entry) => {
+      const line = entry as LatencyChildLine;
+      if (typeof line.benchLog === "string") log(line.benchLog);
+      if (line.benchLatency) result = line.benchLatency;
+    },
+  });
+  const exit = await child.exited;
+  if (!result) throw new Error(`the latency run ended (code ${exit.code}, signal ${exit.signal}) without a result\n${child.describe()}`);
+  return result;
+}
+
+async function main(): Promise<void> {
+  const settings = JSON.parse(process.env.BENCH_LATENCY_SETTINGS ?? "") as LatencySettings;
+  const report = (line: LatencyChildLine) => process.stderr.write(`${JSON.stringify(line)}\n`);
+  report({ benchLatency: await runLatency(settings, (line) => report({ benchLog: line })) });
+}
+
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  });
+}
