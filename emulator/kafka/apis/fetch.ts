@@ -51,7 +51,7 @@ export function resolvePartition(server: KafkaServerContext, principal: KafkaPri
   return log ? { log } : { error: ERROR.unknownTopicOrPartition };
 }
 
-/** Consecutive events with the same enqueued time (one append) go into one batch: log append time is per batch. */
+/** Consecutive events with the same enqueued time (one append, or several in one millisecond) go into one batch: log append time is per batch. */
 function encodeBatches(events: StoredEvent[], budget: number, mustReturnOne: boolean): { batches: Buffer[]; bytes: number; next: number | undefined } {
   const batches: Buffer[] = [];
   let bytes = 0;

@@ -182,6 +182,9 @@ describe("the Kafka endpoint's edges", () => {
       for (let i = 0; i < 3; i++) {
         const [sent] = await producer.send({ topic: HUB, messages: [{ value: Buffer.alloc(5000, i), partition: 1 }], acks: -1 });
         if (i === 0) from = Number(sent!.baseOffset);
+        // Appends within one millisecond share a batch (Kafka's log-append time is per batch): one send a batch.
+        const sentAt = Date.now();
+        await waitFor("the clock to pass the append's millisecond", () => Date.now() > sentAt, 1000);
       }
     } finally {
       await producer.disconnect();
