@@ -1,8 +1,8 @@
 // The benchmark's local stack (emulator + Azurite, as startBenchStack makes it) in a process of its own, for the
 // latency runs: the process that stamps nothing and only reads results must not also pause for the emulator's
-// and Azurite's garbage collection. With both in the measuring process, every cluster of slow events in a run
-// coincided with a 15-21 ms major GC there, and the p99 was 35-82 ms (8 runs); with the stack in a child,
-// 32-41 ms (6 runs). Events are still stamped by the emulator (enqueued time) and results read here, on the
+// and Azurite's garbage collection. With both in the measuring process, the slow events came in clusters, each
+// of the four recorded beside that process's GCs at a 15-21 ms major GC there, and the p99 was 35-82 ms (8 runs);
+// with the stack in a child, 32-41 ms (6 runs). Events are still stamped by the emulator (enqueued time) and results read here, on the
 // same machine's wall clock.
 import { startBenchStack } from "./local-hub";
 import { TsChild } from "../tools/ts-child";

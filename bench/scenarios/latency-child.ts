@@ -1,8 +1,9 @@
 // One latency run (runLatency) in a fresh process of its own: the process that reads the worker's results and
-// times them carries nothing else. In the benchmark's main process, after the throughput repetitions, its heap
-// was 190-320 MB and its major GCs fell inside every latency run (p99 65, 67 and 72 ms in one full run, against
-// 35-41 ms for the same run in a fresh process, 5 runs). Settings arrive as JSON in BENCH_LATENCY_SETTINGS; progress
-// lines and the result are JSON lines on stderr.
+// times them carries nothing else. Run from the benchmark's main process after the throughput repetitions, the
+// latency runs of one full run gave p99 65, 67 and 72 ms; the same run in a fresh process 35-41 ms (5 runs). By
+// then the main process has more to collect (193 MB of heap after one repetition, four 10-18 ms major GCs in one
+// 20 s latency run). Settings arrive as JSON in BENCH_LATENCY_SETTINGS; progress lines and the result are JSON
+// lines on stderr.
 import { TsChild } from "../../tools/ts-child";
 import { benchText } from "../workload";
 import { runLatency, type LatencyRun, type LatencySettings } from "./latency";

@@ -143,4 +143,3 @@ export function modelOptions(values: ModelValues, deployments: DeploymentOptions
     task,
   };
 }
-
