@@ -155,9 +155,13 @@ export class Broker {
     return (this.server.address() as AddressInfo).address;
   }
 
-  /** Live client connections and admitted consumer links, e.g. to check that state is freed. */
-  stats(): { connections: number; consumerLinks: number } {
-    return { connections: this.connections.size, consumerLinks: this.context.readers.all().length };
+  /**
+   * Live client connections and admitted consumer links, e.g. to check that state is freed, and the link credit
+   * their clients have granted that no event has used yet (how many events could be pushed to them at once).
+   */
+  stats(): { connections: number; consumerLinks: number; unusedCredit: number } {
+    const readers = this.context.readers.all();
+    return { connections: this.connections.size, consumerLinks: readers.length, unusedCredit: readers.reduce((sum, reader) => sum + reader.unusedCredit(), 0) };
   }
 
   /** Detaches every consumer link with `error`; returns how many were detached. */

@@ -73,6 +73,10 @@ class PartitionCursor implements Reader {
     sender.on("sender_draining", () => this.drain());
   }
 
+  unusedCredit(): number {
+    return unusedCredit(this.sender, this.queued);
+  }
+
   /** Sends as many available events as the link's credit allows. */
   pump(): void {
     if (attachPending(this.sender)) {

@@ -12,6 +12,8 @@ import {
 export interface Reader {
   readonly name: string; // the client's com.microsoft:receiver-name, or 'nil'
   readonly epoch: number | undefined; // owner level; undefined for a non-epoch reader
+  /** Events the client's link credit still allows this reader to be sent. */
+  unusedCredit(): number;
   /** Detaches the reader's link with the given error (the registry has already forgotten it). */
   disconnect(error: AmqpError): void;
 }

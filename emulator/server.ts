@@ -68,8 +68,8 @@ export class EventHubsEmulator {
     return this.broker.host;
   }
 
-  /** Live client connections and consumer links (for tests and health reporting). */
-  stats(): { connections: number; consumerLinks: number } {
+  /** Live client connections and consumer links, and the link credit not yet used (for tests and health reporting). */
+  stats(): ReturnType<Broker["stats"]> {
     return this.broker.stats();
   }
 

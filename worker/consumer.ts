@@ -22,6 +22,7 @@ import type { PluginRuntime } from "./plugins";
 import { startProcessor } from "./processing/index";
 import type { Processor } from "./processing/processor";
 import { readinessRules, watchLoadBalancing } from "./readiness";
+import { boundReceiverCredit } from "./receiver-credit";
 import { startSink } from "./sinks/index";
 import { checkEventHubAccess, ensureContainer, StartupError } from "./startup-checks";
 import { createBlobService } from "./storage-clients";
@@ -51,6 +52,7 @@ function lazyCredential(): () => TokenCredential {
 
 /** The load-balanced client, named `replica`, with its ownership kept through `ownership`. */
 function consumerClient(config: WorkerConfig, replica: string, ownership: OwnershipTracker, credential: () => TokenCredential): EventHubConsumerClient {
+  boundReceiverCredit(); // idle partitions must not pile up link credit (see receiver-credit.ts)
   const { eventHub, loadBalancing } = config;
   const clientOptions = {
     identifier: replica,
