@@ -1,5 +1,6 @@
 // Processing failures end to end, with a real worker process: a poison event is dead-lettered while the rest
 // of its partition flows; 429 and 5xx answers from the AI endpoint are retried; telemetry endpoints answer.
+import { setTimeout as sleep } from "node:timers/promises";
 import { EventHubProducerClient } from "@azure/event-hubs";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -32,7 +33,7 @@ describe("worker processing failures", () => {
     const sent = await sendToEveryPartition(stack.eventHubConnectionString, "poison", 30, (i) => i === 7 || i === 21);
     const poison = sent.filter((e) => e.poison);
     const good = sent.filter((e) => !e.poison);
-    const worker = startWorker("poison", "poison", { CHECKPOINT_EVERY_EVENTS: "10" });
+    const worker = startWorker("poison", "poison", { CHECKPOINT_EVERY_EVENTS: "10", MAX_WAIT_MS: "100" });
 
     await waitFor("every good event", () => keysOf(worker.results).size >= good.length, 40_000, () => worker.describe());
     expect(keysOf(worker.results)).toEqual(keysOf(good));
@@ -45,6 +46,10 @@ describe("worker processing failures", () => {
 
     const letters = await readDeadLetters(stack.storageConnectionString, stack.deadLetterContainer, "poison");
     expect([...letters.keys()].sort()).toEqual(poison.map((e) => `poison/ai-workers/${e.partitionId}/${e.sequenceNumber}.json`).sort());
+    // Idle receive cycles (every MAX_WAIT_MS) do not pile up link credit: the SDK alone would add a prefetch (300)
+    // per cycle and partition, some 20 cycles' worth in these two seconds (receiver-credit.ts; fewer on a slow machine).
+    await sleep(2000);
+    expect(stack.emulator.stats().unusedCredit).toBeLessThanOrEqual(4 * 300);
     const letter = letters.get("poison/ai-workers/3/21.json");
     expect(letter).toMatchObject({
       eventHubName: "poison",
