@@ -1,7 +1,7 @@
 // @azure/event-hubs 6.0.4 tops up a partition receiver's link credit on every receive cycle by its prefetch count
 // minus the events it holds, without counting the credit still unused on the link (azure-sdk-for-js#39452; the
 // fix, #39872, is not released). An idle partition so gains a prefetch's worth of credit every MAX_WAIT_MS, and a
-// burst after an idle hour may be pushed into the worker a thousand prefetches deep, past its heap limit. Until
+// burst after an idle hour may be pushed into the worker thousands of prefetches deep, past its heap limit. Until
 // the fix ships, the top-up is made up to what the SDK asks for instead of on top of it. The SDK's partition
 // receiver is the only caller of addCredit in the worker (management and CBS links keep rhea's credit window).
 import { Receiver } from "rhea-promise";
